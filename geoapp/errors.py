@@ -1,0 +1,78 @@
+"""One table from core error classes to HTTP statuses, and JSON error bodies.
+
+Statuses are decided by class, never by matching message text, and a user
+never sees a traceback: unexpected errors are logged and answered with a
+generic 500 body.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from layers._errors import (
+    GeoappError,
+    InvalidInputError,
+    NotFoundError,
+    OutsideExtentError,
+    TooLargeError,
+)
+
+# Most specific first: the first matching class wins.
+STATUS_BY_ERROR: list[tuple[type[Exception], int, str]] = [
+    (TooLargeError, 413, "too_large"),
+    (OutsideExtentError, 422, "outside_extent"),
+    (NotFoundError, 404, "not_found"),
+    (InvalidInputError, 400, "invalid_input"),
+]
+
+
+class APIError(Exception):
+    """An error raised by a view with an explicit status and code."""
+
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def error_response(status: int, code: str, message: str):
+    return jsonify({"error": {"code": code, "message": message}}), status
+
+
+def status_for(exc: Exception) -> tuple[int, str]:
+    for cls, status, code in STATUS_BY_ERROR:
+        if isinstance(exc, cls):
+            return status, code
+    return 500, "internal_error"
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(APIError)
+    def _api_error(exc: APIError):
+        return error_response(exc.status, exc.code, exc.message)
+
+    @app.errorhandler(GeoappError)
+    def _core_error(exc: GeoappError):
+        status, code = status_for(exc)
+        return error_response(status, code, str(exc))
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        if _wants_html():
+            return exc
+        code = (exc.name or "error").lower().replace(" ", "_")
+        return error_response(exc.code or 500, code, exc.description or exc.name)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500, "internal_error", "Something went wrong on the server; it has been logged.")
+
+
+def _wants_html() -> bool:
+    """Browser pages get HTML error pages; API paths always get JSON."""
+    path = request.path
+    if path.startswith(("/api", "/ogcapi")):
+        return False
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return best == "text/html"

@@ -1,0 +1,62 @@
+"""`geoapp build`: every layer of an area, written to one GeoPackage.
+
+The build is a list of steps. Each step takes the area and the layers built
+so far and returns new layers by name; later steps may use earlier results
+(precarity reads exposure and evacuation). Analyses that run per hazard
+scenario return one layer with a ``scenario`` column holding the scenario id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import geopandas as gpd
+from tqdm.auto import tqdm
+
+from .area import Area
+
+Layers = dict[str, gpd.GeoDataFrame]
+Step = Callable[[Area, Layers], Layers]
+
+
+def inputs_step(area: Area, built: Layers) -> Layers:
+    """The area's inputs in the common schema and working CRS."""
+    layers: Layers = {
+        "buildings": area.buildings(),
+        "roads": area.roads(),
+        "facilities": area.facilities(),
+    }
+    for spec in area.boundaries:
+        layers[f"boundaries_{spec.id}"] = area.boundary_layer(spec.id)
+    return layers
+
+
+def _steps() -> list[tuple[str, Step]]:
+    # Imported here so a step's heavy dependencies load only when building.
+    return [
+        ("inputs", inputs_step),
+    ]
+
+
+def build_area(area: Area, out: str | Path | None = None, *, progress: bool = True) -> Path:
+    """Run every step for ``area`` and write all layers to ``out`` (a .gpkg).
+
+    Returns the path written. Layers are written to a temporary file first and
+    moved into place, so a failed build never leaves a half-written GeoPackage.
+    """
+    from .export import write_geopackage
+
+    out = Path(out) if out else area.default_build_path
+    out.parent.mkdir(parents=True, exist_ok=True)
+    built: Layers = {}
+    steps = _steps()
+    with tqdm(steps, desc=f"build {area.name}", unit="step", disable=not progress) as bar:
+        for name, step in bar:
+            bar.set_postfix_str(name)
+            built.update(step(area, built))
+    tmp = out.with_suffix(".tmp.gpkg")
+    tmp.unlink(missing_ok=True)
+    write_geopackage(built, tmp, metadata=area.metadata())
+    tmp.replace(out)
+    return out

@@ -1,0 +1,32 @@
+"""Fixtures shared by every test folder."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_AREA = ROOT / "data" / "jakarta"
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real data in ../shared/data; tests that need it skip cleanly when it is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip("../shared/data is not beside the checkout")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def sample_area_dir() -> Path:
+    return SAMPLE_AREA
+
+
+def require(env_flag: str, what: str) -> None:
+    """Skip locally when a system part is missing, but fail in CI where it must be there."""
+    if os.environ.get(env_flag):
+        pytest.fail(f"{what} is required in this run ({env_flag} is set) but is not available")
+    pytest.skip(f"{what} is not available")
