@@ -144,6 +144,8 @@ def _looks_numeric(rule: str) -> bool:
 def _split_range(rule: str) -> tuple[str, str, str]:
     # A leading '-' belongs to a negative lower bound, not the separator.
     head = 1 if rule.startswith("-") and len(rule) > 1 and (rule[1].isdigit() or rule[1] == ".") else 0
+    if head and "-" not in rule[1:]:
+        return "", "-", rule[1:].strip()  # "-5": open lower bound up to 5
     lo, sep, hi = rule[head:].partition("-")
     return rule[:head] + lo.strip(), sep, hi.strip()
 

@@ -98,8 +98,8 @@ def _polygons(gdf: gpd.GeoDataFrame, path: str) -> gpd.GeoDataFrame:
     invalid = ~shapely.is_valid(gdf.geometry.values)
     if invalid.any():
         fixed = shapely.make_valid(gdf.geometry.values[invalid])
-        polys = shapely.get_parts(fixed)  # only polygonal parts survive a repair
-        idx = np.repeat(np.flatnonzero(invalid), shapely.get_num_parts(fixed))
+        polys, part_of = shapely.get_parts(fixed, return_index=True)  # only polygonal parts survive a repair
+        idx = np.flatnonzero(invalid)[part_of]
         keep_part = np.isin(shapely.get_type_id(polys), (3, 6))
         merged = pd.Series(list(polys[keep_part])).groupby(idx[keep_part]).agg(lambda g: shapely.union_all(list(g)))
         geoms = gdf.geometry.values.copy()

@@ -1,0 +1,140 @@
+"""area.toml: the sample loads; every mistake names the key and the file."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from layers._errors import AreaConfigError, NotFoundError
+from layers.area import load_area
+from layers.schema import BUILDING_COLUMNS
+
+
+def test_sample_area_loads(sample_area_dir):
+    area = load_area(sample_area_dir)
+    assert area.name == "jakarta"
+    assert area.crs.to_epsg() == 32748
+    assert [h.id for h in area.hazards] == ["current", "design"]
+    current = area.hazard("current")
+    assert current.kind == "raster" and current.classes.names == ["low", "medium", "high"]
+    assert current.displacement == {"low": 0.0, "medium": 0.3, "high": 1.0}
+    assert area.population.scale == 0.025 and area.population.units == "count"
+    assert [b.id for b in area.boundaries] == ["rw", "kelurahan"]
+    assert area.default_build_path == sample_area_dir.resolve() / "build" / "area.gpkg"
+
+
+def test_sample_area_layers(sample_area_dir):
+    area = load_area(sample_area_dir)
+    b = area.buildings()
+    assert len(b) == 7689 and list(b.columns) == BUILDING_COLUMNS + ["geometry"]
+    assert b.crs == area.crs
+    assert len(area.roads()) == 18574
+    assert area.facilities().category.value_counts()["hospital"] == 31
+    assert len(area.boundary_layer()) == 2685
+    assert len(area.boundary_layer("kelurahan")) == 261
+    # cached but copied: callers cannot corrupt the cache
+    b["building_type"] = "x"
+    assert (area.buildings().building_type != "x").all()
+
+
+def test_osm_only_area(tmp_path, shared_data):
+    shutil.copy(shared_data / "kibera" / "kibera_map_2012.osm", tmp_path / "kibera.osm")
+    (tmp_path / "area.toml").write_text('[area]\nname = "kibera"\n[layers]\nosm = "kibera.osm"\n')
+    area = load_area(tmp_path / "area.toml")
+    assert area.crs.to_epsg() == 32737
+    assert len(area.buildings()) == 159 and len(area.roads()) == 514
+    assert area.facilities().category.value_counts()["school"] == 184
+
+
+def test_unknown_hazard_and_boundary_are_not_found(sample_area_dir):
+    area = load_area(sample_area_dir)
+    with pytest.raises(NotFoundError, match="scenarios are \\['current', 'design'\\]"):
+        area.hazard("tsunami")
+    with pytest.raises(NotFoundError, match="kecamatan"):
+        area.boundary("kecamatan")
+
+
+@pytest.fixture
+def area_dir(tmp_path, sample_area_dir) -> Path:
+    """A copy of the sample's small files, with an editable area.toml."""
+    for name in ("flood_current.tif", "population.tif", "kelurahan.gpkg"):
+        shutil.copy(sample_area_dir / name, tmp_path / name)
+    (tmp_path / "buildings.gpkg").write_bytes((sample_area_dir / "buildings.gpkg").read_bytes())
+    return tmp_path
+
+
+GOOD = """
+[area]
+name = "t"
+[layers]
+buildings = "buildings.gpkg"
+[[hazard]]
+id = "current"
+file = "flood_current.tif"
+[population]
+file = "population.tif"
+scale = 0.025
+[[boundaries]]
+id = "kel"
+file = "kelurahan.gpkg"
+name_field = "KEL_NAME2"
+"""
+
+
+def _write(area_dir: Path, text: str) -> Path:
+    path = area_dir / "area.toml"
+    path.write_text(text)
+    return path
+
+
+def test_minimal_area_is_valid(area_dir):
+    area = load_area(_write(area_dir, GOOD))
+    assert area.hazard().classes.spec() == "low:0.1-0.7,medium:0.7-1.5,high:1.5-"
+    assert area.population.units == "count"
+
+
+@pytest.mark.parametrize(
+    ("edit", "key", "message"),
+    [
+        (lambda t: t.replace('name = "t"', 'name = "t"\ncolour = "red"'), "area.colour", "unknown key"),
+        (lambda t: t + "\n[weather]\nrain = 1\n", "weather", "unknown section"),
+        (lambda t: t.replace('"flood_current.tif"', '"missing.tif"'), "hazard[0].file", "does not exist"),
+        (lambda t: t.replace('id = "current"\n', 'id = "current"\nclasses = "low:0.1-0.5,high:1-"\n'), "hazard[0].classes", "gap"),
+        (lambda t: t.replace('id = "current"\n', 'id = "current"\ndisplacement = "high:2"\n'), "hazard[0].displacement", "between 0 and 1"),
+        (lambda t: t.replace("scale = 0.025", "scale = -1.0"), "population.scale", "positive"),
+        (lambda t: t.replace("scale = 0.025", 'scale = "lots"'), "population.scale", "should be of type"),
+        (lambda t: t.replace("scale = 0.025", 'units = "per_acre"'), "population.units", "must be one of"),
+        (lambda t: t.replace('name_field = "KEL_NAME2"\n', ""), "boundaries[0].name_field", "missing required key"),
+        (lambda t: t.replace('[layers]\nbuildings = "buildings.gpkg"', "[layers]"), "layers", "needs buildings"),
+        (lambda t: t.replace('name = "t"', 'name = "t"\ncrs = "EPSG:4326"'), "area.crs", "not a projected CRS"),
+        (lambda t: t + '\nhazard = "flood_current.tif"\n', "boundaries[0].hazard", "unknown key"),
+        (lambda t: 'hazard = ["flood.tif"]\n' + t.replace("[[hazard]]\nid = \"current\"\nfile = \"flood_current.tif\"\n", ""), "hazard", "must be written as"),
+        (lambda t: t + '\n[[hazard]]\nid = "current"\nfile = "flood_current.tif"\n', "hazard.id", "used twice"),
+    ],
+)
+def test_config_errors_name_key_and_file(area_dir, edit, key, message):
+    path = _write(area_dir, edit(GOOD))
+    with pytest.raises(AreaConfigError, match=message) as info:
+        load_area(path)
+    assert info.value.key == key
+    assert str(path) in str(info.value) and f"key '{key}'" in str(info.value)
+
+
+def test_vector_hazard_needs_a_field(area_dir):
+    path = _write(area_dir, GOOD.replace('"flood_current.tif"', '"kelurahan.gpkg"'))
+    with pytest.raises(AreaConfigError, match="needs 'field'"):
+        load_area(path)
+
+
+def test_bad_toml_and_missing_file(area_dir, tmp_path):
+    with pytest.raises(AreaConfigError, match="not valid TOML"):
+        load_area(_write(area_dir, "[area\nname ="))
+    with pytest.raises(AreaConfigError, match="no area.toml"):
+        load_area(tmp_path / "elsewhere")
+
+
+def test_unreadable_boundary_layer_names_the_set(area_dir):
+    area = load_area(_write(area_dir, GOOD.replace('"KEL_NAME2"', '"NAMA"')))
+    with pytest.raises(AreaConfigError, match="name field 'NAMA' not found") as info:
+        area.boundary_layer()
+    assert info.value.key == "boundaries 'kel'"
