@@ -30,3 +30,26 @@ def require(env_flag: str, what: str) -> None:
     if os.environ.get(env_flag):
         pytest.fail(f"{what} is required in this run ({env_flag} is set) but is not available")
     pytest.skip(f"{what} is not available")
+
+
+@pytest.fixture(scope="session")
+def built_area(tmp_path_factory) -> Path:
+    """The Jakarta sample built once per test run (shared by xdist workers through a file lock).
+
+    Returns the path of the built GeoPackage. Tests must not modify it.
+    """
+    import fcntl
+
+    from layers.area import load_area
+    from layers.build import build_area
+
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the directory all workers of this run share
+    out = shared / "jakarta_build" / "area.gpkg"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out.parent / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not out.exists():
+            build_area(load_area(SAMPLE_AREA), out, progress=False)
+    return out
