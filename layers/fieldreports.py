@@ -1,0 +1,804 @@
+"""Field reports from uploads and API payloads: parsed into report records with per-row errors.
+
+Readers turn a file (CSV, XLSX, GeoJSON, GeoPackage, zipped Shapefile, or a
+Kobo/ODK export of these) into batches of raw rows under canonical names;
+:func:`normalise_reports` validates a batch at once (vectorised) and returns
+the good records plus one error per bad row (its 1-based record number and
+every reason). Nothing here touches a database or a web request.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import tempfile
+import uuid
+import zipfile
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from ._errors import InvalidInputError, TooLargeError
+from .reportconfig import SOURCES, ReportConfig
+
+REPORT_FIELDS = [
+    "id", "category", "description", "severity", "observed_at", "lon", "lat", "accuracy_m", "altitude_m",
+    "geometry_wkt", "attributes", "source", "reporter_name", "reporter_contact", "outside_area", "row",
+]  # fmt: skip
+MAX_DESCRIPTION = 5000
+MAX_SHORT_TEXT = 200
+MAX_ATTRIBUTES_JSON = 10_000
+MAX_DEPTH_M = 30.0
+FUTURE_TOLERANCE = timedelta(hours=1)
+BATCH_ROWS = 20_000
+# uuid5 namespace for reports whose source has no UUID of its own.
+REPORT_NAMESPACE = uuid.UUID("6f1d3c52-3a43-4b39-9a5e-0c2f2b8e9d11")
+
+# Zip limits: declared uncompressed total, per-member compression ratio, member count.
+ZIP_MAX_TOTAL = 512 * 1024 * 1024
+ZIP_MAX_RATIO = 200
+ZIP_MAX_MEMBERS = 2000
+
+# Usual column names (compared lower-case, on the last "/"-separated part), in order of preference.
+_NAMES = {
+    "id": ["id", "report_id", "uuid", "_uuid", "instanceid", "meta/instanceid", "meta-instanceid", "key"],
+    "lon": ["lon", "lng", "long", "longitude", "x", "lon_deg", "gps_longitude", "_longitude"],
+    "lat": ["lat", "latitude", "y", "lat_deg", "gps_latitude", "_latitude"],
+    "altitude_m": ["altitude_m", "altitude", "alt", "elevation", "_altitude"],
+    "accuracy_m": ["accuracy_m", "accuracy", "precision", "_precision", "gps_accuracy"],
+    "wkt": ["wkt", "geometry_wkt", "geometry", "geom", "the_geom", "shape"],
+    "geopoint": ["location", "geopoint", "gps", "point", "coordinates", "position", "_geolocation"],
+    "category": ["category", "report_category", "type", "report_type", "kind"],
+    "description": ["description", "desc", "details", "comment", "comments", "notes", "note", "text"],
+    "severity": ["severity", "priority"],
+    "observed_at": [
+        "observed_at", "observed", "date", "datetime", "date_time", "time", "timestamp", "start",
+        "today", "_submission_time", "submissiondate", "submission_date", "end",
+    ],
+    "depth_m": ["depth_m", "depth", "water_depth", "flood_depth", "depth_cm_m"],
+    "reporter_name": ["reporter_name", "reporter", "name_of_reporter", "submittername", "_submitted_by", "username"],
+    "reporter_contact": ["reporter_contact", "contact", "phone", "phone_number", "phonenumber", "email", "telephone"],
+    "source": ["source"],
+}  # fmt: skip
+# ODK Central "<field>-Latitude", Kobo "_<field>_latitude" / "<group>/<field>_latitude".
+_SUFFIXES = {
+    "lon": ("-longitude", "_longitude"),
+    "lat": ("-latitude", "_latitude"),
+    "altitude_m": ("-altitude", "_altitude"),
+    "accuracy_m": ("-accuracy", "_precision", "_accuracy"),
+}
+# Export bookkeeping that is neither a report field nor a useful attribute.
+_METADATA = {
+    "_id", "_index", "_status", "_validation_status", "__version__", "_xform_id_string", "_tags", "_notes",
+    "_attachments", "_parent_index", "_parent_table_name", "_submission__id", "formhub/uuid", "submitterid",
+    "attachmentspresent", "attachmentsexpected", "status", "reviewstate", "deviceid", "edits", "formversion",
+    "simserial", "subscriberid", "audit", "instancename", "version", "fid", "ogc_fid",
+}  # fmt: skip
+# Other spellings of the id and time: bookkeeping once one of them has been chosen.
+_ALTERNATES = set(_NAMES["id"]) | set(_NAMES["observed_at"])
+_KOBO_MARKERS = {"_uuid", "_submission_time", "formhub/uuid", "_xform_id_string"}
+_ODK_MARKERS = {"key", "submissiondate", "meta-instanceid", "submitterid", "reviewstate"}
+_UUID_RE = r"^(?:uuid:)?([0-9a-f]{8})-?([0-9a-f]{4})-?([0-9a-f]{4})-?([0-9a-f]{4})-?([0-9a-f]{12})$"
+_EXPECTED_FORMAT = {
+    ".csv": "csv", ".tsv": "csv", ".txt": "csv", ".json": "geojson", ".geojson": "geojson",
+    ".gpkg": "gpkg", ".zip": "zip", ".xlsx": "xlsx",
+}  # fmt: skip
+_FORMAT_NAMES = {"csv": "CSV text", "geojson": "GeoJSON", "gpkg": "a GeoPackage", "zip": "a zip archive", "xlsx": "an Excel workbook"}
+
+
+@dataclass
+class ParseResult:
+    """Good records (columns :data:`REPORT_FIELDS`), per-row errors and in-batch duplicate count."""
+
+    records: pd.DataFrame
+    errors: list[dict] = field(default_factory=list)
+    duplicates: int = 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation of a batch of raw rows
+
+
+def normalise_reports(
+    raw: pd.DataFrame,
+    *,
+    config: ReportConfig,
+    source: str = "import",
+    default_category: str | None = None,
+    extent=None,
+    now: datetime | None = None,
+    strict_ids: bool = False,
+) -> ParseResult:
+    """Validate raw rows (canonical column names, text values) into report records.
+
+    Parameters
+    ----------
+    raw : DataFrame
+        Columns among ``id, category, description, severity, observed_at, lon, lat,
+        altitude_m, accuracy_m, wkt, depth_m, reporter_name, reporter_contact, source``,
+        optional ``geometry`` (shapely, EPSG:4326), ``attributes`` (dicts) and ``row``
+        (1-based record number, for messages).
+    config : ReportConfig
+        Categories and the outside-area rule.
+    extent : shapely geometry, optional
+        The area in lon/lat; points outside are rejected or flagged per ``config``.
+    strict_ids : bool
+        API payloads: an ``id`` must be a UUID. Imports: other ids are hashed to one.
+
+    Returns
+    -------
+    ParseResult
+    """
+    n = len(raw)
+    pre_errors = list(raw.attrs.get("row_errors", []))
+    raw = raw.reset_index(drop=True)
+    now = now or datetime.now(timezone.utc)
+    rows = raw["row"].to_numpy() if "row" in raw else np.arange(1, n + 1)
+    errs = pd.Series([""] * n, dtype=object)
+    in_frame = set(rows.tolist())
+    for e in [e for e in pre_errors if e["row"] in in_frame]:
+        errs[rows == e["row"]] = e["error"]
+    pre_errors = [e for e in pre_errors if e["row"] not in in_frame]
+
+    def add(mask, msg) -> None:
+        m = mask.fillna(False).to_numpy(dtype=bool) if isinstance(mask, pd.Series) else np.asarray(mask, dtype=bool)
+        if not m.any():
+            return
+        text = msg[m] if isinstance(msg, pd.Series) else msg
+        cur = errs[m]
+        errs[m] = cur.where(cur == "", cur + "; ") + text
+
+    def text(col: str) -> pd.Series:
+        if col not in raw:
+            return pd.Series(pd.NA, index=raw.index, dtype="string")
+        s = raw[col].astype("string").str.strip()
+        return s.mask(s == "")
+
+    def number(col: str, label: str) -> pd.Series:
+        s = text(col)
+        v = pd.to_numeric(s.str.replace(",", ".", regex=False), errors="coerce").astype("float64")
+        add(s.notna() & v.isna(), f"{label} " + _quote(s) + " is not a number")
+        return v
+
+    # --- location -----------------------------------------------------------------------
+    lon = number("lon", "longitude")
+    lat = number("lat", "latitude")
+    geom = raw["geometry"] if "geometry" in raw else pd.Series([None] * n, dtype=object)
+    wkt = text("wkt")
+    has_wkt = wkt.notna() & pd.Series([g is None for g in geom], dtype=bool)
+    if has_wkt.any():
+        parsed = shapely.from_wkt(wkt[has_wkt].to_numpy(dtype=object), on_invalid="ignore")
+        geom = geom.copy()
+        geom[has_wkt.to_numpy()] = parsed
+        add(has_wkt & pd.Series([g is None for g in geom]), "geometry " + _quote(wkt) + " is not valid WKT")
+    garr = geom.to_numpy(dtype=object)
+    present = ~shapely.is_missing(garr)
+    gtype = np.where(present, shapely.get_type_id(garr), -1)
+    add(present & shapely.is_empty(garr), "the geometry is empty")
+    is_point = present & (gtype == 0) & ~shapely.is_empty(garr)
+    is_poly = present & np.isin(gtype, (3, 6))
+    add(present & ~np.isin(gtype, (0, 3, 6)), "geometry must be a Point (or a Polygon for a polygon category)")
+    px, py = shapely.get_x(np.where(is_point, garr, None)), shapely.get_y(np.where(is_point, garr, None))
+    lon = lon.where(~is_point, px)
+    lat = lat.where(~is_point, py)
+    if is_poly.any():
+        rep = shapely.point_on_surface(np.where(is_poly, garr, None))
+        lon = lon.where(~is_poly, shapely.get_x(rep))
+        lat = lat.where(~is_poly, shapely.get_y(rep))
+        b = shapely.bounds(np.where(is_poly, garr, None))
+        add(is_poly & ((np.abs(b[:, [0, 2]]) > 180).any(axis=1) | (np.abs(b[:, [1, 3]]) > 90).any(axis=1)),
+            "polygon coordinates are outside -180..180 / -90..90; is the file in lon/lat?")  # fmt: skip
+        add(is_poly & ~shapely.is_valid(np.where(is_poly, garr, None)), "the polygon is not valid (self-intersecting?)")
+    no_loc = (lon.isna() | lat.isna()) & ~present & ~(text("lon").notna() ^ text("lat").notna())
+    add(no_loc & text("lon").isna() & text("lat").isna() & wkt.isna(),
+        "no location: give longitude and latitude columns (lon/lat), an ODK location, or a WKT geometry")  # fmt: skip
+    add(text("lon").notna() ^ text("lat").notna(), "give both longitude and latitude")
+    lat_bad = lat.abs() > 90
+    lon_bad = lon.abs() > 180
+    swapped = lat_bad & (lon.abs() <= 90) & (lat.abs() <= 180)
+    add(swapped, "latitude " + lat.astype("string") + " is outside -90..90: longitude and latitude look swapped")
+    add(lat_bad & ~swapped, "latitude " + lat.astype("string") + " is outside -90..90")
+    add(lon_bad, "longitude " + lon.astype("string") + " is outside -180..180")
+
+    # --- category -----------------------------------------------------------------------
+    cat = text("category").str.lower().str.replace(r"[\s\-]+", "_", regex=True)
+    labels = {c.label.lower().replace(" ", "_"): c.name for c in config.categories.values()}
+    cat = cat.replace(labels)
+    if default_category is not None:
+        cat = cat.fillna(default_category)
+    add(cat.isna(), "no category: add a 'category' column (or choose one for the whole file)")
+    known = cat.isin(config.names).fillna(False)
+    add(cat.notna() & ~known, "unknown category " + _quote(cat) + f"; expected one of: {', '.join(config.names)}")
+    wants_poly = cat.map({c.name: c.geometry == "polygon" for c in config.categories.values()}).fillna(False).astype(bool)
+    add(known & wants_poly & ~is_poly, "category " + _quote(cat) + " needs a Polygon geometry (WKT or GeoJSON)")
+    add(known & ~wants_poly & is_poly, "category " + _quote(cat) + " takes a point, not a polygon")
+
+    # --- time, numbers, text ------------------------------------------------------------
+    observed = _parse_times(text("observed_at"))
+    obs_text = text("observed_at")
+    add(obs_text.notna() & observed.isna(), "observed_at " + _quote(obs_text) + " is not a date/time (use ISO 8601)")
+    add(observed > pd.Timestamp(now + FUTURE_TOLERANCE), "observed_at " + _quote(obs_text) + " is in the future")
+    add(observed < pd.Timestamp("1900-01-01", tz="UTC"), "observed_at " + _quote(obs_text) + " is before 1900")
+    severity = number("severity", "severity")
+    add(severity.notna() & ~severity.isin([1, 2, 3, 4, 5]), "severity must be a whole number from 1 to 5")
+    accuracy = number("accuracy_m", "accuracy_m")
+    add(accuracy < 0, "accuracy_m must be ≥ 0")
+    altitude = number("altitude_m", "altitude_m")
+    depth = number("depth_m", "depth_m")
+    add((depth < 0) | (depth > MAX_DEPTH_M), f"depth_m must be between 0 and {MAX_DEPTH_M:g} metres")
+    desc = text("description")
+    add(desc.str.len() > MAX_DESCRIPTION,
+        "description is " + desc.str.len().astype("string") + f" characters; the limit is {MAX_DESCRIPTION}")  # fmt: skip
+    for col in ("reporter_name", "reporter_contact"):
+        add(text(col).str.len() > MAX_SHORT_TEXT, f"{col} is longer than {MAX_SHORT_TEXT} characters")
+    src = text("source").str.lower().fillna(source)
+    add(~src.isin(SOURCES), "source " + _quote(src) + f" is not one of {', '.join(SOURCES)}")
+
+    # --- attributes ---------------------------------------------------------------------
+    attrs = raw["attributes"] if "attributes" in raw else pd.Series([{}] * n, dtype=object)
+    attrs = pd.Series(
+        [dict(a) if isinstance(a, dict) else {} for a in attrs.tolist()], dtype=object
+    )
+    has_depth = depth.notna().to_numpy()
+    if has_depth.any():
+        for i, d in zip(np.flatnonzero(has_depth), depth[has_depth].tolist(), strict=True):
+            attrs[i]["depth_m"] = d
+    attr_json = pd.Series([json.dumps(a, ensure_ascii=False, default=str) for a in attrs], dtype="string")
+    add(attr_json.str.len() > MAX_ATTRIBUTES_JSON, f"extra attributes are longer than {MAX_ATTRIBUTES_JSON} characters")
+
+    # --- ids ----------------------------------------------------------------------------
+    ids = _report_ids(text("id"), raw, strict=strict_ids, add=add)
+
+    # --- extent -------------------------------------------------------------------------
+    outside = np.zeros(n, dtype=bool)
+    if extent is not None:
+        ok = lon.notna() & lat.notna() & ~lat_bad & ~lon_bad
+        inside = np.ones(n, dtype=bool)
+        inside[ok.to_numpy()] = shapely.contains_xy(extent, lon[ok].to_numpy(), lat[ok].to_numpy())
+        outside = ~inside
+        swap_in = np.zeros(n, dtype=bool)
+        swap_in[ok.to_numpy()] = shapely.contains_xy(extent, lat[ok].to_numpy(), lon[ok].to_numpy())
+        add(outside & swap_in, "the point is outside the area but would be inside with longitude and latitude swapped")
+        if config.outside_area == "reject":
+            add(outside & ~swap_in, "the point is outside the area (reports.outside_area = 'reject')")
+
+    wkt_out = np.full(n, None, dtype=object)
+    if is_poly.any():
+        wkt_out[is_poly] = shapely.to_wkt(garr[is_poly], rounding_precision=7)
+    records = pd.DataFrame(
+        {
+            "id": ids,
+            "category": cat,
+            "description": desc,
+            "severity": _severity_int(severity),
+            "observed_at": observed,
+            "lon": lon.astype("float64"),
+            "lat": lat.astype("float64"),
+            "accuracy_m": accuracy,
+            "altitude_m": altitude,
+            "geometry_wkt": wkt_out,
+            "attributes": attrs,
+            "source": src,
+            "reporter_name": text("reporter_name"),
+            "reporter_contact": text("reporter_contact"),
+            "outside_area": outside,
+            "row": rows,
+        }
+    )
+    bad = (errs != "").to_numpy()
+    errors = [{"row": int(r), "error": e} for r, e in zip(rows[bad], errs[bad], strict=True)]
+    if pre_errors:
+        errors = sorted(errors + pre_errors, key=lambda e: e["row"])
+    good = records[~bad]
+    dup = good["id"].duplicated(keep="first")
+    return ParseResult(good[~dup].reset_index(drop=True), errors, int(dup.sum()))
+
+
+def _severity_int(s: pd.Series) -> pd.Series:
+    return s.where(s.isin([1, 2, 3, 4, 5])).astype("Int64")
+
+
+def _quote(s: pd.Series) -> pd.Series:
+    """Values for messages: quoted and cut to 60 characters."""
+    s = s.astype("string").fillna("")
+    return "'" + s.where(s.str.len() <= 60, s.str.slice(0, 57) + "...") + "'"
+
+
+def _parse_times(s: pd.Series) -> pd.Series:
+    """ISO 8601 (Kobo/ODK/JS) first, then other common forms; naive times are taken as UTC."""
+    out = pd.to_datetime(s, utc=True, errors="coerce", format="ISO8601")
+    retry = s.notna() & out.isna()
+    if retry.any():
+        out[retry] = pd.to_datetime(s[retry], utc=True, errors="coerce", format="mixed", dayfirst=False)
+    return out
+
+
+def _report_ids(raw_ids: pd.Series, raw: pd.DataFrame, *, strict: bool, add) -> pd.Series:
+    """Canonical UUID strings: the given one, uuid5 of a non-UUID id, or uuid5 of the row's content."""
+    low = raw_ids.str.lower()
+    parts = low.str.extract(_UUID_RE)
+    valid = parts[0].notna()
+    ids = (parts[0] + "-" + parts[1] + "-" + parts[2] + "-" + parts[3] + "-" + parts[4]).astype(object)
+    other = raw_ids.notna() & ~valid
+    if strict:
+        add(other, "id " + _quote(raw_ids) + " is not a UUID (make one with crypto.randomUUID())")
+    elif other.any():
+        ids[other] = [str(uuid.uuid5(REPORT_NAMESPACE, f"id:{v}")) for v in raw_ids[other]]
+    missing = raw_ids.isna()
+    if missing.any():
+        if strict:
+            ids[missing] = [str(uuid.uuid4()) for _ in range(int(missing.sum()))]
+        else:
+            cols = [c for c in raw.columns if c not in ("row", "geometry", "attributes")]
+            content = raw.loc[missing, cols].astype("string").fillna("").agg("\x1f".join, axis=1) if cols else None
+            extra = []
+            if "geometry" in raw:
+                extra = [shapely.to_wkb(g, hex=True) if g is not None else "" for g in raw.loc[missing, "geometry"]]
+            if "attributes" in raw:
+                attr = [json.dumps(a, sort_keys=True, default=str) for a in raw.loc[missing, "attributes"]]
+                extra = [f"{e}\x1f{a}" for e, a in zip(extra or [""] * len(attr), attr, strict=True)]
+            keys = list(content) if content is not None else [""] * int(missing.sum())
+            if extra:
+                keys = [f"{k}\x1e{e}" for k, e in zip(keys, extra, strict=True)]
+            seen: Counter[str] = Counter()
+            out = []
+            for k in keys:  # the n-th identical row of a file gets the n-th id
+                out.append(str(uuid.uuid5(REPORT_NAMESPACE, f"row:{k}\x1d{seen[k]}")))
+                seen[k] += 1
+            ids[missing] = out
+    return ids
+
+
+# ---------------------------------------------------------------------------------------------
+# Column mapping
+
+
+def canonical_frame(df: pd.DataFrame, *, first_row: int = 1, has_geometry: bool = False) -> tuple[pd.DataFrame, str | None]:
+    """Rename a table of text values to canonical report columns; the rest become ``attributes``.
+
+    Returns the frame and the export flavour detected (``"kobo"``, ``"odk"`` or None).
+    """
+    cols = list(df.columns)
+    low = {c: str(c).strip().lower() for c in cols}
+    base = {c: low[c].rsplit("/", 1)[-1] for c in cols}
+    lows = set(low.values()) | set(base.values())
+    flavour = "kobo" if lows & _KOBO_MARKERS else "odk" if lows & _ODK_MARKERS else None
+    chosen: dict[str, str] = {}
+    used: set = set()
+    for target, names in _NAMES.items():
+        if target in ("lon", "lat", "wkt", "geopoint", "altitude_m", "accuracy_m") and has_geometry:
+            continue
+        for name in names:
+            hit = next((c for c in cols if c not in used and (low[c] == name or base[c] == name)), None)
+            if hit is not None:
+                chosen[target], _ = hit, used.add(hit)
+                break
+    if not has_geometry:
+        for target, suffixes in _SUFFIXES.items():
+            if target in chosen:
+                continue
+            hit = next((c for c in cols if c not in used and low[c].endswith(suffixes)), None)
+            if hit is not None:
+                chosen[target], _ = hit, used.add(hit)
+    out = pd.DataFrame({t: df[c] for t, c in chosen.items() if t != "geopoint"}, index=df.index)
+    if "geopoint" in chosen and not ({"lon", "lat"} & set(chosen)):
+        gp = _split_geopoint(df[chosen["geopoint"]], kobo_list=base[chosen["geopoint"]] == "_geolocation")
+        for k in gp:
+            if k not in out:
+                out[k] = gp[k]
+    elif "geopoint" in chosen:
+        used.discard(chosen["geopoint"])
+    rest = [
+        c for c in cols
+        if c not in used and c != "geometry" and not low[c].startswith(("_", "meta/", "meta-", "__"))
+        and low[c] not in _METADATA and base[c] not in _METADATA and base[c] not in _ALTERNATES
+        and not low[c].endswith(("-latitude", "-longitude", "-altitude", "-accuracy"))
+    ]  # fmt: skip
+    if rest:
+        vals = df[rest].astype("string")
+        names = [str(c).rsplit("/", 1)[-1] for c in rest]
+        out["attributes"] = [
+            {k: v for k, v in zip(names, row, strict=True) if v is not pd.NA and v != ""}
+            for row in vals.itertuples(index=False, name=None)
+        ]
+    out["row"] = np.arange(first_row, first_row + len(df))
+    return out, flavour
+
+
+def _split_geopoint(s: pd.Series, *, kobo_list: bool) -> dict[str, pd.Series]:
+    """ODK geopoint text "lat lon alt acc" (or Kobo's "[lat, lon]") into columns."""
+    parts = s.astype("string").str.strip("[] ").str.split(r"[\s,]+", regex=True, expand=True)
+    out = {}
+    for i, name in enumerate(("lat", "lon", "altitude_m", "accuracy_m")):
+        if i < parts.shape[1]:
+            out[name] = parts[i]
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Readers
+
+
+def sniff_format(path: Path, *, name: str | None = None) -> str:
+    """The format of a file from its first bytes, checked against the extension of ``name``.
+
+    Raises InvalidInputError when the content does not match the name
+    (e.g. a zip archive called ``reports.csv``).
+    """
+    name = name or path.name
+    with open(path, "rb") as f:
+        head = f.read(4096)
+    if not head:
+        raise InvalidInputError(f"{name} is empty")
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+        try:
+            with zipfile.ZipFile(path) as z:
+                names = set(z.namelist())
+        except zipfile.BadZipFile as exc:
+            raise InvalidInputError(f"{name} looks like a zip archive but cannot be opened: {exc}") from exc
+        found = "xlsx" if "xl/workbook.xml" in names else "zip"
+    elif head.startswith(b"SQLite format 3\x00"):
+        found = "gpkg"
+    elif b"\x00" in head:
+        raise InvalidInputError(f"{name} is a binary file of an unknown kind; upload CSV, XLSX, GeoJSON, GeoPackage or a zipped Shapefile")
+    else:
+        stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+        found = "geojson" if stripped[:1] in (b"{", b"[") else "csv"
+    expected = _EXPECTED_FORMAT.get(Path(name).suffix.lower())
+    if expected and expected != found:
+        raise InvalidInputError(
+            f"{name} does not contain {_FORMAT_NAMES[expected]}: its content looks like {_FORMAT_NAMES[found]}. "
+            "Rename the file to match its content or export it again."
+        )
+    return found
+
+
+def iter_raw_batches(path: str | Path, *, name: str | None = None, batch_rows: int = BATCH_ROWS) -> Iterator[tuple[pd.DataFrame, str | None]]:
+    """Raw canonical batches (see :func:`canonical_frame`) of any supported file, streamed."""
+    path = Path(path)
+    name = name or path.name
+    fmt = sniff_format(path, name=name)
+    if fmt == "csv":
+        yield from _csv_batches(path, name, batch_rows)
+    elif fmt == "xlsx":
+        check_zip(path, name=name)
+        yield from _xlsx_batches(path, name, batch_rows)
+    elif fmt in ("geojson", "gpkg"):
+        yield from _vector_batches(path, name, batch_rows)
+    else:
+        with tempfile.TemporaryDirectory(prefix="geoapp-zip-") as tmp:
+            inner = extract_dataset(path, Path(tmp), name=name)
+            yield from iter_raw_batches(inner, name=f"{name}:{inner.name}", batch_rows=batch_rows)
+
+
+def iter_report_batches(
+    path: str | Path,
+    *,
+    config: ReportConfig,
+    name: str | None = None,
+    source: str = "import",
+    default_category: str | None = None,
+    extent=None,
+    now: datetime | None = None,
+    batch_rows: int = BATCH_ROWS,
+) -> Iterator[ParseResult]:
+    """Validated batches of a report file: Kobo/ODK exports get source ``kobo``/``odk`` unless rows say otherwise."""
+    for raw, flavour in iter_raw_batches(path, name=name, batch_rows=batch_rows):
+        yield normalise_reports(
+            raw,
+            config=config,
+            source=flavour if flavour and source == "import" else source,
+            default_category=default_category,
+            extent=extent,
+            now=now,
+        )
+
+
+def read_reports(path: str | Path, **kwargs) -> ParseResult:
+    """All of a report file at once (see :func:`iter_report_batches`); duplicate ids across batches dropped."""
+    parts = list(iter_report_batches(path, **kwargs))
+    if not parts:
+        return ParseResult(pd.DataFrame(columns=REPORT_FIELDS))
+    recs = pd.concat([p.records for p in parts], ignore_index=True)
+    dup = recs["id"].duplicated()
+    return ParseResult(
+        recs[~dup].reset_index(drop=True),
+        [e for p in parts for e in p.errors],
+        sum(p.duplicates for p in parts) + int(dup.sum()),
+    )
+
+
+def _csv_batches(path: Path, name: str, batch_rows: int) -> Iterator[tuple[pd.DataFrame, str | None]]:
+    raw = path.open("rb")
+    head = raw.read(65536)
+    raw.seek(0)
+    encoding = "utf-8-sig"
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 4:  # not just a character cut at the buffer's end
+            encoding = "cp1252"
+    text = io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="")
+    sample = head.decode("utf-8", errors="replace").splitlines()[0] if head else ""
+    delimiter = max([",", ";", "\t"], key=sample.count)
+    reader = csv.reader(text, delimiter=delimiter)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise InvalidInputError(f"{name} has no header row") from None
+    except csv.Error as exc:
+        raise InvalidInputError(f"{name}: the header row cannot be read as CSV ({exc})") from exc
+    header = [h.strip() for h in header]
+    if len(set(header)) != len(header):
+        dups = sorted({h for h in header if header.count(h) > 1})
+        raise InvalidInputError(f"{name}: column name(s) {dups} appear more than once in the header")
+    width = len(header)
+    with text:
+        buf: list[list[str]] = []
+        bad: list[dict] = []
+        rownums: list[int] = []
+        rowno = 0
+        while True:
+            try:
+                rec = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                rowno += 1
+                raise InvalidInputError(f"{name}: record {rowno} cannot be read as CSV ({exc})") from exc
+            if not rec or (len(rec) == 1 and not rec[0].strip()):
+                continue
+            rowno += 1
+            if len(rec) != width:
+                bad.append({"row": rowno, "error": f"has {len(rec)} fields but the header has {width}"})
+                continue
+            buf.append(rec)
+            rownums.append(rowno)
+            if len(buf) >= batch_rows:
+                yield _frame_from_rows(header, buf, rownums, bad)
+                buf, rownums, bad = [], [], []
+        if buf or bad:
+            yield _frame_from_rows(header, buf, rownums, bad)
+
+
+def _frame_from_rows(header, rows, rownums, bad) -> tuple[pd.DataFrame, str | None]:
+    df = pd.DataFrame(rows, columns=header, dtype=object)
+    out, flavour = canonical_frame(df)
+    out["row"] = np.asarray(rownums, dtype="int64")
+    if bad:  # rows the CSV reader could not split: carry them as rows that fail with that message
+        out.attrs["row_errors"] = bad
+    return out, flavour
+
+
+def _xlsx_batches(path: Path, name: str, batch_rows: int) -> Iterator[tuple[pd.DataFrame, str | None]]:
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a broken workbook
+        raise InvalidInputError(f"{name} cannot be read as an Excel workbook: {exc}") from exc
+    try:
+        ws = wb.worksheets[0]
+        it = ws.iter_rows(values_only=True)
+        header = next(it, None)
+        if not header:
+            raise InvalidInputError(f"{name}: the first sheet has no header row")
+        header = [str(h).strip() if h is not None else f"column_{i + 1}" for i, h in enumerate(header)]
+        buf, nums, rowno = [], [], 0
+        for rec in it:
+            if rec is None or all(v is None or v == "" for v in rec):
+                continue
+            rowno += 1
+            buf.append([_cell_text(v) for v in rec[: len(header)]] + [""] * (len(header) - len(rec)))
+            nums.append(rowno)
+            if len(buf) >= batch_rows:
+                yield _frame_from_rows(header, buf, nums, [])
+                buf, nums = [], []
+        if buf:
+            yield _frame_from_rows(header, buf, nums, [])
+    finally:
+        wb.close()
+
+
+def _cell_text(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, datetime):
+        return v.isoformat()
+    if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
+        return str(int(v))
+    return str(v)
+
+
+def _vector_batches(path: Path, name: str, batch_rows: int) -> Iterator[tuple[pd.DataFrame, str | None]]:
+    import pyogrio
+
+    layer = None
+    try:
+        layers = pyogrio.list_layers(path)
+        names = [str(n) for n in layers[:, 0]]
+        layer = "reports" if "reports" in names else names[0] if names else None
+        gdf = pyogrio.read_dataframe(path, layer=layer)
+    except Exception as exc:  # GDAL's errors for unreadable files
+        raise InvalidInputError(f"{name} cannot be read as a GIS layer: {exc}") from exc
+    if gdf.crs is None:
+        raise InvalidInputError(f"{name} has no coordinate reference system; add a .prj (Shapefile) or set one")
+    if not gdf.crs.equals("EPSG:4326"):
+        gdf = gdf.to_crs("EPSG:4326")
+    geoms = gdf.geometry.to_numpy()
+    props = gdf.drop(columns=gdf.geometry.name)
+    for c in props.columns:
+        col = props[c]
+        if pd.api.types.is_datetime64_any_dtype(col):
+            props[c] = col.map(lambda t: t.isoformat() if pd.notna(t) else "")
+        else:
+            props[c] = col.astype("string").fillna("")
+    for start in range(0, max(len(gdf), 1), batch_rows):
+        part = props.iloc[start : start + batch_rows]
+        if part.empty:
+            return
+        out, flavour = canonical_frame(part, first_row=start + 1, has_geometry=True)
+        out["geometry"] = list(geoms[start : start + batch_rows])
+        yield out, flavour
+
+
+def check_zip(path: Path, *, name: str | None = None) -> list[zipfile.ZipInfo]:
+    """Refuse zip bombs and members whose paths escape the archive; return the members."""
+    name = name or path.name
+    try:
+        with zipfile.ZipFile(path) as z:
+            infos = z.infolist()
+    except zipfile.BadZipFile as exc:
+        raise InvalidInputError(f"{name} is not a readable zip archive: {exc}") from exc
+    if len(infos) > ZIP_MAX_MEMBERS:
+        raise TooLargeError(f"{name} holds {len(infos)} files; the limit is {ZIP_MAX_MEMBERS}")
+    total = 0
+    for info in infos:
+        member = info.filename
+        parts = Path(member.replace("\\", "/")).parts
+        if member.startswith(("/", "\\")) or ".." in parts or re.match(r"^[A-Za-z]:", member):
+            raise InvalidInputError(f"{name}: member {member!r} points outside the archive; refusing to read it")
+        if (info.external_attr >> 16) & 0o170000 == 0o120000:
+            raise InvalidInputError(f"{name}: member {member!r} is a symbolic link; refusing to read it")
+        total += info.file_size
+        if info.file_size > 1024 * 1024 and info.file_size > ZIP_MAX_RATIO * max(info.compress_size, 1):
+            raise TooLargeError(
+                f"{name}: member {member!r} expands {info.file_size // max(info.compress_size, 1)}× "
+                f"(limit {ZIP_MAX_RATIO}×); this looks like a zip bomb"
+            )
+    if total > ZIP_MAX_TOTAL:
+        raise TooLargeError(f"{name} expands to {total / 1e6:.0f} MB; the limit is {ZIP_MAX_TOTAL / 1e6:.0f} MB")
+    return infos
+
+
+def extract_dataset(path: Path, dest: Path, *, name: str | None = None) -> Path:
+    """Extract the one dataset of a zip (a Shapefile with its sidecars, or one CSV/XLSX/GeoJSON/GPKG) safely."""
+    name = name or path.name
+    infos = [i for i in check_zip(path, name=name) if not i.is_dir() and not Path(i.filename).name.startswith(".")]
+    infos = [i for i in infos if "__MACOSX" not in i.filename]
+    shp = [i for i in infos if i.filename.lower().endswith(".shp")]
+    data = [i for i in infos if Path(i.filename).suffix.lower() in (".csv", ".xlsx", ".geojson", ".json", ".gpkg")]
+    if len(shp) > 1:
+        raise InvalidInputError(f"{name} holds {len(shp)} Shapefiles; zip one layer per upload")
+    if shp:
+        stem = shp[0].filename[: -len(".shp")]
+        members = [i for i in infos if i.filename.rsplit(".", 1)[0] == stem]
+        if not any(i.filename.lower().endswith(".dbf") for i in members):
+            raise InvalidInputError(f"{name}: the Shapefile {shp[0].filename} has no .dbf beside it")
+    elif len(data) == 1:
+        members = data
+    else:
+        raise InvalidInputError(f"{name} must hold one Shapefile (.shp, .shx, .dbf, .prj) or one CSV/XLSX/GeoJSON/GPKG file")
+    out = None
+    with zipfile.ZipFile(path) as z:
+        for info in members:
+            target = dest / Path(info.filename.replace("\\", "/")).name  # flat: never a path from the archive
+            written = 0
+            with z.open(info) as src, open(target, "wb") as dst:
+                while chunk := src.read(1 << 20):
+                    written += len(chunk)
+                    if written > info.file_size or written > ZIP_MAX_TOTAL:
+                        raise TooLargeError(f"{name}: member {info.filename!r} is larger than it claims")
+                    dst.write(chunk)
+            if out is None or target.suffix.lower() == ".shp":
+                out = target
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# API payloads and photos
+
+
+def raw_from_geojson(obj) -> pd.DataFrame:
+    """A GeoJSON Feature or FeatureCollection (parsed JSON) as raw canonical rows."""
+    if not isinstance(obj, dict):
+        raise InvalidInputError("the body must be a GeoJSON Feature or FeatureCollection object")
+    kind = obj.get("type")
+    if kind == "Feature":
+        feats = [obj]
+    elif kind == "FeatureCollection":
+        feats = obj.get("features")
+        if not isinstance(feats, list):
+            raise InvalidInputError("FeatureCollection.features must be a list")
+    else:
+        raise InvalidInputError(f"type must be 'Feature' or 'FeatureCollection', not {kind!r}")
+    props_list, geoms, errors = [], [], []
+    for i, f in enumerate(feats, start=1):
+        props = f.get("properties") if isinstance(f, dict) else None
+        props = dict(props) if isinstance(props, dict) else {}
+        geom = None
+        g = f.get("geometry") if isinstance(f, dict) else None
+        if not isinstance(f, dict) or f.get("type") != "Feature":
+            errors.append({"row": i, "error": "not a GeoJSON Feature"})
+        elif g is not None:
+            try:
+                geom = shapely.from_geojson(json.dumps(g))
+            except Exception:  # shapely raises GEOSException for any malformed geometry
+                errors.append({"row": i, "error": f"geometry is not valid GeoJSON: {json.dumps(g)[:80]}"})
+        attrs = props.pop("attributes", None)
+        props.pop("photo", None)
+        flat = {k: ("" if v is None else v if isinstance(v, str) else json.dumps(v) if isinstance(v, (dict, list)) else str(v))
+                for k, v in props.items()}  # fmt: skip
+        flat["__attrs"] = attrs if isinstance(attrs, dict) else {}
+        if attrs is not None and not isinstance(attrs, dict):
+            errors.append({"row": i, "error": "properties.attributes must be an object"})
+        props_list.append(flat)
+        geoms.append(geom)
+    df = pd.DataFrame(props_list, dtype=object)
+    extra = df.pop("__attrs") if "__attrs" in df else pd.Series([{}] * len(df), dtype=object)
+    out, _ = canonical_frame(df.fillna(""), has_geometry=True)
+    given = out["attributes"] if "attributes" in out else pd.Series([{}] * len(out), dtype=object)
+    out["attributes"] = [{**a, **{str(k): v for k, v in e.items()}} for a, e in zip(given, extra, strict=True)]
+    out["geometry"] = geoms
+    out.attrs["row_errors"] = errors
+    return out
+
+
+def clean_photo(data: bytes, *, max_bytes: int, max_side: int = 1600, max_pixels: int = 40_000_000) -> tuple[bytes, str]:
+    """Re-encode a JPEG/PNG photo without EXIF/GPS or text metadata, at most ``max_side`` pixels wide.
+
+    Returns ``(bytes, content_type)``. Raises TooLargeError over ``max_bytes``
+    or ``max_pixels``, InvalidInputError for anything that is not a JPEG/PNG.
+    """
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    if len(data) > max_bytes:
+        raise TooLargeError(f"the photo is {len(data) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.1f} MB")
+    try:
+        im = Image.open(io.BytesIO(data))
+    except (UnidentifiedImageError, OSError) as exc:
+        raise InvalidInputError("the photo must be a JPEG or PNG image") from exc
+    if im.format not in ("JPEG", "PNG"):
+        raise InvalidInputError(f"the photo must be a JPEG or PNG image, not {im.format}")
+    if im.width * im.height > max_pixels:
+        raise TooLargeError(f"the photo is {im.width}×{im.height} pixels; the limit is {max_pixels // 1_000_000} megapixels")
+    fmt = im.format
+    try:
+        im = ImageOps.exif_transpose(im)  # keep the orientation the EXIF said, then drop EXIF
+        im.thumbnail((max_side, max_side))
+        clean = Image.new(im.mode, im.size)
+        clean.paste(im)
+    except OSError as exc:
+        raise InvalidInputError(f"the photo cannot be decoded: {exc}") from exc
+    out = io.BytesIO()
+    if fmt == "JPEG":
+        clean.convert("RGB").save(out, "JPEG", quality=85, optimize=True)
+        return out.getvalue(), "image/jpeg"
+    clean.save(out, "PNG", optimize=True)
+    return out.getvalue(), "image/png"
+
+
+def area_extent(boundaries, *, margin_m: float = 500.0):
+    """The area as one lon/lat geometry: its boundaries (GeoDataFrame, metric CRS) grown by ``margin_m``."""
+    import geopandas as gpd
+
+    geom = boundaries.geometry.union_all().buffer(margin_m)
+    return gpd.GeoSeries([geom], crs=boundaries.crs).to_crs("EPSG:4326").iloc[0]
