@@ -1,0 +1,207 @@
+"""The precarity index: H3 grid, composite formula, neighbourhoods, and real Dar es Salaam / Jakarta figures."""
+
+import geopandas as gpd
+import h3
+import numpy as np
+import pandas as pd
+import pytest
+from shapely.geometry import LineString, Point, box
+
+from layers import precarity as pr
+from layers._errors import InvalidInputError
+
+CRS = "EPSG:32737"
+X0, Y0 = 520_000.0, 9_250_000.0
+
+
+# -- H3 grid -----------------------------------------------------------------------
+
+
+def test_h3_cells_match_the_reference_indexer():
+    """Every point gets exactly the cell h3.latlng_to_cell gives, and lies inside its cell polygon."""
+    rng = np.random.default_rng(1)
+    lat = rng.uniform(-6.85, -6.75, 500)
+    lng = rng.uniform(39.2, 39.3, 500)
+    pts = gpd.GeoSeries(gpd.points_from_xy(lng, lat), crs=4326).to_crs(CRS)
+    cells = pr.h3_cells_of_points(pts, resolution=9)
+    ref = [h3.str_to_int(h3.latlng_to_cell(a, b, 9)) for a, b in zip(lat, lng)]
+    assert cells.tolist() == ref
+    polys = pr.h3_cell_polygons(np.unique(cells), crs=CRS)
+    assert polys.crs == CRS and polys.index.is_unique
+    assert polys.loc[cells].geometry.reset_index(drop=True).contains(pts.reset_index(drop=True)).all()
+    assert polys["h3_id"].iloc[0] == h3.int_to_str(int(polys.index[0]))
+    # Areas in UTM agree with H3's own (spherical) cell areas.
+    ref_area = [h3.cell_area(h, "m^2") for h in polys["h3_id"]]
+    assert polys.area.to_numpy() == pytest.approx(ref_area, rel=1e-2)  # sphere vs ellipsoid
+
+
+def test_h3_resolution_out_of_range():
+    pts = gpd.GeoSeries([Point(X0, Y0)], crs=CRS)
+    with pytest.raises(InvalidInputError, match="between 0 and 15"):
+        pr.h3_cells_of_points(pts, resolution=16)
+
+
+# -- composite ----------------------------------------------------------------------
+
+
+def test_composite_formula_by_hand():
+    """Percentile ranks, direction, weights, rank, classes and top indicators by hand."""
+    values = pd.DataFrame(
+        {"building_density_per_ha": [10.0, 20, 30, 40], "median_footprint_m2": [10.0, 30, 20, 40]},
+        index=["u0", "u1", "u2", "u3"],
+    )
+    weights = pr.check_weights({"median_footprint_m2": 3})
+    out = pr.composite(values, weights, n_classes=2)
+    # density scores 0.25..1; footprint (smaller = worse) scores 1, 0.5, 0.75, 0.25
+    assert out["score_median_footprint_m2"].tolist() == [1.0, 0.5, 0.75, 0.25]
+    assert out["precarity_index"].tolist() == pytest.approx([0.8125, 0.5, 0.75, 0.4375])
+    assert out["rank"].tolist() == [1, 3, 2, 4]
+    assert out["precarity_class"].tolist() == ["class_2", "class_1", "class_2", "class_1"]
+    assert out.loc["u0", "top_indicators"] == "median_footprint_m2,building_density_per_ha"
+    assert out.loc["u3", "top_indicators"] == "building_density_per_ha,median_footprint_m2"
+
+
+def test_missing_indicator_drops_out_and_weights_renormalise():
+    values = pd.DataFrame(
+        {"building_density_per_ha": [10.0, 20, 30, 40], "median_footprint_m2": [10.0, 30, 20, np.nan]},
+        index=["u0", "u1", "u2", "u3"],
+    )
+    out = pr.composite(values, pr.check_weights({"median_footprint_m2": 3}))
+    assert out.loc["u3", "precarity_index"] == pytest.approx(1.0)  # density alone, top score
+    assert out.loc["u3", "top_indicators"] == "building_density_per_ha"
+    # u1 has the largest of the 3 known footprints: score 1/3; density 0.5 -> (0.5 + 3 · 1/3) / 4
+    assert out.loc["u1", "precarity_index"] == pytest.approx(0.375)
+    assert out.loc["u0", "precarity_index"] == pytest.approx((0.25 + 3 * 1.0) / 4)
+
+
+def test_quintile_classes():
+    values = pd.DataFrame({"building_density_per_ha": np.arange(10.0)})
+    out = pr.composite(values, pr.check_weights(None))
+    assert out["class_id"].tolist() == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
+    assert out["precarity_class"].iloc[-1] == "very_high"
+
+
+@pytest.mark.parametrize(
+    "weights, match",
+    [({"nonsense": 1}, "not an indicator"), ({"built_up_ratio": -1}, ">= 0"), ({"built_up_ratio": "x"}, "not a number"),
+     ({name: 0 for name in pr.INDICATORS}, "every precarity weight is 0")],
+)  # fmt: skip
+def test_bad_weights(weights, match):
+    with pytest.raises(InvalidInputError, match=match):
+        pr.check_weights(weights)
+
+
+# -- neighbourhoods ------------------------------------------------------------------
+
+
+def test_contiguous_cells_dissolve_into_neighbourhoods():
+    centre = h3.latlng_to_cell(-6.8, 39.24, 9)
+    cluster = h3.grid_disk(centre, 1)  # 7 touching cells
+    lone = h3.grid_disk(centre, 4)
+    lone = sorted(set(lone) - set(h3.grid_disk(centre, 3)))[0]  # not touching the cluster
+    calm = sorted(set(h3.grid_disk(centre, 2)) - set(cluster))
+    ids = np.array([h3.str_to_int(c) for c in [*cluster, lone, *calm]], dtype=np.int64)
+    cells = pr.h3_cell_polygons(ids, crs=CRS).reset_index(drop=True)
+    cells["precarity_index"] = [0.9] * 7 + [0.8] + [0.2] * len(calm)
+    cells["population"] = [100.0] * 7 + [10.0] + [1.0] * len(calm)
+    cells["buildings"] = 5
+    cells["top_indicators"] = ["built_up_ratio,hazard_score"] * 7 + ["hazard_score"] + [""] * len(calm)
+    hoods = pr.precarious_neighbourhoods(cells, threshold=0.6)
+    assert hoods["cells"].tolist() == [7, 1]
+    assert hoods["population"].tolist() == [700.0, 10.0]
+    assert hoods["buildings"].tolist() == [35, 5]
+    assert hoods["area_ha"].iloc[0] == pytest.approx(cells.area.iloc[:7].sum() / 1e4, rel=1e-6)
+    assert hoods["index_mean"].tolist() == pytest.approx([0.9, 0.8])
+    assert hoods["top_indicators"].tolist() == ["built_up_ratio", "hazard_score"]
+    assert hoods.geometry.geom_type.tolist() == ["Polygon", "Polygon"]
+    assert pr.precarious_neighbourhoods(cells, threshold=0.95).empty
+
+
+# -- the whole index on a synthetic town ---------------------------------------------
+
+
+def _grid_buildings(x0, y0, size, spacing, n, btype="residential"):
+    geoms = [box(x0 + i * spacing, y0 + j * spacing, x0 + i * spacing + size, y0 + j * spacing + size)
+             for i in range(n) for j in range(n)]  # fmt: skip
+    return gpd.GeoDataFrame({"building_type": [btype] * len(geoms), "levels": np.nan}, geometry=geoms, crs=CRS)
+
+
+@pytest.fixture(scope="module")
+def town():
+    """A dense informal block (8 m huts every 12 m, footpaths only) and a planned district
+    (20 m houses every 60 m, a street every 120 m), 1.5 km apart."""
+    dense = _grid_buildings(X0, Y0, 8, 12, 40)
+    planned = _grid_buildings(X0 + 2000, Y0, 20, 60, 16)
+    buildings = pd.concat([dense, planned], ignore_index=True)
+    buildings["building_id"] = np.arange(1, len(buildings) + 1)
+    streets = [LineString([(X0 + 2000 - 30, Y0 + y), (X0 + 2000 + 990, Y0 + y)]) for y in np.arange(-30, 990, 120)]
+    paths = [LineString([(X0 - 2, Y0 + y), (X0 + 480, Y0 + y)]) for y in np.arange(-2, 480, 12)]
+    roads = gpd.GeoDataFrame(
+        {"road_id": np.arange(len(streets) + len(paths)), "road_class": ["residential"] * len(streets) + ["footway"] * len(paths),
+         "oneway": False, "name": None},
+        geometry=streets + paths,
+        crs=CRS,
+    )  # fmt: skip
+    boundaries = gpd.GeoDataFrame(
+        {"area_id": [1, 2], "name": ["Informal", "Planned"]},
+        geometry=[box(X0 - 50, Y0 - 50, X0 + 550, Y0 + 550), box(X0 + 1900, Y0 - 100, X0 + 3100, Y0 + 1100)],
+        crs=CRS,
+    )
+    return buildings, roads, boundaries
+
+
+@pytest.fixture(scope="module")
+def town_result(town):
+    buildings, roads, boundaries = town
+    return pr.precarity_index(buildings, roads=roads, boundaries=boundaries, threshold=0.6)
+
+
+def test_town_layers_and_columns(town_result, town):
+    res = town_result
+    assert set(res.layers()) == {"precarity_cells", "precarity_areas", "precarious_neighbourhoods"}
+    cells = res.cells
+    assert cells.crs == CRS and cells["h3_id"].is_unique
+    assert cells["buildings"].sum() == len(town[0])
+    for col in ("precarity_index", "rank", "precarity_class", "top_indicators", "score_building_density_per_ha"):
+        assert col in cells
+    # No facilities, population or hazard: those indicators are reported as left out, with why.
+    assert set(res.skipped) >= {"walk_health_m", "hazard_score", "reports_per_1000"}
+    assert cells["precarity_index"].between(0, 1).all()
+
+
+def test_town_informal_block_ranks_first(town_result):
+    areas = town_result.areas.set_index("name")
+    assert areas.loc["Informal", "rank"] == 1
+    assert areas.loc["Informal", "share_far_from_road"] > 0.9
+    assert areas.loc["Planned", "share_far_from_road"] == 0.0
+    assert areas.loc["Informal", "median_footprint_m2"] == pytest.approx(64.0)
+    assert areas.loc["Planned", "median_footprint_m2"] == pytest.approx(400.0)
+    assert areas.loc["Informal", "building_density_per_ha"] == pytest.approx(1600 / 36.0)
+    summary = town_result.summary()
+    assert summary["cells"] == len(town_result.cells)
+    assert [a["name"] for a in summary["areas"]] == ["Informal", "Planned"]
+    assert summary["areas"][0]["rank"] == 1
+    assert summary["areas"][0]["components"]["median_footprint_m2"]["value"] == pytest.approx(64.0)
+
+
+def test_town_neighbourhood_is_the_informal_block(town_result):
+    cells = town_result.cells
+    hoods = town_result.neighbourhoods
+    assert len(hoods) >= 1
+    dense_box = box(X0 - 50, Y0 - 50, X0 + 550, Y0 + 550)
+    biggest = hoods.iloc[0]
+    assert biggest.geometry.intersects(dense_box)
+    assert not biggest.geometry.intersects(box(X0 + 1900, Y0 - 100, X0 + 3100, Y0 + 1100))
+    hot = cells[cells.precarity_index >= 0.6]
+    assert hoods["cells"].sum() == len(hot)
+    assert hoods["buildings"].sum() == hot["buildings"].sum()
+
+
+def test_threshold_out_of_range(town):
+    with pytest.raises(InvalidInputError, match="threshold"):
+        pr.precarity_index(town[0], threshold=1.5)
+
+
+def test_geographic_buildings_rejected(town):
+    with pytest.raises(InvalidInputError, match="projected"):
+        pr.precarity_index(town[0].to_crs(4326))
