@@ -6,6 +6,8 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from . import riskmap
+    from . import dashboard, riskmap, tiles
 
     app.register_blueprint(riskmap.bp)
+    app.register_blueprint(tiles.bp)
+    app.register_blueprint(dashboard.bp)

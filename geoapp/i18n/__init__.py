@@ -1,0 +1,55 @@
+"""Interface strings in English, French, Swahili and Indonesian.
+
+Strings live in one JSON file per language (``en.json`` is the reference:
+every key exists there). The language is taken from ``?lang=``, then the
+session, then the browser's Accept-Language, then English.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+
+from flask import request, session
+
+LANGUAGES: dict[str, str] = {"en": "English", "fr": "Français", "sw": "Kiswahili", "id": "Bahasa Indonesia"}
+DEFAULT = "en"
+_HERE = Path(__file__).resolve().parent
+
+
+@cache
+def strings(lang: str) -> dict[str, str]:
+    """All strings of ``lang``, falling back to English key by key."""
+    base = json.loads((_HERE / "en.json").read_text(encoding="utf-8"))
+    if lang != DEFAULT and lang in LANGUAGES:
+        base.update(json.loads((_HERE / f"{lang}.json").read_text(encoding="utf-8")))
+    return base
+
+
+def current_language() -> str:
+    """The language of this request (and remember an explicit ``?lang=`` choice)."""
+    asked = request.args.get("lang", "")
+    if asked in LANGUAGES:
+        session["lang"] = asked
+        return asked
+    remembered = session.get("lang")
+    if remembered in LANGUAGES:
+        return remembered
+    return request.accept_languages.best_match(list(LANGUAGES), default=DEFAULT) or DEFAULT
+
+
+def gettext(key: str, **values) -> str:
+    """The string ``key`` in the current language, ``{name}`` fields filled from ``values``."""
+    text = strings(current_language()).get(key, key)
+    return text.format(**values) if values else text
+
+
+def strings_for_js() -> dict[str, str]:
+    """The strings scripts need (keys starting ``js_``, ``layer_``, ``col_``, ``cat_``) in the current language."""
+    return {k: v for k, v in strings(current_language()).items() if k.startswith(("js_", "layer_", "col_", "cat_", "class_"))}
+
+
+def template_globals() -> dict:
+    """``_()``, ``lang`` and ``languages`` for every template (registered by the riskmap blueprint)."""
+    return {"_": gettext, "lang": current_language(), "languages": LANGUAGES}

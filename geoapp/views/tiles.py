@@ -1,0 +1,91 @@
+"""Map data over HTTP: layer tiles as small GeoJSON, one feature's attributes, hazard overlays.
+
+Big layers never go into the page: the map asks for XYZ tiles of the view
+(`/map/tiles/<layer>/<z>/<x>/<y>.json`), each bounded in size (features
+simplified to the zoom, or clusters when a tile holds too many).
+"""
+
+from __future__ import annotations
+
+import time
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from layers.render import hazard_overlay
+from layers.tiles import TileIndex, collection_json
+from layers.webmap import REPORTS, MapData
+
+from ..area import build_path, current_area
+from ..errors import APIError
+
+bp = Blueprint("tiles", __name__, url_prefix="/map")
+
+REPORTS_TTL_S = 30.0
+TILE_MAX_AGE_S = 300
+# Features per tile before it is sent as clusters: keeps every tile well under ~300 kB.
+MAX_FEATURES = {"polygon": 1500, "line": 2000, "point": 800}
+
+
+def map_data() -> MapData:
+    """The area's map layers, re-read when the built GeoPackage changes."""
+    path = build_path()
+    stamp = (str(path), path.stat().st_mtime if path.exists() else None)
+    cached = current_app.extensions.get("geoapp.mapdata")
+    if cached is None or cached[0] != stamp:
+        cached = (stamp, MapData(current_area(), path))
+        current_app.extensions["geoapp.mapdata"] = cached
+    return cached[1]
+
+
+def reports_index() -> TileIndex | None:
+    """Published field reports as anyone may see them (blurred, no personal data); None when unavailable."""
+    cached = current_app.extensions.get("geoapp.reports_index")
+    if cached and time.monotonic() - cached[0] < REPORTS_TTL_S:
+        return cached[1]
+    try:
+        from ..reportdata import reports_geodataframe
+    except ImportError:
+        return None
+    gdf = reports_geodataframe(viewer=None)
+    index = TileIndex(gdf, properties=list(REPORTS.properties), id_column=REPORTS.id_column, group=REPORTS.group)
+    current_app.extensions["geoapp.reports_index"] = (time.monotonic(), index)
+    return index
+
+
+def _index(layer: str) -> TileIndex:
+    if layer == REPORTS.name:
+        index = reports_index()
+        if index is None:
+            raise APIError(404, "not_found", "field reports are not available on this server")
+        return index
+    scenario = request.args.get("scenario") or None
+    return map_data().index(layer, scenario)
+
+
+@bp.get("/tiles/<layer>/<int:z>/<int:x>/<int:y>.json")
+def tile(layer: str, z: int, x: int, y: int) -> Response:
+    kind = REPORTS.kind if layer == REPORTS.name else map_data().layers.get(layer, REPORTS).kind
+    body = collection_json(_index(layer).tile(z, x, y, max_features=MAX_FEATURES[kind]))
+    resp = Response(body, mimetype="application/geo+json")
+    resp.cache_control.max_age = TILE_MAX_AGE_S if layer != REPORTS.name else int(REPORTS_TTL_S)
+    return resp
+
+
+@bp.get("/feature/<layer>/<feature_id>")
+def feature(layer: str, feature_id: str) -> Response:
+    props = _index(layer).feature(feature_id)
+    if props is None:
+        raise APIError(404, "not_found", f"no feature '{feature_id}' in map layer '{layer}'")
+    return jsonify(props)
+
+
+@bp.get("/hazard/<scenario>.png")
+def hazard_png(scenario: str) -> Response:
+    spec = current_area().hazard(scenario)
+    overlays = current_app.extensions.setdefault("geoapp.overlays", {})
+    key = (str(spec.path), spec.path.stat().st_mtime, spec.classes.spec())
+    if key not in overlays:
+        overlays[key] = hazard_overlay(spec.path, spec.classes, field=spec.field, layer=spec.layer, units=spec.units)
+    resp = Response(overlays[key].png, mimetype="image/png")
+    resp.cache_control.max_age = TILE_MAX_AGE_S
+    return resp
