@@ -1,0 +1,338 @@
+"""Walk and drive networks built from road lines (OSM files or exports).
+
+Road exports (HOT exports, the Jakarta shapefile) hold whole lines that are
+*not* split at junctions, and GDAL's OSM driver returns whole ways. Topology
+is rebuilt from **shared vertices**: a vertex becomes a network node when it is
+the end of a line or when two or more lines (or one line twice) pass through
+exactly the same coordinate (to ``precision_m``). Lines that merely cross
+(bridges, flyovers) do not meet. Each line is cut at its nodes into edges.
+
+A :class:`Network` keeps its edges as a GeoDataFrame (``edge_id, u, v,
+length_m, road_class, oneway, road_id, name, geometry``; geometry runs from
+``u`` to ``v``) and node coordinates as an array; routing code turns per-edge
+costs into a sparse matrix with :meth:`Network.matrix`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+from scipy import sparse
+from scipy.sparse.csgraph import connected_components
+
+from ._errors import InvalidInputError
+from .crs import working_crs
+
+# OSM highway values a pedestrian may not (or cannot yet) use.
+WALK_EXCLUDED = frozenset(
+    {"motorway", "motorway_link", "construction", "proposed", "abandoned", "raceway", "bus_guideway", "escape"}
+)
+# OSM highway values a car or ambulance cannot use.
+DRIVE_EXCLUDED = frozenset(
+    {
+        "footway", "path", "pedestrian", "steps", "cycleway", "bridleway", "corridor", "elevator", "platform",
+        "construction", "proposed", "abandoned", "raceway", "bus_guideway", "escape", "via_ferrata",
+    }
+)  # fmt: skip
+# Typical urban emergency-vehicle speeds (km/h) by OSM highway value; others get DEFAULT_DRIVE_KPH.
+DRIVE_SPEED_KPH = {
+    "motorway": 60.0, "motorway_link": 40.0, "trunk": 50.0, "trunk_link": 35.0,
+    "primary": 40.0, "primary_link": 30.0, "secondary": 35.0, "secondary_link": 25.0,
+    "tertiary": 30.0, "tertiary_link": 25.0, "unclassified": 25.0, "residential": 20.0,
+    "road": 20.0, "living_street": 10.0, "service": 10.0, "track": 10.0,
+}  # fmt: skip
+DEFAULT_DRIVE_KPH = 15.0
+MODES = ("walk", "drive")
+
+
+@dataclass
+class Network:
+    """A routable network: edges between integer nodes ``0..n_nodes-1``, in a metric CRS."""
+
+    edges: gpd.GeoDataFrame
+    nodes_xy: np.ndarray
+    mode: str
+    crs: CRS | None = None
+    _tree: shapely.STRtree | None = field(default=None, repr=False)
+
+    @property
+    def n_nodes(self) -> int:
+        return len(self.nodes_xy)
+
+    @property
+    def n_edges(self) -> int:
+        return len(self.edges)
+
+    def nodes(self) -> gpd.GeoDataFrame:
+        """Nodes as points (``node_id``) in the network CRS."""
+        return gpd.GeoDataFrame(
+            {"node_id": np.arange(self.n_nodes)}, geometry=shapely.points(self.nodes_xy), crs=self.crs
+        )
+
+    def two_way(self) -> np.ndarray:
+        """Whether each edge may be travelled against its geometry (always, when walking)."""
+        if self.mode == "walk":
+            return np.ones(self.n_edges, dtype=bool)
+        return ~self.edges["oneway"].to_numpy(dtype=bool)
+
+    def arcs(
+        self, cost: np.ndarray, *, reverse: bool = False
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Directed arcs ``(tail, head, cost, edge index)`` of the usable edges (finite ``cost``).
+
+        ``reverse`` flips every arc (for searches from the destinations back to the origins).
+        """
+        cost = np.asarray(cost, dtype=np.float64)
+        if cost.shape != (self.n_edges,):
+            raise InvalidInputError(f"edge cost has {cost.shape} values, the network has {self.n_edges} edges")
+        u = self.edges["u"].to_numpy(np.int64)
+        v = self.edges["v"].to_numpy(np.int64)
+        back = self.two_way()
+        ids = np.arange(self.n_edges)
+        tail = np.concatenate([u, v[back]])
+        head = np.concatenate([v, u[back]])
+        w = np.concatenate([cost, cost[back]])
+        edge = np.concatenate([ids, ids[back]])
+        ok = np.isfinite(w) & (tail != head)
+        tail, head, w, edge = tail[ok], head[ok], w[ok], edge[ok]
+        return (head, tail, w, edge) if reverse else (tail, head, w, edge)
+
+    def matrix(self, cost: np.ndarray, *, reverse: bool = False) -> sparse.csr_matrix:
+        """Sparse adjacency matrix of :meth:`arcs` (parallel arcs keep the cheapest)."""
+        tail, head, w, _ = self.arcs(cost, reverse=reverse)
+        return arcs_matrix(tail, head, w, self.n_nodes)[0]
+
+    def components(self) -> np.ndarray:
+        """Weakly connected component label of every node."""
+        m = self.matrix(self.edges["length_m"].to_numpy())
+        return connected_components(m, directed=True, connection="weak")[1]
+
+    def snap(
+        self, geoms, *, max_distance_m: float, usable: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Nearest edge (among ``usable`` ones, default all) of every geometry within ``max_distance_m``.
+
+        Returns ``(edge index or -1, position along the edge 0..1 from u, distance_m)``.
+        Polygons snap from their representative point.
+        """
+        geoms = np.asarray(geoms, dtype=object)
+        pts = np.where(shapely.get_type_id(geoms) == 0, geoms, shapely.point_on_surface(geoms))
+        edge = np.full(len(pts), -1, dtype=np.int64)
+        frac = np.zeros(len(pts))
+        dist = np.full(len(pts), np.inf)
+        if self.n_edges == 0 or len(pts) == 0:
+            return edge, frac, dist
+        if usable is None:
+            if self._tree is None:
+                self._tree = shapely.STRtree(self.edges.geometry.to_numpy())
+            tree, ids = self._tree, np.arange(self.n_edges)
+        else:
+            ids = np.flatnonzero(usable)
+            if len(ids) == 0:
+                return edge, frac, dist
+            tree = shapely.STRtree(self.edges.geometry.to_numpy()[ids])
+        (src, tgt), d = tree.query_nearest(pts, max_distance=max_distance_m, return_distance=True, all_matches=False)
+        tgt = ids[tgt]
+        # query_nearest may return ties; keep the first match of each input.
+        first = np.unique(src, return_index=True)[1]
+        src, tgt, d = src[first], tgt[first], d[first]
+        edge[src] = tgt
+        dist[src] = d
+        lines = self.edges.geometry.to_numpy()[tgt]
+        frac[src] = np.nan_to_num(shapely.line_locate_point(lines, pts[src], normalized=True))
+        return edge, frac, dist
+
+
+def arcs_matrix(
+    tail: np.ndarray, head: np.ndarray, w: np.ndarray, n: int
+) -> tuple[sparse.csr_matrix, np.ndarray]:
+    """CSR matrix of directed arcs keeping the cheapest of parallel arcs, and which input arc each entry is.
+
+    Entries are in (tail, head) order, so ``searchsorted(tail * n + head)`` finds an arc.
+    Zero costs become 1e-9 (scipy.sparse would drop an explicit zero).
+    """
+    order = np.lexsort((w, head, tail))
+    t, h, c = tail[order], head[order], w[order]
+    keep = np.ones(len(t), dtype=bool)
+    keep[1:] = (t[1:] != t[:-1]) | (h[1:] != h[:-1])
+    t, h, c, order = t[keep], h[keep], np.maximum(c[keep], 1e-9), order[keep]
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(t, minlength=n), out=indptr[1:])
+    return sparse.csr_matrix((c, h, indptr), shape=(n, n)), order
+
+
+def network_from_roads(roads: gpd.GeoDataFrame, *, mode: str = "walk", precision_m: float = 0.01) -> Network:
+    """Build a walk or drive network from road lines in a metric CRS.
+
+    Parameters
+    ----------
+    roads
+        Lines with ``road_class`` (OSM highway value) and ``oneway`` (bool, True = one way in the
+        direction of the geometry); ``road_id`` and ``name`` are carried when present.
+    mode
+        ``"walk"`` (every edge both ways, footways and paths included, motorways excluded) or
+        ``"drive"`` (one-way streets respected, footways and paths excluded).
+    precision_m
+        Vertices closer than this (on a grid) are the same node.
+    """
+    if mode not in MODES:
+        raise InvalidInputError(f"network mode '{mode}' is not one of {', '.join(MODES)}")
+    if roads.crs is not None and not roads.crs.is_projected:
+        raise InvalidInputError(
+            f"roads are in {roads.crs.name}, a geographic CRS; reproject them to the area's metric CRS first"
+        )
+    for col in ("road_class",):
+        if col not in roads.columns:
+            raise InvalidInputError(f"roads have no '{col}' column (columns: {', '.join(map(str, roads.columns))})")
+    excluded = WALK_EXCLUDED if mode == "walk" else DRIVE_EXCLUDED
+    road_class = roads["road_class"].astype("string").str.lower().fillna("")
+    lines = roads.loc[~road_class.isin(excluded).to_numpy() & ~roads.geometry.is_empty & roads.geometry.notna()]
+    lines = lines.explode(index_parts=False)
+    lines = lines[shapely.get_type_id(lines.geometry.to_numpy()) == 1]
+    n_lines = len(lines)
+    geoms = lines.geometry.to_numpy()
+    coords, line_of = shapely.get_coordinates(geoms, return_index=True)
+
+    # One id per distinct coordinate; consecutive repeats inside a line are dropped.
+    key = np.round(coords[:, 0] / precision_m) + 1j * np.round(coords[:, 1] / precision_m)
+    vid = pd.factorize(key)[0]
+    same_line = np.zeros(len(vid), dtype=bool)
+    same_line[1:] = line_of[1:] == line_of[:-1]
+    keep = ~(same_line & np.r_[False, vid[1:] == vid[:-1]])
+    coords, line_of, vid, same_line = coords[keep], line_of[keep], vid[keep], same_line[keep]
+    same_line[1:] = line_of[1:] == line_of[:-1]
+    same_line[0] = False
+
+    # Nodes: line ends, and vertices used more than once (shared by lines, or a line meeting itself).
+    first = ~same_line
+    last = np.r_[line_of[1:] != line_of[:-1], True]
+    is_node = np.bincount(vid, minlength=vid.max() + 1 if len(vid) else 0) >= 2
+    is_node[vid[first]] = True
+    is_node[vid[last]] = True
+
+    # Segments (vertex i -> i+1 on the same line); an edge starts at each segment leaving a node.
+    seg = np.flatnonzero(~last)
+    starts_edge = is_node[vid[seg]]
+    piece = np.cumsum(starts_edge) - 1
+    n_pieces = int(piece[-1]) + 1 if len(piece) else 0
+    piece_last_seg = np.r_[np.flatnonzero(piece[1:] != piece[:-1]), len(seg) - 1] if len(seg) else np.array([], int)
+    piece_first_seg = np.flatnonzero(starts_edge)
+    # Edge geometries: every segment start, then the end of the piece's last segment.
+    total = len(seg) + n_pieces
+    pts = np.empty((total, 2))
+    owner = np.empty(total, dtype=np.int64)
+    pos_seg = np.arange(len(seg)) + piece
+    pos_end = piece_last_seg + np.arange(n_pieces) + 1
+    pts[pos_seg] = coords[seg]
+    owner[pos_seg] = piece
+    pts[pos_end] = coords[seg[piece_last_seg] + 1]
+    owner[pos_end] = np.arange(n_pieces)
+    edge_geoms = shapely.linestrings(pts, indices=owner) if n_pieces else np.array([], dtype=object)
+
+    node_vids = np.flatnonzero(is_node)
+    node_index = np.full(len(is_node), -1, dtype=np.int64)
+    node_index[node_vids] = np.arange(len(node_vids))
+    vid_xy = np.zeros((len(is_node), 2))
+    vid_xy[vid] = coords
+    u = node_index[vid[seg[piece_first_seg]]]
+    v = node_index[vid[seg[piece_last_seg] + 1]]
+    src = lines.iloc[line_of[seg[piece_first_seg]]] if n_lines else lines
+    cols = {
+        "edge_id": np.arange(n_pieces, dtype=np.int64),
+        "u": u,
+        "v": v,
+        "length_m": shapely.length(edge_geoms) if n_pieces else np.array([], float),
+        "road_class": src["road_class"].astype("string").str.lower().to_numpy(),
+        "oneway": (src["oneway"].fillna(False).astype(bool).to_numpy() if "oneway" in src else np.zeros(n_pieces, bool)),
+        "road_id": src["road_id"].to_numpy() if "road_id" in src else np.arange(n_pieces) + 1,
+        "name": src["name"].to_numpy() if "name" in src else np.full(n_pieces, None, dtype=object),
+    }
+    edges = gpd.GeoDataFrame(cols, geometry=edge_geoms, crs=roads.crs)
+    return Network(edges=edges, nodes_xy=vid_xy[node_vids], mode=mode, crs=roads.crs)
+
+
+def walk_network_from_osm(path: str | Path, *, crs=None) -> Network:
+    """Walk network (footways and paths included) from an OSM file (.osm, .osm.bz2, .pbf)."""
+    return network_from_roads(_osm_roads(path, crs=crs), mode="walk")
+
+
+def drive_network_from_osm(path: str | Path, *, crs=None) -> Network:
+    """Drive network (one-way streets respected) from an OSM file."""
+    return network_from_roads(_osm_roads(path, crs=crs), mode="drive")
+
+
+def _osm_roads(path: str | Path, *, crs=None) -> gpd.GeoDataFrame:
+    from .osm import roads_from_osm
+
+    roads = roads_from_osm(path, crs=crs)
+    if crs is None and roads.crs is not None and not roads.crs.is_projected:
+        roads = roads.to_crs(working_crs(roads))
+    return roads
+
+
+def drive_time_s(network: Network) -> np.ndarray:
+    """Free-flow drive time (s) of every edge from ``DRIVE_SPEED_KPH``."""
+    kph = network.edges["road_class"].map(DRIVE_SPEED_KPH).fillna(DEFAULT_DRIVE_KPH).to_numpy(np.float64)
+    return network.edges["length_m"].to_numpy(np.float64) / (kph / 3.6)
+
+
+def depth_along(geoms, hazard, *, classes=None, field: str | None = None, layer: str | None = None) -> np.ndarray:
+    """Maximum hazard depth (m) along each line, or over each polygon's outline and inside point.
+
+    ``hazard`` is a raster path (depth in metres; nodata and cells outside count as 0) or a
+    :class:`~layers.area.HazardSpec`. A vector hazard has no depth: geometries touching a zone
+    whose ``field`` falls in any of ``classes`` get ``inf`` (closed), others 0.
+    """
+    import rasterio
+
+    geoms = gpd.GeoSeries(geoms)
+    path = Path(getattr(hazard, "path", hazard))
+    if getattr(hazard, "kind", "raster") == "vector" or field is not None:
+        return _vector_hazard_along(geoms, path, classes or hazard.classes, field or hazard.field, layer or getattr(hazard, "layer", None))
+    out = np.zeros(len(geoms))
+    if len(geoms) == 0:
+        return out
+    with rasterio.open(path) as src:
+        band = src.read(1, masked=True)
+        values = np.ma.filled(band.astype(np.float64), np.nan)
+        inv = ~src.transform
+        step = min(abs(src.transform.a), abs(src.transform.e)) / 4.0
+        g = geoms.to_crs(src.crs) if src.crs is not None and geoms.crs is not None else geoms
+    arr = g.to_numpy()
+    lines = np.where(np.isin(shapely.get_type_id(arr), (3, 6)), shapely.boundary(arr), arr)
+    pts_inside = shapely.point_on_surface(arr)
+    xy_l, idx_l = shapely.get_coordinates(shapely.segmentize(lines, step), return_index=True)
+    xy_p, idx_p = shapely.get_coordinates(pts_inside, return_index=True)
+    xy = np.vstack([xy_l, xy_p])
+    idx = np.concatenate([idx_l, idx_p])
+    col, row = inv * (xy[:, 0], xy[:, 1])
+    row, col = np.floor(row).astype(np.int64), np.floor(col).astype(np.int64)
+    inside = (row >= 0) & (row < values.shape[0]) & (col >= 0) & (col < values.shape[1])
+    sampled = np.zeros(len(xy))
+    sampled[inside] = np.nan_to_num(values[row[inside], col[inside]], nan=0.0)
+    np.maximum.at(out, idx, np.maximum(sampled, 0.0))
+    return out
+
+
+def _vector_hazard_along(geoms: gpd.GeoSeries, path: Path, classes, field: str, layer: str | None) -> np.ndarray:
+    from .classes import parse_classes
+    from .vectors import read_vector
+
+    zones = read_vector(path, layer=layer, what="hazard")
+    if field not in zones.columns:
+        raise InvalidInputError(f"hazard {path} has no field '{field}'; fields are {list(zones.columns[:-1])}")
+    scheme = parse_classes(classes) if isinstance(classes, str) else classes
+    zones = zones[scheme.classify(zones[field].to_numpy()) >= 0]
+    if geoms.crs is not None:
+        zones = zones.to_crs(geoms.crs)
+    hit = np.zeros(len(geoms), dtype=bool)
+    if len(zones):
+        src, _ = shapely.STRtree(zones.geometry.to_numpy()).query(geoms.to_numpy(), predicate="intersects")
+        hit[src] = True
+    return np.where(hit, np.inf, 0.0)

@@ -1,0 +1,278 @@
+"""Evacuation assignment: tiny hand-made networks with known answers, Kibera against networkx, Jakarta."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from shapely.geometry import LineString, Point, box
+
+from layers._errors import InvalidInputError
+from layers.evacuation import evacuate, walk_costs
+from layers.network import network_from_roads
+
+CRS = "EPSG:32748"
+
+
+def roads(*lines, classes=None, oneway=None) -> gpd.GeoDataFrame:
+    n = len(lines)
+    return gpd.GeoDataFrame(
+        {
+            "road_id": np.arange(1, n + 1),
+            "road_class": classes or ["residential"] * n,
+            "oneway": oneway or [False] * n,
+            "name": [None] * n,
+        },
+        geometry=[LineString(c) for c in lines],
+        crs=CRS,
+    )
+
+
+def buildings(*xy) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {"building_id": np.arange(1, len(xy) + 1)}, geometry=[box(x - 2, y - 2, x + 2, y + 2) for x, y in xy], crs=CRS
+    )
+
+
+def shelters(*xy, capacity=None, safe=None) -> gpd.GeoDataFrame:
+    n = len(xy)
+    return gpd.GeoDataFrame(
+        {
+            "shelter_id": np.arange(1, n + 1) * 10,
+            "capacity": capacity or [np.nan] * n,
+            "safe": safe or [True] * n,
+        },
+        geometry=[Point(x, y) for x, y in xy],
+        crs=CRS,
+    )
+
+
+def edge_depth(net, depths: dict[tuple[float, float], float]) -> np.ndarray:
+    """Depth per edge, keyed by a point on the edge."""
+    out = np.zeros(net.n_edges)
+    for (x, y), d in depths.items():
+        out[net.edges.distance(Point(x, y)).to_numpy().argmin()] = d
+    return out
+
+
+def test_straight_line_distance_and_time():
+    """A building centred 2 m beside the start of a 300 m street walks 2 m + 300 m to the shelter at its end."""
+    net = network_from_roads(roads([(0, 0), (100, 0), (200, 0), (300, 0)]))
+    res = evacuate(net, buildings((0, 2)), shelters((300, 0)), people=5)
+    row = res.buildings.iloc[0]
+    assert row["shelter_id"] == 10 and row["reachable"]
+    assert row["distance_m"] == pytest.approx(302.0)
+    assert row["time_s"] == pytest.approx(302.0)
+    assert res.summary()["buildings"] == {"total": 1, "reachable": 1, "unreachable": 0}
+    assert res.shelters["assigned"].tolist() == [5.0]
+
+
+def test_walk_speed_scales_time_not_distance():
+    net = network_from_roads(roads([(0, 0), (300, 0)]))
+    res = evacuate(net, buildings((0, 2)), shelters((300, 0)), walk_speed_m_s=0.5)
+    assert res.buildings["distance_m"].iloc[0] == pytest.approx(302.0)
+    assert res.buildings["time_s"].iloc[0] == pytest.approx(604.0)
+
+
+def test_flooded_bridge_forces_the_detour():
+    """The 100 m bridge is 1 m deep: people walk the 300 m detour instead."""
+    net = network_from_roads(
+        roads([(0, 0), (100, 0)], [(0, 0), (0, 100), (100, 100), (100, 0)])
+    )
+    b, s = buildings((-2, 0)), shelters((100, 0))
+    dry = evacuate(net, b, s)
+    assert dry.buildings["distance_m"].iloc[0] == pytest.approx(2 + 100.0)
+    wet = evacuate(net, b, s, depth_m=edge_depth(net, {(50, 0): 1.0}))
+    assert wet.buildings["distance_m"].iloc[0] == pytest.approx(2 + 300.0)
+    assert wet.buildings["time_s"].iloc[0] == pytest.approx(2 + 300.0)
+
+
+def test_shallow_water_slows_walking():
+    """0.25 m of water with the 0.5 m limit: time x (1 + 0.25/0.5) = x1.5."""
+    net = network_from_roads(roads([(0, 0), (200, 0)]))
+    res = evacuate(net, buildings((0, 2)), shelters((200, 0)), depth_m=np.array([0.25]))
+    assert res.buildings["time_s"].iloc[0] == pytest.approx(2 + 200 * 1.5)
+    assert res.buildings["distance_m"].iloc[0] == pytest.approx(2 + 200.0)
+
+
+def test_start_inside_the_flood_wades_out_then_stays_dry():
+    """A building on a 1 m deep street wades 50 m (x10) to the dry network; nobody else may cross deep water."""
+    net = network_from_roads(
+        roads(
+            [(0, 0), (100, 0)],
+            [(100, 0), (400, 0)],
+            [(100, 0), (100, 300), (700, 300), (700, 0)],
+            [(400, 0), (700, 0)],
+        )
+    )
+    depth = edge_depth(net, {(50, 0): 1.0, (550, 0): 1.0})
+    res = evacuate(net, buildings((50, 2), (250, 2)), shelters((700, 0)), depth_m=depth)
+    b = res.buildings.set_index("building_id")
+    # Wading 50 m at x10, then 300 + 600 + 300 m dry (the deep stretch 400-700 is closed).
+    assert bool(b.loc[1, "start_flooded"]) and b.loc[1, "reachable"]
+    assert b.loc[1, "time_s"] == pytest.approx(2 + 50 * 10 + 1200)
+    assert b.loc[1, "distance_m"] == pytest.approx(2 + 50 + 1200)
+    # Building 2 starts dry: it must not wade the deep 400-700 stretch; it goes back via 100,0.
+    assert not b.loc[2, "start_flooded"]
+    assert b.loc[2, "distance_m"] == pytest.approx(2 + 150 + 1200)
+
+
+def test_building_at_a_junction_with_a_flooded_street_starts_dry():
+    net = network_from_roads(roads([(0, 0), (100, 0)], [(0, 0), (0, 100), (100, 100), (100, 0)]))
+    res = evacuate(net, buildings((-2, 0)), shelters((100, 0)), depth_m=edge_depth(net, {(50, 0): 1.0}))
+    assert not res.buildings["start_flooded"].iloc[0]
+
+
+def test_full_shelter_spills_to_next_nearest_with_room():
+    """Shelter A holds 5: the nearer building (4 people) fits, the farther one spills to B."""
+    net = network_from_roads(roads([(0, 0), (1000, 0)]))
+    res = evacuate(
+        net, buildings((100, 2), (300, 2)), shelters((0, 0), (1000, 0), capacity=[5, 100]), people=np.array([4.0, 4.0])
+    )
+    b = res.buildings.set_index("building_id")
+    assert b.loc[1, "shelter_id"] == 10
+    assert b.loc[2, "shelter_id"] == 20
+    assert b.loc[2, "distance_m"] == pytest.approx(700 + 2)
+    s = res.shelters.set_index("shelter_id")
+    assert s.loc[10, "assigned"] == 4 and s.loc[20, "assigned"] == 4
+    assert s.loc[10, "load_pct"] == pytest.approx(80.0)
+    assert not s["over_capacity"].any()
+
+
+def test_no_room_anywhere_reports_over_capacity():
+    net = network_from_roads(roads([(0, 0), (1000, 0)]))
+    res = evacuate(net, buildings((100, 2), (300, 2)), shelters((0, 0), capacity=[5]), people=4.0)
+    assert res.buildings["shelter_id"].tolist() == [10, 10]
+    assert res.shelters["over_capacity"].tolist() == [True]
+    assert res.summary()["shelters"] == {"total": 1, "safe": 1, "used": 1, "over_capacity": 1}
+
+
+def test_unsafe_shelter_is_not_used():
+    net = network_from_roads(roads([(0, 0), (1000, 0)]))
+    res = evacuate(net, buildings((100, 2)), shelters((0, 0), (1000, 0), safe=[False, True]))
+    assert res.buildings["shelter_id"].tolist() == [20]
+    assert res.shelters["assigned"].tolist() == [0.0, 4.0]
+
+
+def test_disconnected_building_is_reported_not_dropped():
+    net = network_from_roads(roads([(0, 0), (100, 0)], [(500, 0), (600, 0)]))
+    res = evacuate(net, buildings((50, 2), (550, 2)), shelters((0, 0)))
+    assert len(res.buildings) == 2
+    b = res.buildings.set_index("building_id")
+    assert b.loc[1, "reachable"] and not b.loc[2, "reachable"]
+    assert b.loc[2, "reason"] == "no_route" and pd.isna(b.loc[2, "shelter_id"])
+    assert res.summary()["buildings"]["unreachable"] == 1
+
+
+def test_building_outside_the_network_extent_warns():
+    net = network_from_roads(roads([(0, 0), (100, 0)]))
+    with pytest.warns(UserWarning, match="more than 500 m from the network"):
+        res = evacuate(net, buildings((50, 2), (5000, 5000)), shelters((0, 0)))
+    assert res.buildings["reason"].tolist() == [pd.NA, "off_network"] or res.buildings["reason"].iloc[1] == "off_network"
+    assert res.buildings["reachable"].tolist() == [True, False]
+
+
+def test_no_safe_shelter_warns_and_reports_every_building():
+    net = network_from_roads(roads([(0, 0), (100, 0)]))
+    with pytest.warns(UserWarning, match="no safe shelter"):
+        res = evacuate(net, buildings((50, 2)), shelters((0, 0), safe=[False]))
+    assert res.buildings["reason"].tolist() == ["no_safe_shelter"]
+    assert res.summary()["time_s"] == {"median": None, "p95": None, "max": None}
+
+
+def test_routes_count_people_on_each_edge():
+    """Two buildings west of a junction share the east street; one north-side building uses its own street."""
+    net = network_from_roads(roads([(0, 0), (100, 0)], [(100, 0), (200, 0)], [(100, 0), (100, 100)]))
+    res = evacuate(
+        net, buildings((50, 2), (20, 2), (102, 80)), shelters((200, 0)), people=np.array([3.0, 2.0, 7.0]), building_routes=True
+    )
+    people = {round(g.centroid.x): p for g, p in zip(res.routes.geometry, res.routes["people"])}
+    assert people == {50: 5.0, 150: 12.0, 100: 7.0}
+    lines = res.building_routes.set_index("building_id")
+    assert lines.loc[3].geometry.length == pytest.approx(200.0)
+
+
+def test_shelter_on_the_same_edge_is_reached_directly():
+    net = network_from_roads(roads([(0, 0), (1000, 0)]))
+    res = evacuate(net, buildings((400, 2)), shelters((500, 0)))
+    assert res.buildings["distance_m"].iloc[0] == pytest.approx(102.0)
+
+
+def test_bad_inputs_are_clear_errors():
+    net = network_from_roads(roads([(0, 0), (100, 0)]))
+    with pytest.raises(InvalidInputError, match="walk speed"):
+        walk_costs(net, None, walk_speed_m_s=0)
+    with pytest.raises(InvalidInputError, match="shelters lack column"):
+        evacuate(net, buildings((0, 0)), shelters((0, 0)).drop(columns="safe"))
+    with pytest.raises(InvalidInputError, match="reproject"):
+        evacuate(net, buildings((0, 0)).to_crs(4326), shelters((0, 0)))
+
+
+# -- Kibera: per-building distances against an independent networkx Dijkstra --------------
+
+
+@pytest.fixture(scope="session")
+def kibera(shared_data):
+    from layers.network import depth_along, walk_network_from_osm
+    from layers.osm import buildings_from_osm
+
+    osm = shared_data / "kibera" / "kibera_map_2012.osm"
+    net = walk_network_from_osm(osm)
+    blds = buildings_from_osm(osm, crs=net.crs)
+    return net, blds
+
+
+def test_kibera_distances_equal_networkx(kibera, tmp_path):
+    """Synthetic flood band across Kibera; our times equal networkx multi-source Dijkstra on the same costs."""
+    net, blds = kibera
+    xmin, ymin, xmax, ymax = net.edges.total_bounds
+    # A 0.3 m shallow band and a 1 m deep band across the middle.
+    mid = (ymin + ymax) / 2
+    depth = np.zeros(net.n_edges)
+    cy = net.edges.geometry.centroid.y.to_numpy()
+    depth[np.abs(cy - mid) < 150] = 0.3
+    depth[np.abs(cy - mid - 400) < 100] = 1.0
+    rng = np.random.default_rng(5)
+    pick = rng.choice(net.n_nodes, 6, replace=False)
+    sh = gpd.GeoDataFrame(
+        {"shelter_id": np.arange(1, 7), "capacity": np.nan, "safe": True},
+        geometry=shapely.points(net.nodes_xy[pick]),
+        crs=net.crs,
+    )
+    res = evacuate(net, blds, sh, depth_m=depth, max_snap_m=300)
+    passable, flooded = walk_costs(net, depth)
+    # Independent graph: dry layer, flooded layer, one-way step from flooded to dry.
+    g = nx.DiGraph()
+    e = net.edges
+    for u, v, w in zip(e["u"], e["v"], passable):
+        if np.isfinite(w):
+            g.add_edge(("d", v), ("d", u), weight=w)
+            g.add_edge(("d", u), ("d", v), weight=w)
+    for u, v, w in zip(e["u"], e["v"], flooded):
+        if np.isfinite(w):
+            g.add_edge(("w", v), ("w", u), weight=w)
+            g.add_edge(("w", u), ("w", v), weight=w)
+            g.add_edge(("d", u), ("w", u), weight=0.0)
+            g.add_edge(("d", v), ("w", v), weight=0.0)
+    src = [("d", int(i)) for i in pick]
+    dist = nx.multi_source_dijkstra_path_length(g, src, weight="weight")
+    b_edge, b_frac, b_gap = net.snap(blds.geometry.to_numpy(), max_distance_m=300)
+    expected = np.full(len(blds), np.inf)
+    for i, (ei, f, gap) in enumerate(zip(b_edge, b_frac, b_gap)):
+        if ei < 0:
+            continue
+        u, v = int(e["u"].iloc[ei]), int(e["v"].iloc[ei])
+        layer, cost = ("w", flooded[ei]) if not np.isfinite(passable[ei]) else ("d", passable[ei])
+        tu = dist.get((layer, u), np.inf) + f * cost
+        tv = dist.get((layer, v), np.inf) + (1 - f) * cost
+        expected[i] = min(tu, tv) + gap
+    got = res.buildings["time_s"].to_numpy()
+    assert len(blds) > 100
+    assert np.isfinite(expected).sum() > 0.9 * len(blds)
+    np.testing.assert_array_equal(np.isfinite(expected), res.buildings["reachable"].to_numpy())
+    ok = np.isfinite(expected)
+    # Shelters sit on nodes, so the only difference can be the 1e-9 s floor on zero-cost steps.
+    np.testing.assert_allclose(got[ok], expected[ok], rtol=1e-9, atol=1e-6)
