@@ -81,3 +81,43 @@ def public_attributes(attributes: pd.Series, allowed: pd.Series) -> pd.Series:
         index=attributes.index,
         dtype=object,
     )
+
+
+def apply_privacy(frame: pd.DataFrame, *, config, crs=None, exact: bool = False, personal: bool = False) -> pd.DataFrame:
+    """What a viewer may see of stored reports.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Stored reports: ``id, category, lon, lat, geometry_wkt, attributes, ...``.
+    config : layers.reportconfig.ReportConfig
+        Per-category ``blur_m`` and ``public_attributes``.
+    crs : CRS, optional
+        The area's metric working CRS, in which the blur grid is laid.
+    exact : bool
+        Keep exact points (planners, moderators); otherwise snap them to the
+        category's grid. Polygons (community boundaries) are never blurred.
+    personal : bool
+        Keep personal and moderation fields (moderators, admins); otherwise
+        drop them and keep only each category's public attributes.
+
+    Returns
+    -------
+    A new DataFrame with ``location_precision_m`` (the grid size applied, 0 = exact).
+    """
+    out = frame.copy()
+    n = len(out)
+    is_point = out["geometry_wkt"].isna().to_numpy() if "geometry_wkt" in out else np.ones(n, dtype=bool)
+    if exact:
+        precision = np.zeros(n)
+    else:
+        cell = out["category"].map(config.blur_m).astype("float64").to_numpy() if n else np.zeros(0)
+        precision = np.where(is_point, cell, 0.0)
+        out["lon"], out["lat"] = blur_lonlat(out["lon"].to_numpy(), out["lat"].to_numpy(), precision, crs=crs)
+    out["location_precision_m"] = precision
+    if not personal:
+        out = out.drop(columns=[c for c in (*PERSONAL_FIELDS, "original", "outside_area", "created_at", "updated_at") if c in out])
+        if "attributes" in out and n:
+            allowed = out["category"].map(lambda c: set(config.categories[c].public_attributes) if c in config.categories else set())
+            out["attributes"] = public_attributes(out["attributes"], allowed)
+    return out

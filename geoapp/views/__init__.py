@@ -6,8 +6,9 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from . import dashboard, riskmap, tiles
+    from . import dashboard, reports, riskmap, tiles
 
     app.register_blueprint(riskmap.bp)
     app.register_blueprint(tiles.bp)
     app.register_blueprint(dashboard.bp)
+    app.register_blueprint(reports.bp)

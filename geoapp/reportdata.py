@@ -1,0 +1,225 @@
+"""Stored field reports as data frames, with the same privacy rules as ``GET /api/reports``.
+
+Other parts of the app (exports, OGC API, the map, analyses) read reports only
+through :func:`reports_geodataframe` / :func:`iter_report_frames`, so what an
+anonymous caller can see is decided in one place.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from layers._errors import InvalidInputError
+from layers.fieldreports import area_extent
+from layers.privacy import apply_privacy
+from layers.reportconfig import STATUSES, ReportConfig
+
+from . import db
+from .errors import APIError
+from .models import Report, User
+
+LEVELS = ("public", "planner", "moderator")
+_COLUMNS = [
+    Report.id, Report.category, Report.description, Report.severity, Report.observed_at, Report.lon, Report.lat,
+    Report.accuracy_m, Report.altitude_m, Report.geometry_wkt, Report.attributes, Report.source, Report.status,
+    Report.reporter_name, Report.reporter_contact, Report.outside_area, Report.created_at, Report.updated_at,
+    Report.created_by, Report.photo_type.is_not(None).label("has_photo"),
+]  # fmt: skip
+_NAMES = [c.key if hasattr(c, "key") else c.name for c in _COLUMNS]
+_EXTENTS: dict[str, object] = {}
+
+
+def viewer_level(viewer: User | str | None) -> str:
+    """``public`` (anonymous, volunteers), ``planner`` (exact, published) or ``moderator`` (everything)."""
+    if viewer is None:
+        return "public"
+    if isinstance(viewer, str):
+        if viewer not in LEVELS:
+            raise InvalidInputError(f"viewer must be one of {LEVELS}, not {viewer!r}")
+        return viewer
+    from .auth import can
+
+    return "moderator" if can(viewer, "view_all") else "planner" if can(viewer, "view_exact") else "public"
+
+
+def report_config() -> ReportConfig:
+    """The area's ``[reports]`` settings (defaults when the area has none)."""
+    cfg = current_app.extensions.get("geoapp.reportconfig")
+    if cfg is None:
+        from .area import current_area
+
+        area = current_area()
+        cfg = ReportConfig.from_section(area.reports, path=str(getattr(area, "root", "")))
+        current_app.extensions["geoapp.reportconfig"] = cfg
+    return cfg
+
+
+def working_crs():
+    from .area import current_area
+
+    return current_area().crs
+
+
+def reports_extent():
+    """The area's boundaries grown by 500 m, in lon/lat (None when the check is off); cached per area."""
+    if not current_app.config.get("REPORTS_CHECK_EXTENT", True):
+        return None
+    from .area import current_area
+
+    area = current_area()
+    key = str(area.root)
+    if key not in _EXTENTS:
+        _EXTENTS[key] = area_extent(area.boundary_layer())
+        shapely.prepare(_EXTENTS[key])
+    return _EXTENTS[key]
+
+
+def parse_filters(*, level: str, status=None, category=None, bbox=None) -> tuple[list[str], list[str] | None, tuple | None]:
+    """Validate filters from a query string or a caller: lists of statuses and categories, a bbox tuple."""
+    statuses = _split(status)
+    if statuses is None:
+        statuses = list(STATUSES) if level == "moderator" else ["published"]
+    bad = [s for s in statuses if s not in STATUSES]
+    if bad:
+        raise InvalidInputError(f"status must be among {', '.join(STATUSES)}; got {', '.join(bad)}")
+    if level != "moderator" and set(statuses) - {"published"}:
+        raise APIError(403, "forbidden", "only moderators and admins can see reports that are not published")
+    categories = _split(category)
+    if categories:
+        known = report_config().names
+        unknown = [c for c in categories if c not in known]
+        if unknown:
+            raise InvalidInputError(f"unknown category {', '.join(unknown)}; expected one of {', '.join(known)}")
+    box = None
+    if bbox is not None and bbox != "":
+        parts = bbox.split(",") if isinstance(bbox, str) else list(bbox)
+        try:
+            box = tuple(float(p) for p in parts)
+        except (TypeError, ValueError):
+            box = ()
+        if len(box) != 4 or not all(map(math.isfinite, box)):
+            raise InvalidInputError("bbox must be 'min_lon,min_lat,max_lon,max_lat' (4 numbers)")
+        if box[0] > box[2] or box[1] > box[3] or abs(box[1]) > 90 or abs(box[3]) > 90:
+            raise InvalidInputError("bbox must be 'min_lon,min_lat,max_lon,max_lat' with min ≤ max and latitudes in -90..90")
+    return statuses, categories, box
+
+
+def _split(value) -> list[str] | None:
+    if value is None or value == "":
+        return None
+    items = value.split(",") if isinstance(value, str) else list(value)
+    return [str(i).strip() for i in items if str(i).strip()]
+
+
+def iter_report_frames(
+    *,
+    level: str = "public",
+    status=None,
+    category=None,
+    bbox=None,
+    limit: int | None = None,
+    offset: int = 0,
+    chunk: int = 5000,
+) -> Iterator[pd.DataFrame]:
+    """Matching reports in chunks, privacy applied for ``level``, oldest first."""
+    statuses, categories, box = parse_filters(level=level, status=status, category=category, bbox=bbox)
+    cfg = report_config()
+    exact = level in ("planner", "moderator")
+    crs = None if exact else working_crs()
+    q = select(*_COLUMNS).where(Report.status.in_(statuses)).order_by(Report.created_at, Report.id)
+    if categories:
+        q = q.where(Report.category.in_(categories))
+    if box:
+        # Blurred points may move up to half a cell (diagonal): search a little wider, then test the blurred points.
+        pad_m = 0.0 if exact else max((c.blur_m for c in cfg.categories.values()), default=0.0)
+        dlat = pad_m / 111_000.0
+        dlon = dlat / max(math.cos(math.radians(max(abs(box[1]), abs(box[3])))), 0.01)
+        q = q.where(
+            Report.lon >= box[0] - dlon, Report.lon <= box[2] + dlon, Report.lat >= box[1] - dlat, Report.lat <= box[3] + dlat
+        )
+    python_paging = bool(box) and not exact
+    if not python_paging:
+        if offset:
+            q = q.offset(offset)
+        if limit is not None:
+            q = q.limit(limit)
+    skip, left = (offset, limit) if python_paging else (0, None)
+    with Session(db.engine()) as s:
+        result = s.execute(q.execution_options(yield_per=chunk))
+        for rows in result.partitions(chunk):
+            frame = pd.DataFrame.from_records(rows, columns=_NAMES)
+            frame = apply_privacy(frame, config=cfg, crs=crs, exact=exact, personal=level == "moderator")
+            if python_paging:
+                inside = (frame["lon"] >= box[0]) & (frame["lon"] <= box[2]) & (frame["lat"] >= box[1]) & (frame["lat"] <= box[3])
+                frame = frame[inside.to_numpy()]
+                if skip:
+                    dropped = min(skip, len(frame))
+                    frame, skip = frame.iloc[dropped:], skip - dropped
+                if left is not None:
+                    frame = frame.iloc[:left]
+                    left -= len(frame)
+            if len(frame):
+                yield frame.reset_index(drop=True)
+            if left is not None and left <= 0:
+                return
+
+
+def to_geodataframe(frame: pd.DataFrame) -> gpd.GeoDataFrame:
+    """Points from lon/lat, polygons from ``geometry_wkt``; EPSG:4326."""
+    geom = shapely.points(frame["lon"].to_numpy(dtype="float64"), frame["lat"].to_numpy(dtype="float64"))
+    if "geometry_wkt" in frame and frame["geometry_wkt"].notna().any():
+        has = frame["geometry_wkt"].notna().to_numpy()
+        geom[has] = shapely.from_wkt(frame["geometry_wkt"].to_numpy()[has])
+    return gpd.GeoDataFrame(frame.drop(columns=["geometry_wkt"], errors="ignore"), geometry=geom, crs="EPSG:4326")
+
+
+def reports_geodataframe(*, viewer=None, status=None, bbox=None, category=None, limit=None) -> gpd.GeoDataFrame:
+    """Stored reports as seen by ``viewer`` (a User, a level name, or None = anonymous), in EPSG:4326.
+
+    Same rules as ``GET /api/reports``: the public sees published reports only,
+    blurred, without personal fields; ``attributes`` stays a dict column.
+    Needs an app context.
+    """
+    level = viewer_level(viewer)
+    frames = list(iter_report_frames(level=level, status=status, bbox=bbox, category=category, limit=limit))
+    if not frames:
+        frame = apply_privacy(
+            pd.DataFrame(columns=_NAMES), config=report_config(), exact=level != "public", personal=level == "moderator"
+        )
+        return to_geodataframe(frame)
+    return to_geodataframe(pd.concat(frames, ignore_index=True))
+
+
+def shelter_sites(*, crs=None) -> gpd.GeoDataFrame:
+    """Published ``shelter_site`` reports as facility points (schema of ``layers.schema.FACILITY_COLUMNS``).
+
+    ``facility_id`` is ``report:<uuid>``, ``category`` "shelter", ``capacity`` from
+    the report's ``capacity`` attribute when numeric; in ``crs`` (default the
+    area's working CRS). For the evacuation analysis.
+    """
+    from layers.values import parse_capacity
+
+    gdf = reports_geodataframe(viewer="planner", category="shelter_site")
+    attrs = gdf["attributes"] if len(gdf) else pd.Series([], dtype=object)
+    out = gpd.GeoDataFrame(
+        {
+            "facility_id": "report:" + gdf["id"].astype(str),
+            "category": "shelter",
+            "name": [a.get("name") if isinstance(a, dict) else None for a in attrs],
+            "capacity": parse_capacity([a.get("capacity") if isinstance(a, dict) else None for a in attrs]).to_numpy(),
+            "building_id": pd.array([pd.NA] * len(gdf), dtype="Int64"),
+            "source_type": "field_report",
+        },
+        geometry=gdf.geometry.to_numpy() if len(gdf) else np.array([], dtype=object),
+        crs="EPSG:4326",
+    )
+    return out.to_crs(crs if crs is not None else working_crs())

@@ -1,0 +1,355 @@
+"""The field-report API: submit, import, list (streamed GeoJSON/CSV) and review."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import csv
+import io
+import json
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
+from sqlalchemy import select
+
+from layers._errors import InvalidInputError
+from layers.fieldreports import clean_photo, iter_report_batches, normalise_reports, raw_from_geojson
+from layers.reportconfig import STATUSES
+
+from .. import auth, db
+from ..errors import APIError
+from ..models import Report, Review, utcnow
+from ..reportdata import iter_report_frames, report_config, reports_extent, viewer_level
+from ..reportstore import StoreSummary, store_batch, summary_status
+
+bp = Blueprint("reports_api", __name__, url_prefix="/api/reports")
+
+
+@bp.record_once
+def _setup(state) -> None:
+    db.init_app(state.app)
+    auth.init_app(state.app)
+
+
+# --- submit ---------------------------------------------------------------------------------
+
+
+@bp.post("")
+def submit():
+    """A GeoJSON Feature or FeatureCollection; ``properties.id`` (UUID) makes a resend idempotent."""
+    user = auth.current_user()
+    obj = _json_body()
+    raw = raw_from_geojson(obj)
+    if user is None:
+        auth.check_anonymous_rate(max(len(raw), 1))
+    elif not auth.can(user, "submit"):
+        raise APIError(403, "forbidden", f"the {user.role} role may not submit reports")
+    result = normalise_reports(raw, config=report_config(), source="api", extent=reports_extent(), strict_ids=True)
+    photos = _photos(obj, result)
+    summary = StoreSummary()
+    with db.transaction() as s:
+        store_batch(s, result, user=user, summary=summary, photos=photos)
+    status = summary_status(summary)
+    if status == 400 and obj.get("type") == "Feature":
+        raise InvalidInputError(result.errors[0]["error"])
+    body = summary.as_json(with_ids=True)
+    if status == 400:
+        body["error"] = {"code": "invalid_input", "message": "no report was valid; see 'rejected'"}
+    return jsonify(body), status
+
+
+def _json_body() -> dict:
+    data = request.get_data(cache=False)
+    if not data:
+        raise InvalidInputError("the body is empty; send a GeoJSON Feature or FeatureCollection")
+    try:
+        return json.loads(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInputError(f"the body is not valid JSON: {exc}") from exc
+
+
+def _photos(obj: dict, result) -> dict:
+    """``properties.photo`` data URLs of accepted features, cleaned (EXIF/GPS stripped); bad photos reject their row."""
+    feats = obj.get("features") if obj.get("type") == "FeatureCollection" else [obj]
+    out: dict[str, tuple[bytes, str]] = {}
+    if result.records.empty:
+        return out
+    by_row = dict(zip(result.records["row"], result.records["id"], strict=True))
+    bad_rows = []
+    for row, feat in enumerate(feats, start=1):
+        photo = (feat.get("properties") or {}).get("photo") if isinstance(feat, dict) else None
+        if not photo or row not in by_row:
+            continue
+        try:
+            head, _, payload = str(photo).partition(",")
+            if not head.startswith("data:image/") or ";base64" not in head:
+                raise InvalidInputError("photo must be a data URL 'data:image/jpeg;base64,...'")
+            try:
+                data = base64.b64decode(payload, validate=True)
+            except (binascii.Error, ValueError) as exc:
+                raise InvalidInputError("photo is not valid base64") from exc
+            out[by_row[row]] = clean_photo(data, max_bytes=current_app.config["MAX_PHOTO_BYTES"])
+        except InvalidInputError as exc:
+            if obj.get("type") == "Feature":
+                raise
+            result.errors.append({"row": row, "error": str(exc)})
+            bad_rows.append(row)
+    if bad_rows:
+        result.records = result.records[~result.records["row"].isin(bad_rows)]
+    return out
+
+
+# --- import ---------------------------------------------------------------------------------
+
+
+@bp.post("/import")
+@auth.require("import")
+def import_file():
+    """Multipart ``file`` (CSV, XLSX, GeoJSON, GeoPackage, zipped Shapefile, Kobo/ODK exports); optional ``category``."""
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise InvalidInputError("send the file as multipart form field 'file'")
+    user = auth.current_user()
+    with tempfile.TemporaryDirectory(prefix="geoapp-import-") as tmp:
+        path = Path(tmp) / "upload"
+        upload.save(path)
+        summary = import_path(path, name=Path(upload.filename).name, user=user, category=request.form.get("category") or None)
+    return jsonify(summary.as_json()), 200
+
+
+def import_path(path: Path, *, name: str, user, category: str | None = None, progress=None) -> StoreSummary:
+    """Import one file in one transaction (all good rows or, on a file-level error, nothing)."""
+    summary = StoreSummary()
+    with db.transaction() as s:
+        for result in iter_report_batches(
+            path, name=name, config=report_config(), default_category=category, extent=reports_extent()
+        ):
+            store_batch(s, result, user=user, summary=summary)
+            if progress is not None:
+                progress(len(result.records) + len(result.errors) + result.duplicates)
+    return summary
+
+
+# --- list -----------------------------------------------------------------------------------
+
+
+@bp.get("")
+def list_reports():
+    """Every matching report, streamed, as GeoJSON (default) or CSV (``f=csv``)."""
+    user = auth.current_user()
+    level = viewer_level(user)
+    fmt = request.args.get("f", "geojson").lower()
+    if fmt not in ("geojson", "json", "csv"):
+        raise InvalidInputError("f must be 'geojson' or 'csv'")
+    limit = _int_arg("limit", minimum=0, maximum=100_000)
+    offset = _int_arg("offset", minimum=0) or 0
+    frames = iter_report_frames(
+        level=level,
+        status=request.args.get("status"),
+        category=request.args.get("category"),
+        bbox=request.args.get("bbox"),
+        limit=limit,
+        offset=offset,
+    )
+    first = next(frames, None)  # validate filters before the response starts
+
+    def chained():
+        if first is not None:
+            yield first
+            yield from frames
+
+    if fmt == "csv":
+        return Response(
+            stream_with_context(_csv_stream(chained())),
+            mimetype="text/csv",
+            headers={"Content-Disposition": "attachment; filename=reports.csv"},
+        )
+    return Response(stream_with_context(_geojson_stream(chained())), mimetype="application/geo+json")
+
+
+def _int_arg(name: str, *, minimum: int, maximum: int | None = None) -> int | None:
+    raw = request.args.get(name)
+    if raw in (None, ""):
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidInputError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < minimum or (maximum is not None and value > maximum):
+        raise InvalidInputError(f"{name} must be between {minimum} and {maximum}" if maximum else f"{name} must be ≥ {minimum}")
+    return value
+
+
+def features(frame: pd.DataFrame) -> list[dict]:
+    """GeoJSON Feature dicts of a privacy-filtered frame."""
+    props = frame.drop(columns=["lon", "lat", "geometry_wkt"], errors="ignore")
+    records = json.loads(props.to_json(orient="records", date_format="iso", force_ascii=False))
+    lon = frame["lon"].round(7).tolist()
+    lat = frame["lat"].round(7).tolist()
+    wkt = frame["geometry_wkt"].tolist() if "geometry_wkt" in frame else [None] * len(frame)
+    out = []
+    for p, x, y, w in zip(records, lon, lat, wkt, strict=True):
+        if w:
+            import shapely
+
+            geom = json.loads(shapely.to_geojson(shapely.from_wkt(w)))
+        else:
+            geom = {"type": "Point", "coordinates": [x, y]}
+        out.append({"type": "Feature", "id": p["id"], "geometry": geom, "properties": p})
+    return out
+
+
+def _geojson_stream(frames):
+    yield '{"type": "FeatureCollection", "features": ['
+    first = True
+    for frame in frames:
+        for feat in features(frame):
+            yield ("" if first else ",\n") + json.dumps(feat, ensure_ascii=False)
+            first = False
+    yield "]}\n"
+
+
+def _csv_stream(frames):
+    header = None
+    for frame in frames:
+        frame = frame.copy()
+        if "attributes" in frame:
+            frame["attributes"] = [json.dumps(a, ensure_ascii=False) if a else "" for a in frame["attributes"]]
+        if "original" in frame:
+            frame = frame.drop(columns=["original"])
+        frame = frame.rename(columns={"geometry_wkt": "wkt"})
+        buf = io.StringIO()
+        frame.to_csv(buf, index=False, header=header is None, date_format="%Y-%m-%dT%H:%M:%S%z", quoting=csv.QUOTE_MINIMAL)
+        header = True
+        yield buf.getvalue()
+    if header is None:
+        yield "id,category,description,severity,observed_at,lon,lat,status\n"
+
+
+# --- one report, review -----------------------------------------------------------------------
+
+
+@bp.get("/<report_id>")
+def one(report_id: str):
+    """One report as a Feature (moderators also get its moderation history)."""
+    user = auth.current_user()
+    level = viewer_level(user)
+    frame = next(
+        (f[f["id"] == report_id] for f in iter_report_frames(level=level) if (f["id"] == report_id).any()), None
+    ) if level != "moderator" else _moderator_frame(report_id)  # fmt: skip
+    if frame is None or frame.empty:
+        raise APIError(404, "not_found", f"no report {report_id!r} visible to you")
+    feat = features(frame)[0]
+    if level == "moderator":
+        feat["properties"]["history"] = [
+            {"at": r.at.isoformat(), "user_id": r.user_id, "from": r.from_status, "to": r.to_status, "reason": r.reason, "changes": r.changes}
+            for r in db.session().scalars(select(Review).where(Review.report_id == report_id).order_by(Review.at, Review.id))
+        ]
+    return jsonify(feat)
+
+
+def _moderator_frame(report_id: str):
+    from ..reportdata import _COLUMNS, _NAMES
+
+    from layers.privacy import apply_privacy
+
+    rows = db.session().execute(select(*_COLUMNS).where(Report.id == report_id)).all()
+    frame = pd.DataFrame.from_records(rows, columns=_NAMES)
+    out = apply_privacy(frame, config=report_config(), exact=True, personal=True)
+    original = db.session().scalar(select(Report.original).where(Report.id == report_id))
+    if len(out):
+        out["original"] = [original]
+    return out
+
+
+@bp.get("/<report_id>/photo")
+def photo(report_id: str):
+    """The cleaned photo of a published report (any report for moderators)."""
+    user = auth.current_user()
+    rep = db.session().get(Report, report_id)
+    if rep is None or rep.photo_type is None or (rep.status != "published" and viewer_level(user) != "moderator"):
+        raise APIError(404, "not_found", f"no photo for report {report_id!r}")
+    return Response(rep.photo, mimetype=rep.photo_type, headers={"Cache-Control": "public, max-age=86400"})
+
+
+_EDITABLE = {"category", "description", "severity", "lon", "lat", "attributes"}
+
+
+@bp.post("/<report_id>/review")
+@auth.require("review")
+def review(report_id: str):
+    """``{"status": "published|rejected|pending", "reason": "...", "edits": {...}}``; rejecting needs a reason."""
+    body = _json_body()
+    with db.transaction() as s:
+        out = review_one(s, report_id, body)
+    return jsonify(out)
+
+
+@bp.post("/review")
+@auth.require("review")
+def review_bulk():
+    """``{"ids": [...], "status": ..., "reason": ...}``: the same decision for many reports, all or none."""
+    body = _json_body()
+    ids = body.get("ids")
+    if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
+        raise InvalidInputError("ids must be a non-empty list of report ids")
+    if len(ids) > 5000:
+        raise InvalidInputError("review at most 5000 reports at once")
+    with db.transaction() as s:
+        done = [review_one(s, i, {k: v for k, v in body.items() if k != "ids"}) for i in ids]
+    return jsonify({"reviewed": len(done), "status": body.get("status")})
+
+
+def review_one(s, report_id: str, body: dict) -> dict:
+    if not isinstance(body, dict):
+        raise InvalidInputError("the body must be a JSON object")
+    status = body.get("status")
+    reason = body.get("reason")
+    edits = body.get("edits") or {}
+    if status not in STATUSES:
+        raise InvalidInputError(f"status must be one of {', '.join(STATUSES)}")
+    if reason is not None and (not isinstance(reason, str) or len(reason) > 2000):
+        raise InvalidInputError("reason must be text of at most 2000 characters")
+    if status == "rejected" and not (reason or "").strip():
+        raise InvalidInputError("give a reason when rejecting a report (it is kept in the history)")
+    if not isinstance(edits, dict) or set(edits) - _EDITABLE:
+        raise InvalidInputError(f"edits may change only {', '.join(sorted(_EDITABLE))}")
+    rep = s.get(Report, report_id, with_for_update=s.get_bind().dialect.name == "postgresql")
+    if rep is None:
+        raise APIError(404, "not_found", f"no report {report_id!r}")
+    changes = _apply_edits(rep, edits) if edits else None
+    user = auth.current_user()
+    s.add(Review(report_id=rep.id, user_id=user.id, at=utcnow(), from_status=rep.status, to_status=status,
+                 reason=(reason or "").strip() or None, changes=changes))  # fmt: skip
+    rep.status = status
+    rep.updated_at = utcnow()
+    return {"id": rep.id, "status": status}
+
+
+def _apply_edits(rep: Report, edits: dict) -> dict:
+    """Validate edited fields like a new submission; return ``{field: [old, new]}`` (the original stays in ``original``)."""
+    merged = {
+        "id": rep.id, "category": rep.category, "description": rep.description,
+        "severity": rep.severity, "attributes": dict(rep.attributes or {}),
+    }  # fmt: skip
+    merged.update({k: v for k, v in edits.items() if k not in ("lon", "lat")})
+    lon, lat = edits.get("lon", rep.lon), edits.get("lat", rep.lat)
+    geometry = {"type": "Point", "coordinates": [lon, lat]} if rep.geometry_wkt is None else json.loads(
+        __import__("shapely").to_geojson(__import__("shapely").from_wkt(rep.geometry_wkt))
+    )  # fmt: skip
+    raw = raw_from_geojson({"type": "Feature", "geometry": geometry, "properties": merged})
+    result = normalise_reports(raw, config=report_config(), source=rep.source, strict_ids=True)
+    if result.errors:
+        raise InvalidInputError("edits: " + result.errors[0]["error"])
+    new = result.records.iloc[0]
+    changes = {}
+    for key in ("category", "description", "severity", "lon", "lat", "attributes"):
+        value = new[key]
+        value = None if value is pd.NA or (isinstance(value, float) and pd.isna(value)) else value
+        value = int(value) if key == "severity" and value is not None else value
+        if value != getattr(rep, key):
+            changes[key] = [getattr(rep, key), value]
+            setattr(rep, key, value)
+    return changes
