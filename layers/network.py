@@ -311,7 +311,8 @@ def depth_along(geoms, hazard, *, classes=None, field: str | None = None, layer:
     xy_p, idx_p = shapely.get_coordinates(pts_inside, return_index=True)
     xy = np.vstack([xy_l, xy_p])
     idx = np.concatenate([idx_l, idx_p])
-    col, row = inv * (xy[:, 0], xy[:, 1])
+    col = inv.a * xy[:, 0] + inv.b * xy[:, 1] + inv.c
+    row = inv.d * xy[:, 0] + inv.e * xy[:, 1] + inv.f
     row, col = np.floor(row).astype(np.int64), np.floor(col).astype(np.int64)
     inside = (row >= 0) & (row < values.shape[0]) & (col >= 0) & (col < values.shape[1])
     sampled = np.zeros(len(xy))
