@@ -134,8 +134,13 @@ def town():
     planned = _grid_buildings(X0 + 2000, Y0, 20, 60, 16)
     buildings = pd.concat([dense, planned], ignore_index=True)
     buildings["building_id"] = np.arange(1, len(buildings) + 1)
-    streets = [LineString([(X0 + 2000 - 30, Y0 + y), (X0 + 2000 + 990, Y0 + y)]) for y in np.arange(-30, 990, 120)]
-    paths = [LineString([(X0 - 2, Y0 + y), (X0 + 480, Y0 + y)]) for y in np.arange(-2, 480, 12)]
+    # Combs: parallel lines joined by a spine through their first vertices (topology comes from shared vertices).
+    ys = np.arange(-30, 990, 120)
+    streets = [LineString([(X0 + 1970, Y0 + y), (X0 + 2990, Y0 + y)]) for y in ys]
+    streets.append(LineString([(X0 + 1970, Y0 + y) for y in ys]))
+    ys = np.arange(-2, 480, 12)
+    paths = [LineString([(X0 - 2, Y0 + y), (X0 + 480, Y0 + y)]) for y in ys]
+    paths.append(LineString([(X0 - 2, Y0 + y) for y in ys]))
     roads = gpd.GeoDataFrame(
         {"road_id": np.arange(len(streets) + len(paths)), "road_class": ["residential"] * len(streets) + ["footway"] * len(paths),
          "oneway": False, "name": None},
@@ -205,3 +210,89 @@ def test_threshold_out_of_range(town):
 def test_geographic_buildings_rejected(town):
     with pytest.raises(InvalidInputError, match="projected"):
         pr.precarity_index(town[0].to_crs(4326))
+
+
+# -- walking distance along the network ----------------------------------------------
+
+
+def test_walk_distances_follow_the_network():
+    """An L-shaped street: along the street, not across; a target on the building's own edge is walked straight."""
+    from layers.network import network_from_roads
+
+    roads = gpd.GeoDataFrame(
+        {"road_id": [1, 2], "road_class": ["footway", "residential"], "oneway": False, "name": None},
+        geometry=[LineString([(X0, Y0), (X0 + 100, Y0)]), LineString([(X0 + 100, Y0), (X0 + 100, Y0 + 100)])],
+        crs=CRS,
+    )
+    net = network_from_roads(roads, mode="walk")
+    buildings = gpd.GeoSeries(
+        [box(X0 + 18, Y0 + 3, X0 + 22, Y0 + 7), box(X0 + 93, Y0 + 48, X0 + 97, Y0 + 52), box(X0 + 5000, Y0, X0 + 5004, Y0 + 4)],
+        crs=CRS,
+    )
+    water = gpd.GeoDataFrame(geometry=[Point(X0 + 100, Y0 + 110)], crs=CRS)
+    d = pr.walk_distances(net, gpd.GeoDataFrame(geometry=buildings), water)
+    # 5 m to the street, 80 m to the corner, 100 m up, 10 m to the tap; 5 + 50 + 10; off the network.
+    assert d[:2] == pytest.approx([195.0, 65.0])
+    assert np.isinf(d[2])
+    assert np.isinf(pr.walk_distances(net, gpd.GeoDataFrame(geometry=buildings), water.iloc[:0])).all()
+
+
+def test_walk_indicators_from_facilities(town):
+    """Facilities of each kind give walk_*_m per cell; kinds with no facility are left out, saying why."""
+    buildings, roads, _ = town
+    facilities = gpd.GeoDataFrame(
+        {"facility_id": [1, 2], "category": ["clinic", "water_point"]},
+        geometry=[Point(X0 + 2000 + 500, Y0 + 90), Point(X0 + 100, Y0 + 10)],
+        crs=CRS,
+    )
+    res = pr.precarity_index(buildings, roads=roads, facilities=facilities)
+    assert "walk_school_m" in res.skipped and "school" in res.skipped["walk_school_m"]
+    cells = res.cells
+    assert cells["walk_health_m"].notna().any() and cells["walk_water_m"].notna().any()
+    # The informal block has no road to the clinic: its walk distance is unknown (unreachable), the planned district's is not.
+    dense = cells.geometry.intersects(box(X0, Y0, X0 + 480, Y0 + 480))
+    assert cells.loc[dense, "walk_health_m"].isna().all()
+    assert cells.loc[~dense, "walk_health_m"].notna().all()
+    assert cells.loc[dense, "score_walk_health_m"].min() > cells.loc[~dense, "score_walk_health_m"].max()
+
+
+# -- real data ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dar(shared_data):
+    """The Dar es Salaam city sample indexed with Tandale and the rest of the sample as two areas."""
+    from layers.vectors import buildings_from_file, facilities_from_buildings, read_vector, roads_from_file
+
+    d = shared_data / "dar_es_salaam"
+    buildings = buildings_from_file(d / "dar_buildings_2015.gpkg")
+    roads = roads_from_file(d / "dar_roads_2015.gpkg", crs=buildings.crs)
+    facilities = facilities_from_buildings(read_vector(d / "dar_buildings_2015.gpkg"), crs=buildings.crs)
+    tandale = buildings_from_file(d / "tandale-buildings.shp", crs=buildings.crs).union_all().convex_hull
+    city = buildings.union_all().convex_hull
+    areas = gpd.GeoDataFrame({"area_id": [1, 2], "name": ["Tandale", "Rest of the sample"]},
+                             geometry=[tandale, city.difference(tandale)], crs=buildings.crs)  # fmt: skip
+    res = pr.precarity_index(buildings, roads=roads, facilities=facilities, boundaries=areas)
+    return res, tandale
+
+
+def test_dar_tandale_more_precarious_than_the_rest(dar):
+    """Tandale, a known informal settlement, ranks first; its cells score above the rest of the sample."""
+    res, tandale = dar
+    areas = res.areas.set_index("name")
+    assert areas.loc["Tandale", "rank"] == 1
+    assert areas.loc["Tandale", "precarity_index"] > areas.loc["Rest of the sample", "precarity_index"]
+    cells = res.cells
+    inside = cells.geometry.centroid.within(tandale)
+    t, r = cells[inside], cells[~inside]
+    assert len(t) >= 15 and len(r) >= 300
+    assert t.precarity_index.mean() > r.precarity_index.mean() + 0.08
+    assert t.precarity_index.median() > r.precarity_index.median() + 0.08
+    # Twice as many of Tandale's cells are in the top quintile (cells astride its edge count as "rest").
+    assert (t.class_id == 5).mean() > 2 * (r.class_id == 5).mean()
+    # Why: denser, smaller footprints, more footway-only access.
+    assert areas.loc["Tandale", "building_density_per_ha"] > 2 * areas.loc["Rest of the sample", "building_density_per_ha"]
+    assert areas.loc["Tandale", "median_footprint_m2"] < areas.loc["Rest of the sample", "median_footprint_m2"]
+    print(f"\nDar es Salaam: Tandale index {areas.loc['Tandale', 'precarity_index']:.3f} vs rest "
+          f"{areas.loc['Rest of the sample', 'precarity_index']:.3f}; mean cell index {t.precarity_index.mean():.3f} "
+          f"vs {r.precarity_index.mean():.3f}; top quintile {(t.class_id == 5).mean():.0%} vs {(r.class_id == 5).mean():.0%}")  # fmt: skip
