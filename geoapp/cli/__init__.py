@@ -24,9 +24,9 @@ def main() -> None:
 
 
 def _register() -> None:
-    from . import build, serve
+    from . import build, reports, serve, users
 
-    for module in (build, serve):
+    for module in (build, serve, reports, users):
         for command in module.COMMANDS:
             main.add_command(command)
 
