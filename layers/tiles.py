@@ -132,6 +132,22 @@ class TileIndex:
         ]
         return {"type": "FeatureCollection", "clustered": False, "features_json": features}
 
+    def collection(self, *, zoom: int = 16) -> dict:
+        """Every feature, simplified for ``zoom``, as a GeoJSON FeatureCollection dict (for standalone maps)."""
+        rows = np.arange(len(self.frame))
+        geoms = shapely.to_geojson(self._geometries(zoom, rows)) if len(rows) else []
+        records = _records(self.frame[self.properties]) if self.properties else [{}] * len(rows)
+        ids = self.ids.tolist()
+        features = [
+            {"type": "Feature", "id": i, "geometry": json.loads(g), "properties": p} for i, g, p in zip(ids, geoms, records)
+        ]
+        return {"type": "FeatureCollection", "features": features}
+
+    def rows(self) -> dict:
+        """Every feature's attributes keyed by id (for popups of standalone maps)."""
+        records = _records(self.frame.drop(columns=self.frame.geometry.name))
+        return {str(i): r for i, r in zip(self.ids.tolist(), records)}
+
     def _clusters(self, z: int, x: int, y: int, rows: np.ndarray, cluster_px: int) -> dict:
         minx, miny, _, maxy = tile_bounds(z, x, y)
         cell = pixel_m(z) * cluster_px

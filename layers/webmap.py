@@ -9,15 +9,20 @@ simply not listed.
 
 from __future__ import annotations
 
+import base64
 import json
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 import pyogrio
 
-from ._errors import NotFoundError
-from .area import Area
+from ._errors import InvalidInputError, NotFoundError
+from .area import Area, HazardSpec
+from .render import Overlay, hazard_overlay, legend, overlay_bounds
 from .styles import CATEGORY_COLOURS, NOT_AFFECTED_COLOUR, OTHER_CATEGORY_COLOUR, class_colours
 from .tiles import TileIndex
 
@@ -47,22 +52,27 @@ class WebLayer:
 
 # Analysis output names and columns as the exposure / evacuation / precarity steps write them.
 CATALOGUE: tuple[WebLayer, ...] = (
-    WebLayer("precarity_cells", "polygon", ("precarity_cells",), "cell_id", style="index_class",
-             properties=("index", "index_class", "rank"), order=1),
-    WebLayer("unreachable", "polygon", ("unreachable",), style=None, order=2),
+    WebLayer("precarity_cells", "polygon", ("precarity_cells",), "h3_id", style="precarity_index",
+             properties=("precarity_index", "rank", "precarity_class"), order=1),
+    WebLayer("unreachable", "polygon", ("unreachable",), order=2),
     WebLayer("roads", "line", ("exposure_roads", "roads"), "road_id", style="hazard_class",
              properties=("road_class", "hazard_class"), group="hazard_class", order=3),
     WebLayer("buildings", "polygon", ("exposure_buildings", "buildings"), "building_id", style="hazard_class",
              properties=("hazard_class", "building_type"), group="hazard_class", default_on=True, order=4),
-    WebLayer("evacuation_routes", "line", ("evacuation_routes",), "route_id", size="people",
-             properties=("people", "shelter_id", "time_s"), order=5),
+    WebLayer("evacuation_routes", "line", ("evacuation_routes",), "edge_id", size="people",
+             properties=("people",), order=5),
     WebLayer("facilities", "point", ("exposure_facilities", "facilities"), "facility_id", style="category",
-             properties=("category", "hazard_class", "name"), group="category", default_on=True, order=6),
-    WebLayer("shelters", "point", ("shelters",), "shelter_id", style="load_class", size="capacity",
-             properties=("name", "capacity", "load", "load_ratio", "safe"), order=7),
+             properties=("category", "hazard_class"), group="category", default_on=True, order=6),
+    WebLayer("shelters", "point", ("shelters",), "shelter_id", style="load_pct", size="capacity",
+             properties=("capacity", "assigned", "load_pct", "over_capacity", "safe"), order=7),
 )
 REPORTS = WebLayer("reports", "point", (), "id", style="category", properties=("category",), group="category",
                    default_on=True, order=9)
+TITLES = {
+    "precarity_cells": "Precarious neighbourhoods", "unreachable": "Places without a safe route", "roads": "Roads",
+    "buildings": "Buildings", "evacuation_routes": "Evacuation routes", "facilities": "Facilities",
+    "shelters": "Shelters", "reports": "Field reports",
+}
 
 
 def boundary_layer(boundary_id: str, first: bool) -> WebLayer:
@@ -82,7 +92,9 @@ class MapData:
         The GeoPackage written by ``geoapp build``; may not exist (yet).
     """
 
-    def __init__(self, area: Area, built: str | Path | None = None):
+    def __init__(self, area: Area | None, built: str | Path | None = None):
+        if area is None and built is None:
+            raise InvalidInputError("a web map needs an area or a built GeoPackage")
         self.area = area
         self.built = Path(built) if built else area.default_build_path
         self.built_layers = set(pyogrio.list_layers(self.built)[:, 0]) if self.built.exists() else set()
@@ -93,13 +105,19 @@ class MapData:
             if self._source(spec) is not None:
                 self.layers[spec.name] = spec
 
+    def boundary_ids(self) -> list[str]:
+        """Boundary sets: the area's, else those the GeoPackage holds (``boundaries_<id>`` layers)."""
+        if self.area is not None:
+            return [b.id for b in self.area.boundaries]
+        return sorted(n.removeprefix("boundaries_") for n in self.built_layers if n.startswith("boundaries_"))
+
     def _catalogue(self) -> list[WebLayer]:
-        out = list(CATALOGUE)
-        out += [boundary_layer(b.id, i == 0) for i, b in enumerate(self.area.boundaries)]
-        return out
+        return list(CATALOGUE) + [boundary_layer(b, i == 0) for i, b in enumerate(self.boundary_ids())]
 
     # -- sources ------------------------------------------------------------
     def _inputs(self) -> dict[str, object]:
+        if self.area is None:
+            return {}
         loaders = {"buildings": self.area.buildings, "roads": self.area.roads, "facilities": self.area.facilities}
         for b in self.area.boundaries:
             loaders[f"boundaries_{b.id}"] = lambda bid=b.id: self.area.boundary_layer(bid)
@@ -113,7 +131,7 @@ class MapData:
                     if (frame["boundary"] == spec.name.removeprefix("boundaries_")).any():
                         return name
                     continue
-                if spec.name != f"boundaries_{self.area.boundaries[0].id}":
+                if spec.name != f"boundaries_{self.boundary_ids()[0]}":
                     continue
                 return name
             if name in self.built_layers:
@@ -152,7 +170,15 @@ class MapData:
         return "scenario" in self._frame(self._source(spec)).columns
 
     def scenarios(self) -> list[str]:
-        return [h.id for h in self.area.hazards]
+        """Hazard scenario ids: the area's, else those found in the layers' ``scenario`` columns."""
+        if self.area is not None:
+            return [h.id for h in self.area.hazards]
+        found: list[str] = []
+        for spec in self.layers.values():
+            frame = self._frame(self._source(spec))
+            if "scenario" in frame.columns:
+                found += [v for v in pd.unique(frame["scenario"].dropna()) if v not in found]
+        return found
 
     def index(self, name: str, scenario: str | None = None) -> TileIndex:
         """The tile index of web layer ``name`` (per scenario when the layer has one)."""
@@ -179,12 +205,61 @@ class MapData:
 
     def bounds(self) -> tuple[float, float, float, float]:
         """(west, south, east, north) in EPSG:4326 of the buildings, else of the first boundary set."""
-        for name in ("buildings", f"boundaries_{self.area.boundaries[0].id}" if self.area.boundaries else ""):
+        for name in ["buildings"] + [f"boundaries_{b}" for b in self.boundary_ids()] + list(self.layers):
             if name in self.layers:
                 b = self.index(name).bounds()
                 if b:
                     return b
-        raise NotFoundError(f"area '{self.area.name}' has neither buildings nor boundaries to centre a map on")
+        raise NotFoundError(f"{self.built} has no layer with features to centre a map on")
+
+
+def page_config(
+    data: MapData,
+    *,
+    overlay_url: Callable[[HazardSpec, Overlay | None], str],
+    urls: dict[str, str] | None = None,
+    titles: dict[str, str] | None = None,
+    strings: dict[str, str] | None = None,
+    basemap: dict | None = None,
+    extra_layers: list[dict] = (),
+) -> dict:
+    """Everything the map script needs, as one JSON-ready dict.
+
+    ``overlay_url(spec, overlay)`` gives the image address of a scenario's
+    hazard overlay (``overlay`` is already rendered for vector hazards, else
+    None); ``titles`` overrides layer titles (translations).
+    """
+    titles = titles or {}
+    hazards = data.area.hazards if data.area is not None else []
+    scenarios = []
+    for spec in hazards:
+        overlay = None
+        if spec.kind == "raster":
+            bounds, key = overlay_bounds(spec.path), legend(spec.classes, units=spec.units)
+        else:
+            overlay = hazard_overlay(spec.path, spec.classes, field=spec.field, layer=spec.layer, units=spec.units)
+            bounds, key = overlay.bounds, overlay.legend
+        w, s, e, n = bounds
+        scenarios.append({"id": spec.id, "title": spec.title, "units": spec.units, "legend": key,
+                          "overlay": overlay_url(spec, overlay), "bounds": [[s, w], [n, e]]})
+    boundary_titles = {f"boundaries_{b.id}": b.title for b in data.area.boundaries} if data.area is not None else {}
+    layers = data.describe() + list(extra_layers)
+    for layer in layers:
+        name = layer["name"]
+        layer["title"] = titles.get(name) or boundary_titles.get(name) or TITLES.get(name) or name.replace("_", " ").capitalize()
+    w, s, e, n = data.bounds()
+    class_names = hazards[0].classes.names if hazards else ["low", "medium", "high"]
+    return {
+        "title": data.area.title if data.area is not None else data.built.stem,
+        "bounds": [[s, w], [n, e]],
+        "scenarios": scenarios,
+        "classes": class_names,
+        "layers": layers,
+        "styles": styles(class_names),
+        "basemap": basemap or {},
+        "urls": urls or {},
+        "strings": strings or {},
+    }
 
 
 def styles(class_names: list[str]) -> dict:
@@ -203,5 +278,117 @@ def dumps(obj) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def standalone_map(source, out_html: str | Path) -> Path:  # filled in below
-    raise NotImplementedError
+ASSETS = Path(__file__).resolve().parent.parent / "geoapp" / "static" / "map"
+
+
+def standalone_map(
+    source: MapData | Area | str | Path,
+    out_html: str | Path,
+    *,
+    zoom: int = 15,
+    skip: tuple[str, ...] = ("roads",),
+    strings: dict[str, str] | None = None,
+    basemap: dict | None = None,
+) -> Path:
+    """Write one self-contained HTML map: Leaflet, the map script, every layer and the hazard overlays inline.
+
+    ``source`` is a :class:`MapData`, an :class:`~layers.area.Area`, an area
+    folder or ``area.toml`` (its build is used when it exists), or a built
+    GeoPackage (its area is found beside it, ``<area>/build/area.gpkg``; alone
+    it gives a map without hazard overlays). The file opens from disk with no
+    server and no network (the background map, when ``basemap`` names one,
+    needs the network; without it the map shows a plain background).
+    Geometries are simplified for ``zoom``. Layers named in ``skip`` are left
+    out when they are plain inputs (roads: the background map has them; the
+    exposed roads of an analysis are kept).
+    """
+    data = _map_data(source)
+    out_html = Path(out_html)
+
+    def overlay_url(spec: HazardSpec, overlay: Overlay | None) -> str:
+        overlay = overlay or hazard_overlay(spec.path, spec.classes, field=spec.field, layer=spec.layer, units=spec.units)
+        return "data:image/png;base64," + base64.b64encode(overlay.png).decode("ascii")
+
+    config = page_config(data, overlay_url=overlay_url, strings=strings, basemap=basemap)
+    config["layers"] = [l for l in config["layers"] if l["name"] not in skip or l["source"] != l["name"]]
+    features: dict[str, dict] = {}
+    rows: dict[str, dict] = {}
+    for layer in config["layers"]:
+        name = layer["name"]
+        keys = data.scenarios() if layer["per_scenario"] else [None]
+        features[name], rows[name] = {}, {}
+        for key in keys:
+            index = data.index(name, key)
+            features[name][key or ""] = index.collection(zoom=zoom)
+            rows[name][key or ""] = index.rows()
+    config["inline"] = {"features": features, "rows": rows}
+    text = strings or {}
+    parts = {
+        "lang": "en",
+        "title": _escape(config["title"]),
+        "scenario": _escape(text.get("scenario", "Flood scenario")),
+        "depth": _escape(text.get("depth_legend", "Water depth")),
+        "layers": _escape(text.get("layers", "What to show")),
+        "classes": _escape(text.get("exposure_legend", "Buildings and roads flooded")),
+        "leaflet_css": (ASSETS / "vendor" / "leaflet" / "leaflet.css").read_text(encoding="utf-8"),
+        "site_css": (ASSETS / "site.css").read_text(encoding="utf-8"),
+        "map_css": (ASSETS / "map.css").read_text(encoding="utf-8"),
+        "leaflet_js": (ASSETS / "vendor" / "leaflet" / "leaflet.js").read_text(encoding="utf-8"),
+        "map_js": (ASSETS / "map.js").read_text(encoding="utf-8"),
+        "config": dumps(config),
+    }
+    html = re.sub(r"@@(\w+)@@", lambda m: parts[m.group(1)], _STANDALONE)
+    out_html.parent.mkdir(parents=True, exist_ok=True)
+    out_html.write_text(html, encoding="utf-8")
+    return out_html
+
+
+def _map_data(source: MapData | Area | str | Path) -> MapData:
+    from .area import load_area
+
+    if isinstance(source, MapData):
+        return source
+    if isinstance(source, Area):
+        return MapData(source, None)
+    path = Path(source)
+    if path.suffix.lower() == ".gpkg":
+        if not path.exists():
+            raise InvalidInputError(f"built GeoPackage {path} does not exist; run `geoapp build AREA_DIR` first")
+        toml = path.parent.parent / "area.toml"
+        return MapData(load_area(toml) if toml.exists() else None, path)
+    return MapData(load_area(path), None)
+
+
+def _escape(text: str) -> str:
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+# Leaflet's stylesheet refers to images (layer-control icons, default markers) the map does not use.
+_STANDALONE = """<!doctype html>
+<html lang="@@lang@@">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>@@title@@</title>
+<style>@@leaflet_css@@</style>
+<style>@@site_css@@</style>
+<style>@@map_css@@</style>
+</head>
+<body class="page-map">
+<main id="main" class="map-layout">
+<aside class="panel" id="panel" aria-label="Map controls">
+  <h1>@@title@@</h1>
+  <fieldset id="scenarios"><legend>@@scenario@@</legend></fieldset>
+  <section><h2>@@depth@@</h2><ul class="legend" id="depth-legend"></ul></section>
+  <fieldset id="layers"><legend>@@layers@@</legend></fieldset>
+  <section><h2>@@classes@@</h2><ul class="legend" id="class-legend"></ul></section>
+  <p class="status" id="map-status" role="status" aria-live="polite"></p>
+</aside>
+<div id="map" role="region" aria-label="@@title@@" tabindex="0"></div>
+</main>
+<script type="application/json" id="map-config">@@config@@</script>
+<script>@@leaflet_js@@</script>
+<script>@@map_js@@</script>
+</body>
+</html>
+"""

@@ -21,6 +21,8 @@ from ..errors import APIError
 bp = Blueprint("tiles", __name__, url_prefix="/map")
 
 REPORTS_TTL_S = 30.0
+# What the public map shows of a published report (after the reports module's privacy rules).
+REPORT_COLUMNS = ("id", "category", "description", "severity", "observed_at", "created_at", "has_photo")
 TILE_MAX_AGE_S = 300
 # Features per tile before it is sent as clusters: keeps every tile well under ~300 kB.
 MAX_FEATURES = {"polygon": 1500, "line": 2000, "point": 800}
@@ -42,11 +44,12 @@ def reports_index() -> TileIndex | None:
     cached = current_app.extensions.get("geoapp.reports_index")
     if cached and time.monotonic() - cached[0] < REPORTS_TTL_S:
         return cached[1]
-    try:
-        from ..reportdata import reports_geodataframe
-    except ImportError:
+    if "geoapp.db" not in current_app.extensions:  # the reports storage is not set up on this app
         return None
+    from ..reportdata import reports_geodataframe
+
     gdf = reports_geodataframe(viewer=None)
+    gdf = gdf[[c for c in REPORT_COLUMNS if c in gdf.columns] + [gdf.geometry.name]]
     index = TileIndex(gdf, properties=list(REPORTS.properties), id_column=REPORTS.id_column, group=REPORTS.group)
     current_app.extensions["geoapp.reports_index"] = (time.monotonic(), index)
     return index

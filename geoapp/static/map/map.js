@@ -80,7 +80,7 @@
     },
     unreachable: function () { return { color: "#cc79a7", weight: 1, fillColor: "#cc79a7", fillOpacity: 0.35, dashArray: "4 3" }; },
     precarity_cells: function (p) {
-      var v = typeof p.index === "number" ? p.index : 0;
+      var v = typeof p.precarity_index === "number" ? p.precarity_index : 0;
       var i = Math.max(0, Math.min(PRECARITY.length - 1, Math.floor(v * PRECARITY.length)));
       return { color: "#54278f", weight: 0.4, fillColor: PRECARITY[i], fillOpacity: 0.6 };
     },
@@ -92,8 +92,8 @@
       opts.fillColor = categoryColour(p.category);
       if (p.hazard_class) { opts.color = "#000"; opts.weight = 3.5; opts.radius = 7; } // at risk: thick ring
     } else if (name === "shelters") {
-      var r = p.load_ratio;
-      opts.fillColor = r == null ? "#009e73" : r >= 1 ? "#d55e00" : r >= 0.8 ? "#e69f00" : "#009e73";
+      var r = p.load_pct;
+      opts.fillColor = p.over_capacity || r >= 100 ? "#d55e00" : r >= 80 ? "#e69f00" : "#009e73";
       opts.radius = 5 + Math.min(10, Math.sqrt(p.capacity || 0) / 4);
       opts.color = p.safe === false ? "#bd0026" : "#222";
     } else {
@@ -146,7 +146,7 @@
   }
   function openPopup(spec, id, latlng) {
     var popup = L.popup({ maxWidth: 320 }).setLatLng(latlng).setContent(el("p", null, t("js_loading", "Loading…"))).openOn(map);
-    if (inline) { popup.setContent(popupContent(spec.title, inline.rows[spec.name][id] || {})); return; }
+    if (inline) { popup.setContent(popupContent(spec.title, inline.rows[spec.name][spec.per_scenario ? scenario.id : ""][id] || {})); return; }
     var url = cfg.urls.feature.replace("{layer}", spec.name).replace("{id}", encodeURIComponent(id)) +
       (spec.per_scenario ? "?scenario=" + encodeURIComponent(scenario.id) : "");
     fetch(url).then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
@@ -271,7 +271,7 @@
   legendItem(classLegend, "#fff", t("js_facility_at_risk", "facility at risk (thick ring)"), "ring");
 
   if (scenario) showScenario(scenario);
-  if (!cfg.layers.some(function (l) { return l.default_on; })) { document.body.setAttribute("data-map-ready", "1"); }
+  if (inline || !cfg.layers.some(function (l) { return l.default_on; })) { document.body.setAttribute("data-map-ready", "1"); }
   window.geoappMap = { map: map, layers: active, config: cfg,
     overlay: function () { return overlay; }, scenario: function () { return scenario && scenario.id; } };
 })();
