@@ -38,7 +38,7 @@ import shapely
 from scipy.sparse.csgraph import dijkstra
 
 from ._errors import InvalidInputError
-from .network import Network, arcs_matrix
+from .network import Network, arcs_matrix, depth_along
 
 NO_PATH = -9999
 JUNCTION_TOLERANCE_M = 5.0  # a passable edge this much farther than a flooded one is still preferred
@@ -271,6 +271,80 @@ def evacuate(
     if building_routes:
         per_building = _building_route_lines(network, routes_parts, out_b)
     return EvacuationResult(out_b, out_s, routes.reset_index(drop=True), per_building)
+
+
+def people_per_building(
+    buildings: gpd.GeoDataFrame,
+    population=None,
+    *,
+    units: str = "count",
+    scale: float = 1.0,
+    default: float = 4.0,
+) -> np.ndarray:
+    """People in each building: each population cell's people shared among the buildings whose
+    centroid lies in the cell, in proportion to footprint area; ``default`` where unknown.
+
+    ``population`` is a raster path or a :class:`~layers.area.PopulationSpec` (its ``units`` and
+    ``scale`` then apply): ``count`` = people per cell, ``per_km2`` / ``per_ha`` = density (cell
+    areas of geographic grids on the ellipsoid, per row), times ``scale``. Buildings outside the
+    raster or on nodata cells get ``default``. None = ``default`` for every building.
+    """
+    import rasterio
+
+    n = len(buildings)
+    if population is None:
+        return np.full(n, float(default))
+    if getattr(population, "field", None):
+        raise InvalidInputError("population polygons are not supported for evacuation; give a population raster")
+    path = getattr(population, "path", population)
+    units = getattr(population, "units", units)
+    scale = float(getattr(population, "scale", scale))
+    if units not in ("count", "per_km2", "per_ha"):
+        raise InvalidInputError(f"population units '{units}' must be count, per_km2 or per_ha")
+    area = buildings.geometry.area.to_numpy()
+    with rasterio.open(path) as src:
+        values = np.ma.filled(src.read(1, masked=True).astype(np.float64), np.nan)
+        t = src.transform
+        cent = buildings.geometry.centroid
+        if src.crs is not None and buildings.crs is not None:
+            cent = cent.to_crs(src.crs)
+        inv = ~t
+        x, y = cent.x.to_numpy(), cent.y.to_numpy()
+        col = np.floor(inv.a * x + inv.b * y + inv.c).astype(np.int64)
+        row = np.floor(inv.d * x + inv.e * y + inv.f).astype(np.int64)
+        inside = (row >= 0) & (row < src.height) & (col >= 0) & (col < src.width)
+        cell = np.full(n, -1, dtype=np.int64)
+        cell[inside] = row[inside] * src.width + col[inside]
+        per_cell = np.full(n, np.nan)
+        per_cell[inside] = values.ravel()[cell[inside]]
+        if units != "count":
+            cell_m2 = _cell_area_m2(src, row[inside])
+            per_cell[inside] *= cell_m2 / (1e6 if units == "per_km2" else 1e4)
+    per_cell *= scale
+    known = inside & ~np.isnan(per_cell)
+    total_area = np.zeros(int(cell.max()) + 1 if n else 0)
+    np.add.at(total_area, cell[known], area[known])
+    out = np.full(n, float(default))
+    share = np.divide(area[known], total_area[cell[known]], out=np.zeros(int(known.sum())), where=total_area[cell[known]] > 0)
+    out[known] = per_cell[known] * share
+    return out
+
+
+def _cell_area_m2(src, rows: np.ndarray) -> np.ndarray:
+    """Area (m2) of the cells on ``rows``: exact for projected grids, on the ellipsoid for geographic ones."""
+    t = src.transform
+    if src.crs is None or src.crs.is_projected:
+        return np.full(len(rows), abs(t.a * t.e))
+    from pyproj import Geod
+
+    geod = Geod(ellps="WGS84")
+    uniq, inv = np.unique(rows, return_inverse=True)
+    top = t.f + uniq * t.e
+    bottom = top + t.e
+    areas = np.array(
+        [abs(geod.polygon_area_perimeter([0, t.a, t.a, 0], [b, b, tp, tp])[0]) for tp, b in zip(top, bottom)]
+    )
+    return areas[inv]
 
 
 def _check_inputs(network: Network, buildings: gpd.GeoDataFrame, shelters: gpd.GeoDataFrame) -> None:
@@ -514,3 +588,78 @@ def _building_route_lines(network: Network, parts: list[pd.DataFrame], buildings
         geometry=lines,
         crs=network.crs,
     )
+
+
+def evacuation_layers(
+    network: Network,
+    buildings: gpd.GeoDataFrame,
+    facilities: gpd.GeoDataFrame | None,
+    *,
+    hazard=None,
+    classes=None,
+    shelters: gpd.GeoDataFrame | None = None,
+    extra_shelters: gpd.GeoDataFrame | None = None,
+    shelter_categories=None,
+    capacity_field: str | None = None,
+    m2_per_person: float | None = None,
+    default_capacity: float | None = None,
+    population=None,
+    people_default: float = 4.0,
+    walk_speed_m_s: float = 1.0,
+    max_walk_depth_m: float = 0.5,
+    max_snap_m: float = 500.0,
+    building_routes: bool = False,
+    scenario: str | None = None,
+) -> tuple[dict[str, gpd.GeoDataFrame], EvacuationResult]:
+    """Everything an evacuation plan publishes, for one hazard scenario.
+
+    Hazard depth along each edge and at each shelter site (``hazard``: raster path or
+    :class:`~layers.area.HazardSpec`), shelters (:func:`layers.shelters.shelters_from_facilities`
+    unless ``shelters`` is given, with ``shelter_id``, ``capacity``, ``safe``), people per
+    building, the assignment, then catchments and unreachable zones. Layers: ``shelters``,
+    ``evacuation_buildings``, ``evacuation_routes``, ``catchments``, ``unreachable`` (and
+    ``evacuation_building_routes`` when asked), each with a ``scenario`` column when given.
+    """
+    from .access import catchments_and_unreachable
+    from .shelters import DEFAULT_SHELTER_CATEGORIES, M2_PER_PERSON, shelters_from_facilities
+
+    depth = depth_along(network.edges.geometry, hazard) if hazard is not None else None
+    if shelters is None:
+        if facilities is None:
+            raise InvalidInputError("give facilities (to pick shelters from) or a shelters layer")
+        shelters = shelters_from_facilities(
+            facilities,
+            buildings=buildings,
+            categories=shelter_categories or DEFAULT_SHELTER_CATEGORIES,
+            extra=extra_shelters,
+            capacity_field=capacity_field,
+            m2_per_person=m2_per_person or M2_PER_PERSON,
+            default_capacity=default_capacity,
+            hazard=hazard,
+            classes=classes,
+        )
+    people = people_per_building(buildings, population, default=people_default)
+    res = evacuate(
+        network,
+        buildings,
+        shelters,
+        depth_m=depth,
+        people=people,
+        walk_speed_m_s=walk_speed_m_s,
+        max_walk_depth_m=max_walk_depth_m,
+        max_snap_m=max_snap_m,
+        building_routes=building_routes,
+    )
+    catch, lost = catchments_and_unreachable(res.buildings)
+    layers = {
+        "shelters": res.shelters,
+        "evacuation_buildings": res.buildings,
+        "evacuation_routes": res.routes,
+        "catchments": catch,
+        "unreachable": lost,
+    }
+    if res.building_routes is not None:
+        layers["evacuation_building_routes"] = res.building_routes
+    if scenario is not None:
+        layers = {name: gdf.assign(scenario=scenario) for name, gdf in layers.items()}
+    return layers, res

@@ -276,3 +276,55 @@ def test_kibera_distances_equal_networkx(kibera, tmp_path):
     ok = np.isfinite(expected)
     # Shelters sit on nodes, so the only difference can be the 1e-9 s floor on zero-cost steps.
     np.testing.assert_allclose(got[ok], expected[ok], rtol=1e-9, atol=1e-6)
+
+
+def test_people_per_building_share_cells_by_footprint_area(tmp_path):
+    """A 10-person cell with a 300 m2 and a 100 m2 building: 7.5 and 2.5; a building off the raster gets the default."""
+    import rasterio
+    from affine import Affine
+
+    from layers.evacuation import people_per_building
+
+    path = tmp_path / "pop.tif"
+    with rasterio.open(
+        path, "w", driver="GTiff", width=2, height=1, count=1, dtype="float32", crs=CRS,
+        transform=Affine(100, 0, 0, 0, -100, 100), nodata=-1,
+    ) as dst:  # fmt: skip
+        dst.write(np.array([[10.0, -1]], dtype="float32"), 1)
+    b = gpd.GeoDataFrame(
+        {"building_id": [1, 2, 3, 4]},
+        geometry=[box(10, 10, 40, 20), box(60, 60, 70, 70), box(500, 500, 510, 510), box(150, 50, 160, 60)],
+        crs=CRS,
+    )
+    np.testing.assert_allclose(people_per_building(b, path, default=4), [7.5, 2.5, 4, 4])
+    # As a density: 10 per km2 on a 100 m cell (0.01 km2) = 0.1 people, times scale 200 = 20.
+    np.testing.assert_allclose(people_per_building(b, path, units="per_km2", scale=200.0, default=0)[:2], [15.0, 5.0])
+    np.testing.assert_allclose(people_per_building(b, None, default=3), [3, 3, 3, 3])
+
+
+def test_jakarta_every_building_assigned_or_reported(sample_area_dir):
+    """Both scenarios: every building is assigned to a safe shelter or reported unreachable with a reason."""
+    from layers.area import load_area
+    from layers.evacuation import evacuation_layers
+
+    area = load_area(sample_area_dir)
+    b, f = area.buildings(), area.facilities()
+    net = network_from_roads(area.roads())
+    for hz in area.hazards:
+        with pytest.warns(UserWarning, match="from the network"):
+            layers, res = evacuation_layers(
+                net, b, f, hazard=hz, population=area.population, shelter_categories=area.shelters["categories"], scenario=hz.id
+            )
+        eb = layers["evacuation_buildings"]
+        assert len(eb) == len(b) and eb["building_id"].is_unique
+        assert (eb["scenario"] == hz.id).all()
+        safe_ids = set(res.shelters.loc[res.shelters["safe"], "shelter_id"])
+        assert set(eb.loc[eb["reachable"], "shelter_id"]) <= safe_ids
+        assert eb.loc[~eb["reachable"], "reason"].notna().all()
+        lost = layers["unreachable"]
+        assert (lost["kind"] == "building").sum() == (~eb["reachable"]).sum()
+        assert len(layers["catchments"]) == res.summary()["shelters"]["used"]
+        # People are conserved: everyone reachable is counted in exactly one shelter.
+        assert res.shelters["assigned"].sum() == pytest.approx(eb.loc[eb["reachable"], "people"].sum())
+        assert 100_000 < eb["people"].sum() < 300_000
+        assert eb["reachable"].mean() > 0.5
