@@ -104,8 +104,8 @@ def overlay_bounds(path: str | Path, *, max_size: int = 1600) -> tuple[float, fl
 
 
 def _bounds(transform, w: int, h: int) -> tuple[float, float, float, float]:
-    west, north = transform * (0, 0)
-    east, south = transform * (w, h)
+    west, north = transform @ (0, 0)
+    east, south = transform @ (w, h)
     return tuple(float(b) for b in transform_bounds(WEB_MERCATOR, "EPSG:4326", west, south, east, north))
 
 
