@@ -1,0 +1,542 @@
+"""Hazard layers: depth rasters in any CRS and vector hazard zones, and what touches them.
+
+A hazard is either a :class:`HazardRaster` (a grid GDAL reads: GeoTIFF, ASCII
+grid, ...; depth in metres or class codes; nodata respected) or
+:class:`HazardZones` (polygons whose ``field`` is classified by the class
+scheme: numeric ranges or text values). :func:`open_hazard` opens either.
+
+Geometry against a grid uses *all-touched* semantics: a polygon touches a cell
+when they share positive area; a line touches the cells it passes through.
+Geometries are brought into the raster's CRS (never the raster into theirs),
+so cells are never resampled. Cells are found per row strip with numpy: a
+convex polygon's cross-section with a row strip is one interval, found from
+its edges clipped to the strip; other polygons (concave, with holes) are cut
+by the strip with GEOS and each piece gives its interval.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import rasterio
+import shapely
+from pyproj import CRS
+from rasterio.windows import Window
+
+from ._errors import InvalidInputError, OutsideExtentError
+from .classes import DEFAULT_FLOOD_CLASSES, NOT_AFFECTED, ClassScheme, parse_classes
+
+# Buildings are processed in chunks whose raster window is read on its own.
+CHUNK = 200_000
+
+
+@dataclass
+class HazardRaster:
+    """A hazard grid: depth (or class codes) per cell; only windows are read."""
+
+    path: Path
+    classes: ClassScheme
+    crs: CRS
+    transform: rasterio.Affine
+    width: int
+    height: int
+    nodata: float | None
+    units: str = "m"
+    band: int = 1
+    kind: str = "raster"
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """(minx, miny, maxx, maxy) in the raster CRS."""
+        x0, y0 = self.transform * (0, 0)
+        x1, y1 = self.transform * (self.width, self.height)
+        return min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)
+
+    def read(self, window: Window | None = None) -> np.ndarray:
+        """Cell values (float64) of ``window`` (all when None); nodata and NaN become NaN."""
+        with rasterio.open(self.path) as src:
+            data = src.read(self.band, window=window, masked=True)
+        return np.ma.filled(data.astype(np.float64), np.nan)
+
+    def class_grid(self, window: Window | None = None) -> np.ndarray:
+        """Class index (int8, -1 = not affected) of every cell of ``window``."""
+        return self.classes.classify(self.read(window))
+
+    def class_polygons(self, *, crs=None) -> gpd.GeoDataFrame:
+        """Non-overlapping polygons of the cells of each class (``hazard_class`` index), optionally reprojected."""
+        from rasterio.features import shapes
+
+        grid = self.class_grid()
+        mask = grid >= 0
+        geoms, values = [], []
+        for geom, value in shapes(grid, mask=mask, transform=self.transform, connectivity=4):
+            geoms.append(shapely.geometry.shape(geom))
+            values.append(int(value))
+        out = gpd.GeoDataFrame({"hazard_class": np.asarray(values, dtype=np.int8)}, geometry=geoms, crs=self.crs)
+        return out.to_crs(crs) if crs is not None else out
+
+
+@dataclass
+class HazardZones:
+    """Vector hazard zones: ``zones`` keeps affected zones only, with ``hazard_class`` (index) and ``value``."""
+
+    path: Path | None
+    classes: ClassScheme
+    zones: gpd.GeoDataFrame
+    field: str
+    units: str = "m"
+    kind: str = "vector"
+
+    @property
+    def crs(self) -> CRS:
+        return self.zones.crs
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        return tuple(float(b) for b in self.zones.total_bounds)
+
+    def class_polygons(self, *, crs=None) -> gpd.GeoDataFrame:
+        """Non-overlapping polygons per class: where zones overlap, the most severe class wins."""
+        zones = self.zones.to_crs(crs) if crs is not None else self.zones
+        parts, classes = [], []
+        taken = None
+        for i in range(len(self.classes.names) - 1, -1, -1):
+            geoms = zones.geometry[zones["hazard_class"] == i].to_numpy()
+            if not len(geoms):
+                continue
+            merged = shapely.union_all(shapely.make_valid(geoms))
+            if taken is not None:
+                merged = shapely.difference(merged, taken)
+            taken = merged if taken is None else shapely.union(taken, merged)
+            polys = [p for p in shapely.get_parts(merged) if p.geom_type == "Polygon" and p.area > 0]
+            parts += polys
+            classes += [i] * len(polys)
+        return gpd.GeoDataFrame({"hazard_class": np.asarray(classes, dtype=np.int8)}, geometry=parts, crs=zones.crs)
+
+
+Hazard = HazardRaster | HazardZones
+
+
+def open_hazard(
+    path,
+    *,
+    classes: ClassScheme | str | None = None,
+    field: str | None = None,
+    layer: str | None = None,
+    units: str = "m",
+) -> Hazard:
+    """Open a hazard raster, or vector zones when ``field`` is given (or the file is not a raster).
+
+    Parameters
+    ----------
+    path
+        A raster GDAL reads, a vector file, or a :class:`~layers.area.HazardSpec` (its
+        path, classes, field and layer are used).
+    classes
+        A :class:`ClassScheme` or spec string; default the InaSAFE flood classes.
+    field
+        Attribute of vector zones holding their class or value.
+    """
+    if hasattr(path, "path") and hasattr(path, "classes"):  # a HazardSpec
+        spec = path
+        return open_hazard(spec.path, classes=classes or spec.classes, field=field or spec.field,
+                           layer=layer or spec.layer, units=spec.units)
+    scheme = parse_classes(classes) if isinstance(classes, str) or classes is None else classes
+    if classes is None:
+        scheme = parse_classes(DEFAULT_FLOOD_CLASSES)
+    path = Path(path)
+    if not path.exists():
+        raise InvalidInputError(f"hazard file {path} does not exist")
+    if field is None:
+        try:
+            src = rasterio.open(path)
+        except rasterio.errors.RasterioIOError:
+            raise InvalidInputError(
+                f"hazard {path} is not a raster GDAL can read; for vector zones give the attribute with --hazard-field"
+            ) from None
+        with src:
+            if src.crs is None:
+                raise InvalidInputError(
+                    f"hazard raster {path} has no CRS; add one, e.g. `gdal_edit.py -a_srs EPSG:4326 {path.name}`"
+                )
+            t = src.transform
+            if t.b != 0 or t.d != 0:
+                raise InvalidInputError(
+                    f"hazard raster {path} is rotated; warp it north-up first (`gdalwarp {path.name} out.tif`)"
+                )
+            return HazardRaster(path, scheme, CRS.from_user_input(src.crs), t, src.width, src.height, src.nodata, units)
+    from .vectors import column, read_vector
+
+    zones = read_vector(path, layer=layer, what="hazard")
+    if zones.crs is None:
+        raise InvalidInputError(f"hazard zones {path} have no CRS; add a .prj or write the file with one")
+    values = column(zones, field)
+    if values is None:
+        raise InvalidInputError(
+            f"hazard zones {path} have no field '{field}'; fields are {[c for c in zones.columns if c != 'geometry']}"
+        )
+    if scheme.kind == "numeric" and not pd.api.types.is_numeric_dtype(values):
+        parsed = pd.to_numeric(values, errors="coerce")
+        if parsed.isna().sum() > values.isna().sum():
+            raise InvalidInputError(
+                f"hazard field '{field}' of {path} holds text (e.g. {values.dropna().iloc[0]!r}) but the classes "
+                f"'{scheme.spec()}' are numeric; give text classes such as 'wet:yes'"
+            )
+        values = parsed
+    return zones_from_frame(zones.assign(_value=values.to_numpy()), scheme, field="_value", path=path, units=units,
+                            source_field=field)
+
+
+def zones_from_frame(zones: gpd.GeoDataFrame, classes: ClassScheme | str, *, field: str, path=None, units: str = "m",
+                     source_field: str | None = None) -> HazardZones:
+    """Hazard zones from a GeoDataFrame whose ``field`` is classified by ``classes``."""
+    scheme = parse_classes(classes) if isinstance(classes, str) else classes
+    if zones.crs is None:
+        raise InvalidInputError("hazard zones have no CRS")
+    cls = scheme.classify(zones[field].to_numpy())
+    value = pd.to_numeric(zones[field], errors="coerce").to_numpy(np.float64) if scheme.kind == "numeric" else np.full(len(zones), np.nan)
+    keep = (cls >= 0) & zones.geometry.notna().to_numpy() & ~zones.geometry.is_empty.to_numpy()
+    out = gpd.GeoDataFrame(
+        {"hazard_class": cls[keep], "value": value[keep]},
+        geometry=shapely.make_valid(zones.geometry.to_numpy()[keep]), crs=zones.crs,
+    )
+    if len(zones) and not keep.any():
+        warnings.warn(f"no hazard zone of {path or 'the layer'} falls in any class of '{scheme.spec()}'", stacklevel=2)
+    return HazardZones(Path(path) if path else None, scheme, out.reset_index(drop=True), source_field or field, units)
+
+
+# --------------------------------------------------------------------------
+# Cells touched by geometries (all-touched), as row intervals
+# --------------------------------------------------------------------------
+@dataclass
+class Touched:
+    """Cells touched: interval ``row, col0..col1`` (inclusive) belongs to geometry ``index``; sorted by index."""
+
+    index: np.ndarray
+    row: np.ndarray
+    col0: np.ndarray
+    col1: np.ndarray
+    extra: dict = field(default_factory=dict)
+
+    def cells(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Expanded (index, row, col) of every touched cell."""
+        n = self.col1 - self.col0 + 1
+        idx = np.repeat(self.index, n)
+        row = np.repeat(self.row, n)
+        start = np.repeat(np.cumsum(n) - n, n)
+        col = np.repeat(self.col0, n) + (np.arange(n.sum()) - start)
+        return idx, row, col
+
+
+def _grid(transform) -> tuple[float, float, float, float]:
+    """(x0, a, y0, e) of a north-up or south-up grid."""
+    return transform.c, transform.a, transform.f, transform.e
+
+
+def _rows_of(ymin, ymax, transform, *, open_: bool):
+    """Rows overlapping y in (ymin, ymax) (open) or [ymin, ymax] (closed)."""
+    x0, a, y0, e = _grid(transform)
+    ra, rb = (ymax - y0) / e, (ymin - y0) / e  # fractional rows of the two ends
+    lo, hi = np.minimum(ra, rb), np.maximum(ra, rb)
+    r0 = np.floor(lo).astype(np.int64)
+    r1 = np.ceil(hi).astype(np.int64) - 1
+    if not open_:
+        r1 = np.maximum(r1, r0)
+    return r0, r1
+
+
+def _cols_of(xmin, xmax, transform, *, open_: bool):
+    x0, a, y0, e = _grid(transform)
+    ca, cb = (xmin - x0) / a, (xmax - x0) / a
+    lo, hi = np.minimum(ca, cb), np.maximum(ca, cb)
+    c0 = np.floor(lo).astype(np.int64)
+    c1 = np.ceil(hi).astype(np.int64) - 1
+    if not open_:
+        c1 = np.maximum(c1, c0)
+    return c0, c1
+
+
+def _strip_y(rows, transform):
+    """(ylow, yhigh) of each row strip."""
+    y0, e = transform.f, transform.e
+    ya, yb = y0 + rows * e, y0 + (rows + 1) * e
+    return np.minimum(ya, yb), np.maximum(ya, yb)
+
+
+def _segments(geoms: np.ndarray, index: np.ndarray):
+    """Every segment (x1, y1, x2, y2) of the rings/lines ``geoms``, with the index of its geometry."""
+    rings_or_lines = geoms
+    coords, part = shapely.get_coordinates(rings_or_lines, return_index=True)
+    same = part[1:] == part[:-1]
+    x1, y1 = coords[:-1][same, 0], coords[:-1][same, 1]
+    x2, y2 = coords[1:][same, 0], coords[1:][same, 1]
+    return x1, y1, x2, y2, index[part[:-1][same]]
+
+
+def _segment_intervals(x1, y1, x2, y2, owner, transform, *, open_rows: bool):
+    """Per (segment, row) the x-extent of the segment clipped to the row strip."""
+    ymin, ymax = np.minimum(y1, y2), np.maximum(y1, y2)
+    r0, r1 = _rows_of(ymin, ymax, transform, open_=False)
+    n = r1 - r0 + 1
+    seg = np.repeat(np.arange(len(x1)), n)
+    start = np.repeat(np.cumsum(n) - n, n)
+    row = np.repeat(r0, n) + (np.arange(n.sum()) - start)
+    lo_y, hi_y = _strip_y(row, transform)
+    sx1, sy1, sx2, sy2 = x1[seg], y1[seg], x2[seg], y2[seg]
+    dy = sy2 - sy1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ta = np.where(dy != 0, (lo_y - sy1) / dy, 0.0)
+        tb = np.where(dy != 0, (hi_y - sy1) / dy, 1.0)
+    t0 = np.clip(np.minimum(ta, tb), 0.0, 1.0)
+    t1 = np.clip(np.maximum(ta, tb), 0.0, 1.0)
+    xa, xb = sx1 + t0 * (sx2 - sx1), sx1 + t1 * (sx2 - sx1)
+    return owner[seg], row, np.minimum(xa, xb), np.maximum(xa, xb)
+
+
+def _reduce_intervals(owner, row, xlo, xhi):
+    """Min xlo / max xhi per (owner, row), sorted by owner then row."""
+    order = np.lexsort((row, owner))
+    owner, row, xlo, xhi = owner[order], row[order], xlo[order], xhi[order]
+    if not len(owner):
+        return owner, row, xlo, xhi
+    brk = np.flatnonzero((owner[1:] != owner[:-1]) | (row[1:] != row[:-1])) + 1
+    starts = np.concatenate([[0], brk])
+    return owner[starts], row[starts], np.minimum.reduceat(xlo, starts), np.maximum.reduceat(xhi, starts)
+
+
+def touched_cells(geoms, transform, shape: tuple[int, int]) -> Touched:
+    """All-touched cells of every geometry (in the grid's CRS), clipped to the grid.
+
+    Polygons: cells sharing positive area. Lines: cells they pass through.
+    Points: the cell holding them. Returns row intervals sorted by geometry index.
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    height, width = shape
+    parts, pidx = shapely.get_parts(geoms, return_index=True)
+    ptype = shapely.get_type_id(parts)
+    out = []
+    # Points: the cell holding them.
+    pts = ptype == 0
+    if pts.any():
+        xy = shapely.get_coordinates(parts[pts])
+        c0, _ = _cols_of(xy[:, 0], xy[:, 0], transform, open_=False)
+        r0, _ = _rows_of(xy[:, 1], xy[:, 1], transform, open_=False)
+        out.append((pidx[pts], r0, c0, c0.copy()))
+    # Lines: per segment and row strip.
+    lines = ptype == 1
+    if lines.any():
+        owner, row, xlo, xhi = _segment_intervals(*_segments(parts[lines], pidx[lines]), transform, open_rows=False)
+        c0, c1 = _cols_of(xlo, xhi, transform, open_=False)
+        out.append((owner, row, c0, c1))
+    polys = ptype == 3
+    if polys.any():
+        out.append(_polygon_intervals(parts[polys], pidx[polys], transform))
+    if not out:
+        e = np.empty(0, np.int64)
+        return Touched(e, e, e, e)
+    owner, row, c0, c1 = (np.concatenate(v) for v in zip(*out))
+    keep = (row >= 0) & (row < height) & (c1 >= 0) & (c0 < width) & (c1 >= c0)
+    owner, row, c0, c1 = owner[keep], row[keep], np.clip(c0[keep], 0, width - 1), np.clip(c1[keep], 0, width - 1)
+    order = np.lexsort((c0, row, owner))
+    return Touched(owner[order], row[order], c0[order], c1[order])
+
+
+def _polygon_intervals(polys: np.ndarray, owner: np.ndarray, transform):
+    """Column intervals per row strip of single polygons (positive-area contact)."""
+    area = shapely.area(polys)
+    keep = area > 0
+    polys, owner, area = polys[keep], owner[keep], area[keep]
+    hull = shapely.area(shapely.convex_hull(polys))
+    convex = (shapely.get_num_interior_rings(polys) == 0) & (hull - area <= 1e-9 * np.maximum(hull, 1e-300))
+    res = []
+    b = shapely.bounds(polys)
+    prow0, prow1 = _rows_of(b[:, 1], b[:, 3], transform, open_=True)
+    if convex.any():
+        ids = np.flatnonzero(convex)
+        rings = shapely.get_exterior_ring(polys[ids])
+        o, row, xlo, xhi = _segment_intervals(*_segments(rings, ids), transform, open_rows=True)
+        # Keep only rows where the polygon has positive area (open row range of its bounds).
+        ok = (row >= prow0[o]) & (row <= prow1[o])
+        o, row, xlo, xhi = _reduce_intervals(o[ok], row[ok], xlo[ok], xhi[ok])
+        c0, c1 = _cols_of(xlo, xhi, transform, open_=True)
+        res.append((owner[o], row, c0, c1))
+    if (~convex).any():
+        ids = np.flatnonzero(~convex)
+        n = prow1[ids] - prow0[ids] + 1
+        pid = np.repeat(ids, n)
+        start = np.repeat(np.cumsum(n) - n, n)
+        row = np.repeat(prow0[ids], n) + (np.arange(n.sum()) - start)
+        ylo, yhi = _strip_y(row, transform)
+        strips = shapely.box(b[pid, 0], ylo, b[pid, 2], yhi)
+        pieces = shapely.intersection(polys[pid], strips)
+        sub, si = shapely.get_parts(pieces, return_index=True)
+        ok = (shapely.get_type_id(sub) == 3) & (shapely.area(sub) > 0)
+        sub, si = sub[ok], si[ok]
+        sb = shapely.bounds(sub)
+        c0, c1 = _cols_of(sb[:, 0], sb[:, 2], transform, open_=True)
+        res.append((owner[pid[si]], row[si], c0, c1))
+    return tuple(np.concatenate(v) for v in zip(*res))
+
+
+# --------------------------------------------------------------------------
+# Sampling the hazard
+# --------------------------------------------------------------------------
+def _to_crs(geoms, crs) -> np.ndarray:
+    if isinstance(geoms, (gpd.GeoDataFrame, gpd.GeoSeries)):
+        if geoms.crs is None:
+            raise InvalidInputError("the layer has no CRS; cannot place it on the hazard")
+        return geoms.geometry.to_crs(crs).to_numpy() if isinstance(geoms, gpd.GeoDataFrame) else geoms.to_crs(crs).to_numpy()
+    return np.asarray(geoms, dtype=object)
+
+
+def _windowed(touched: Touched, hazard: HazardRaster, n: int, reducer, *, progress: str | None = None) -> None:
+    """Call ``reducer(values, part, (row_off, col_off))`` per chunk of geometries, reading only its window."""
+    from tqdm.auto import tqdm
+
+    index = touched.index
+    bounds = np.searchsorted(index, np.arange(0, n + CHUNK, CHUNK)) if n else np.array([0])
+    chunks = list(zip(bounds[:-1], bounds[1:]))
+    for s, e in tqdm(chunks, desc=progress or "hazard", unit="chunk", disable=progress is None or len(chunks) < 3):
+        if s == e:
+            continue
+        rows, c0, c1 = touched.row[s:e], touched.col0[s:e], touched.col1[s:e]
+        rmin, rmax, cmin, cmax = rows.min(), rows.max(), c0.min(), c1.max()
+        win = Window(int(cmin), int(rmin), int(cmax - cmin + 1), int(rmax - rmin + 1))
+        reducer(hazard.read(win), Touched(index[s:e], rows - rmin, c0 - cmin, c1 - cmin), (int(rmin), int(cmin)))
+
+
+def geometry_hazard(geoms, hazard: Hazard, *, share: bool = False, progress: str | None = None) -> pd.DataFrame:
+    """Per geometry: ``hazard_class`` (index, -1 none; highest class touched), ``depth_max_m`` and,
+    with ``share``, ``flooded_share`` (share of the footprint in cells/zones of any class).
+
+    Raster: all cells touched (all-touched), read by windows. Zones: every zone sharing positive
+    area (polygons) or touching (lines, points); depth is the zone ``value`` when numeric.
+    The flooded share is exact: 0 or 1 when all touched cells agree, else the footprint is cut
+    by its affected cells.
+    """
+    if isinstance(hazard, HazardZones):
+        return _zones_hazard(geoms, hazard, share=share)
+    g = _to_crs(geoms, hazard.crs)
+    n = len(g)
+    cls = np.full(n, NOT_AFFECTED, dtype=np.int8)
+    depth = np.full(n, np.nan)
+    fraction = np.zeros(n)
+    mixed: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def reducer(values: np.ndarray, part: Touched, offset: tuple[int, int]) -> None:
+        idx, row, col = part.cells()
+        v = values[row, col]
+        c = hazard.classes.classify(v)
+        starts = np.flatnonzero(np.r_[True, idx[1:] != idx[:-1]])
+        owners = idx[starts]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            depth[owners] = np.fmax.reduceat(v, starts)
+        cls[owners] = np.maximum.reduceat(c, starts)
+        if share:
+            nhit = np.add.reduceat((c >= 0).astype(np.int64), starts)
+            ncell = np.diff(np.r_[starts, len(idx)])
+            fraction[owners[nhit == ncell]] = 1.0
+            some = np.isin(idx, owners[(nhit > 0) & (nhit < ncell)]) & (c >= 0)
+            mixed.append((idx[some], row[some] + offset[0], col[some] + offset[1]))
+
+    touched = touched_cells(g, hazard.transform, (hazard.height, hazard.width))
+    _windowed(touched, hazard, n, reducer, progress=progress)
+    out = pd.DataFrame({"hazard_class": cls, "depth_max_m": depth})
+    if share:
+        x0, a, y0, e = _grid(hazard.transform)
+        for idx, row, col in mixed:
+            if len(idx):
+                xa, xb = x0 + col * a, x0 + (col + 1) * a
+                ya, yb = y0 + row * e, y0 + (row + 1) * e
+                cells = shapely.box(np.minimum(xa, xb), np.minimum(ya, yb), np.maximum(xa, xb), np.maximum(ya, yb))
+                np.add.at(fraction, idx, shapely.area(shapely.intersection(g[idx], cells)) / shapely.area(g[idx]))
+        area = shapely.area(g)
+        out["flooded_share"] = np.where(area > 0, np.clip(fraction, 0.0, 1.0), (cls >= 0) * 1.0)
+    return out
+
+
+def _zones_hazard(geoms, hazard: HazardZones, *, share: bool) -> pd.DataFrame:
+    zones = hazard.zones
+    g = _to_crs(geoms, zones.crs)
+    n = len(g)
+    cls = np.full(n, NOT_AFFECTED, dtype=np.int8)
+    depth = np.full(n, np.nan)
+    if len(zones) and n:
+        zg = zones.geometry.to_numpy()
+        src, dst = shapely.STRtree(zg).query(g, predicate="intersects")
+        is_poly = np.isin(shapely.get_type_id(g[src]), (3, 6))
+        if is_poly.any():
+            # Polygons must share area with a zone, not just a border.
+            keep = ~is_poly | ~shapely.touches(g[src], zg[dst])
+            src, dst = src[keep], dst[keep]
+        zc = zones["hazard_class"].to_numpy()[dst]
+        np.maximum.at(cls, src, zc)
+        zv = zones["value"].to_numpy()[dst]
+        np.fmax.at(depth, src, zv)
+    out = pd.DataFrame({"hazard_class": cls, "depth_max_m": depth})
+    if share:
+        fraction = np.zeros(n)
+        polys = hazard.class_polygons()
+        pg = polys.geometry.to_numpy()
+        if len(pg) and n:
+            src, dst = shapely.STRtree(pg).query(g, predicate="intersects")
+            inter = shapely.area(shapely.intersection(g[src], pg[dst]))
+            np.add.at(fraction, src, inter)
+        area = shapely.area(g)
+        out["flooded_share"] = np.where(area > 0, np.clip(fraction / np.where(area > 0, area, 1), 0, 1), (cls >= 0) * 1.0)
+    return out
+
+
+def depth_at_points(points, hazard: Hazard) -> np.ndarray:
+    """Hazard value at each point (float64): depth of the cell holding it, or the numeric value of the
+    most severe zone holding it; NaN outside the hazard, on nodata, or for text-classed zones."""
+    return geometry_hazard(points, hazard)["depth_max_m"].to_numpy()
+
+
+def class_at_points(points, hazard: Hazard) -> np.ndarray:
+    """Class index (int8, -1 = not affected) at each point."""
+    return geometry_hazard(points, hazard)["hazard_class"].to_numpy()
+
+
+def max_depth_along_lines(lines, hazard: Hazard) -> np.ndarray:
+    """Maximum hazard depth (m) over every cell each line passes through (float64).
+
+    NaN where the line crosses only nodata or lies outside the raster. Vector zones:
+    the highest numeric zone value touched; for text-classed zones (no depth) ``inf``
+    where the line touches an affected zone and NaN elsewhere.
+    """
+    if isinstance(hazard, HazardZones) and hazard.classes.kind == "text":
+        res = geometry_hazard(lines, hazard)
+        return np.where(res["hazard_class"].to_numpy() >= 0, np.inf, np.nan)
+    return geometry_hazard(lines, hazard)["depth_max_m"].to_numpy()
+
+
+def check_overlap(hazard: Hazard, layer: gpd.GeoDataFrame | gpd.GeoSeries, *, what: str) -> None:
+    """Raise OutsideExtentError when ``layer`` lies wholly outside the hazard's extent."""
+    if layer is None or len(layer) == 0:
+        return
+    from shapely import box
+
+    hb = gpd.GeoSeries([box(*hazard.bounds)], crs=hazard.crs)
+    lb = box(*layer.to_crs(hazard.crs).total_bounds)
+    if not hb.iloc[0].intersects(lb):
+        raise OutsideExtentError(
+            f"the {what} layer does not overlap the hazard (hazard bounds {tuple(round(v, 4) for v in hazard.bounds)} "
+            f"in {hazard.crs.to_string()}); check that both files cover the same place and carry the right CRS"
+        )
+
+
+def cell_size_m(hazard: HazardRaster) -> float:
+    """Approximate cell size in metres (geographic grids: at the grid's centre latitude)."""
+    a, e = abs(hazard.transform.a), abs(hazard.transform.e)
+    if hazard.crs.is_geographic:
+        lat = (hazard.bounds[1] + hazard.bounds[3]) / 2
+        return math.sqrt(a * 111_320 * math.cos(math.radians(lat)) * e * 110_574)
+    return math.sqrt(a * e)
