@@ -624,6 +624,12 @@ def evacuation_layers(
     from .shelters import DEFAULT_SHELTER_CATEGORIES, M2_PER_PERSON, shelters_from_facilities
 
     depth = depth_along(network.edges.geometry, hazard) if hazard is not None else None
+    if depth is not None and not (depth > 0).any():
+        warnings.warn(
+            f"the hazard {getattr(hazard, 'path', hazard)} does not reach any edge of the network "
+            "(does it cover this area?): every road is treated as dry",
+            stacklevel=2,
+        )
     if shelters is None:
         if facilities is None:
             raise InvalidInputError("give facilities (to pick shelters from) or a shelters layer")
@@ -663,3 +669,103 @@ def evacuation_layers(
     if scenario is not None:
         layers = {name: gdf.assign(scenario=scenario) for name, gdf in layers.items()}
     return layers, res
+
+
+def shelter_categories_from_tags(spec: str) -> list[str]:
+    """``"amenity=school,amenity=place_of_worship"`` → ``["school", "place_of_worship"]`` (normalised categories)."""
+    from .categories import category_from_values
+
+    tags = [t.strip() for t in spec.split(",") if t.strip()]
+    if not tags:
+        raise InvalidInputError("--shelter-tags is empty; expected e.g. 'amenity=school,amenity=place_of_worship'")
+    values = []
+    for t in tags:
+        key, sep, value = t.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise InvalidInputError(f"shelter tag '{t}' must be KEY=VALUE, e.g. amenity=school")
+        values.append(value.strip())
+    cats = category_from_values(pd.Series(values))
+    bad = [t for t, c in zip(tags, cats) if pd.isna(c)]
+    if bad:
+        raise InvalidInputError(f"shelter tag(s) {', '.join(bad)} name no known facility type (e.g. amenity=school)")
+    return sorted(set(cats))
+
+
+def evacuation_from_files(
+    *,
+    hazard: str,
+    osm: str | None = None,
+    roads: str | None = None,
+    buildings: str | None = None,
+    shelters: str | None = None,
+    shelter_tags: str | None = None,
+    capacity_field: str | None = None,
+    classes: str | None = None,
+    walk_speed_m_s: float = 1.0,
+    building_routes: bool = False,
+    progress: bool = False,
+) -> tuple[dict[str, gpd.GeoDataFrame], EvacuationResult]:
+    """``geoapp evacuate``: read the inputs, build the walk network, run :func:`evacuation_layers`.
+
+    Roads come from ``osm`` or ``roads``; buildings from ``buildings`` or the OSM file; shelters
+    from the ``shelters`` file (every feature a shelter) or from the facilities (OSM amenities, or
+    the buildings' amenity/type attributes) of ``shelter_tags`` categories. ``capacity_field``
+    names the capacity column of the shelters or buildings file. Works in the buildings' UTM zone.
+    """
+    from tqdm.auto import tqdm
+
+    from .classes import DEFAULT_FLOOD_CLASSES, parse_classes
+    from .crs import working_crs
+    from .network import network_from_roads
+    from .osm import buildings_from_osm, facilities_from_osm, roads_from_osm
+    from .vectors import (
+        buildings_from_frame, facilities_from_buildings, facilities_from_frame, read_vector, roads_from_file,
+    )  # fmt: skip
+
+    if bool(osm) == bool(roads):
+        raise InvalidInputError("give exactly one of --osm FILE or --roads PATH")
+    if shelters and shelter_tags:
+        raise InvalidInputError("give --shelters PATH or --shelter-tags, not both")
+    if not (buildings or osm):
+        raise InvalidInputError("no buildings: give --buildings PATH (or an --osm file holding buildings)")
+    scheme = parse_classes(classes or DEFAULT_FLOOD_CLASSES)
+    categories = shelter_categories_from_tags(shelter_tags) if shelter_tags else None
+    bar = tqdm(total=4, desc="evacuate", unit="step", disable=not progress)
+    # The capacity field belongs to the shelters file when one is given, else to the buildings file.
+    b_capacity = None if shelters else capacity_field
+    if b_capacity and not buildings:
+        raise InvalidInputError("--capacity-field names a field of a --shelters or --buildings file; give one of them")
+    raw_b = _with_capacity(read_vector(buildings, what="buildings"), b_capacity, buildings) if buildings else None
+    crs = working_crs(raw_b if raw_b is not None else roads_from_osm(osm))
+    b = buildings_from_frame(raw_b, crs=crs, source=buildings) if raw_b is not None else buildings_from_osm(osm, crs=crs)
+    r = roads_from_osm(osm, crs=crs) if osm else roads_from_file(roads, crs=crs)
+    if shelters:
+        raw_s = _with_capacity(read_vector(shelters, what="shelters"), capacity_field, shelters)
+        f = facilities_from_frame(raw_s, crs=crs, category="shelter")
+        categories = ["shelter"]
+    elif osm:
+        f = facilities_from_osm(osm, crs=crs)
+    else:
+        f = facilities_from_buildings(raw_b, crs=crs, source=buildings)
+    bar.update()
+    net = network_from_roads(r, mode="walk")
+    bar.update()
+    layers, res = evacuation_layers(
+        net, b, f, hazard=hazard, classes=scheme, shelter_categories=categories,
+        walk_speed_m_s=walk_speed_m_s, building_routes=building_routes,
+    )  # fmt: skip
+    bar.update(2)
+    bar.close()
+    return layers, res
+
+
+def _with_capacity(raw: gpd.GeoDataFrame, field: str | None, path: str) -> gpd.GeoDataFrame:
+    """The raw frame with ``field`` as its capacity column (loaders parse "capacity")."""
+    if not field:
+        return raw
+    lower = {str(c).lower(): c for c in raw.columns}
+    if field.lower() not in lower:
+        raise InvalidInputError(f"--capacity-field '{field}' is not a field of {path}; fields are {list(raw.columns[:-1])}")
+    src = lower[field.lower()]
+    keep = [c for c in raw.columns if str(c).lower() != "capacity" or c == src]
+    return raw[keep].rename(columns={src: "capacity"})

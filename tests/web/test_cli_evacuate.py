@@ -1,0 +1,125 @@
+"""`geoapp evacuate`: the DESIGN.md contract (options, --json keys, output layers) and its errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pyogrio
+import pytest
+import rasterio
+from affine import Affine
+from click.testing import CliRunner
+
+from geoapp.cli import main
+
+
+@pytest.fixture(scope="module")
+def jakarta_run(sample_area_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("evac") / "evac.gpkg"
+    d = sample_area_dir
+    with pytest.warns(UserWarning, match="38 of 7689 buildings are more than 500 m from the network"):
+        result = CliRunner().invoke(
+            main,
+            ["evacuate", "--roads", str(d / "roads.gpkg"), "--buildings", str(d / "buildings.gpkg"),
+             "--hazard", str(d / "flood_current.tif"), "--out", str(out), "--json"],
+        )  # fmt: skip
+    return result, out
+
+
+def test_json_summary_keys_and_totals(jakarta_run):
+    result, _ = jakarta_run
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert set(summary) == {"buildings", "time_s", "shelters"}
+    assert set(summary["buildings"]) == {"total", "reachable", "unreachable"}
+    assert set(summary["time_s"]) == {"median", "p95", "max"}
+    assert set(summary["shelters"]) == {"total", "safe", "used", "over_capacity"}
+    b = summary["buildings"]
+    assert b["total"] == 7689 and b["reachable"] + b["unreachable"] == 7689
+    assert 0 < summary["time_s"]["median"] <= summary["time_s"]["p95"] <= summary["time_s"]["max"]
+    s = summary["shelters"]
+    assert 0 < s["used"] <= s["safe"] < s["total"]
+
+
+def test_output_layers_follow_the_contract(jakarta_run):
+    result, out = jakarta_run
+    names = set(pyogrio.list_layers(out)[:, 0])
+    assert {"shelters", "evacuation_buildings", "evacuation_routes", "catchments", "unreachable"} <= names
+    eb = pyogrio.read_dataframe(out, layer="evacuation_buildings")
+    assert list(eb.columns[:5]) == ["building_id", "shelter_id", "distance_m", "time_s", "reachable"]
+    assert len(eb) == 7689 and eb["building_id"].is_unique
+    summary = json.loads(result.stdout)
+    assert int(eb["reachable"].sum()) == summary["buildings"]["reachable"]
+    routes = pyogrio.read_dataframe(out, layer="evacuation_routes")
+    assert (routes["people"] > 0).all()
+    sh = pyogrio.read_dataframe(out, layer="shelters")
+    assert {"capacity", "assigned", "load_pct", "safe"} <= set(sh.columns)
+
+
+def test_kibera_osm_with_shelter_tags_and_synthetic_flood(shared_data, tmp_path):
+    """A 1 m flood over the western half of Kibera: schools there are unsafe, and fewer are used."""
+    osm = shared_data / "kibera" / "kibera_map_2012.osm"
+    hazard = tmp_path / "flood.tif"
+    # EPSG:32737 around Kibera (x 252,500-255,500, y 9,853,500-9,856,500): west half 1 m deep.
+    data = np.zeros((30, 30), dtype="float32")
+    data[:, :15] = 1.0
+    with rasterio.open(
+        hazard, "w", driver="GTiff", width=30, height=30, count=1, dtype="float32", crs="EPSG:32737",
+        transform=Affine(100, 0, 252_500, 0, -100, 9_856_500),
+    ) as dst:  # fmt: skip
+        dst.write(data, 1)
+    args = ["evacuate", "--osm", str(osm), "--hazard", str(hazard), "--shelter-tags", "amenity=school", "--json"]
+    with pytest.warns(UserWarning, match="capacity unknown"):
+        result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["buildings"]["total"] == 159
+    assert summary["shelters"]["total"] == 184
+    assert 0 < summary["shelters"]["safe"] < 184
+    assert summary["buildings"]["reachable"] > 0
+
+
+def test_shelters_file_with_capacity_field(sample_area_dir, tmp_path):
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    d = sample_area_dir
+    pts = gpd.GeoDataFrame(
+        {"nama": ["Posko A", "Posko B"], "KAPASITAS": ["200 orang", "1.000"]},
+        geometry=[Point(106.8456, -6.2088), Point(106.80, -6.18)],
+        crs=4326,
+    )
+    path = tmp_path / "posko.geojson"
+    pts.to_file(path)
+    out = tmp_path / "o.gpkg"
+    with pytest.warns(UserWarning, match="from the network"):
+        result = CliRunner().invoke(
+            main,
+            ["evacuate", "--roads", str(d / "roads.gpkg"), "--buildings", str(d / "buildings.gpkg"), "--hazard",
+             str(d / "flood_design.tif"), "--shelters", str(path), "--capacity-field", "KAPASITAS", "--out", str(out)],
+        )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "shelters: 2" in result.output
+    sh = pyogrio.read_dataframe(out, layer="shelters")
+    assert sorted(sh["capacity"]) == [200.0, 1000.0]
+    assert set(sh["capacity_source"]) == {"attribute"}
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--hazard", "H"], "exactly one of --osm FILE or --roads PATH"),
+        (["--hazard", "H", "--roads", "R"], "no buildings"),
+        (["--hazard", "H", "--roads", "R", "--buildings", "B", "--shelter-tags", "amenity"], "must be KEY=VALUE"),
+        (["--hazard", "H", "--roads", "R", "--buildings", "B", "--shelter-tags", "amenity=bank"], "no known facility type"),
+        (["--hazard", "H", "--roads", "R", "--buildings", "B", "--capacity-field", "nope"], "--capacity-field 'nope'"),
+    ],
+)
+def test_bad_input_is_one_clear_line(sample_area_dir, args, message):
+    d = sample_area_dir
+    paths = {"H": str(d / "flood_current.tif"), "R": str(d / "roads.gpkg"), "B": str(d / "buildings.gpkg")}
+    result = CliRunner().invoke(main, ["evacuate", *[paths.get(a, a) for a in args]])
+    assert result.exit_code != 0
+    assert message in result.output
+    assert "Traceback" not in result.output
