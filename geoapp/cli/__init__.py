@@ -24,9 +24,9 @@ def main() -> None:
 
 
 def _register() -> None:
-    from . import build, reports, serve, users
+    from . import build, evacuate, reports, serve, users
 
-    for module in (build, serve, reports, users):
+    for module in (build, serve, reports, users, evacuate):
         for command in module.COMMANDS:
             main.add_command(command)
 
