@@ -89,9 +89,9 @@ _ODK_MARKERS = {"key", "submissiondate", "meta-instanceid", "submitterid", "revi
 _UUID_RE = r"^(?:uuid:)?([0-9a-f]{8})-?([0-9a-f]{4})-?([0-9a-f]{4})-?([0-9a-f]{4})-?([0-9a-f]{12})$"
 _EXPECTED_FORMAT = {
     ".csv": "csv", ".tsv": "csv", ".txt": "csv", ".json": "geojson", ".geojson": "geojson",
-    ".gpkg": "gpkg", ".zip": "zip", ".xlsx": "xlsx",
+    ".gpkg": "gpkg", ".zip": "zip", ".xlsx": "xlsx", ".shp": "shp",
 }  # fmt: skip
-_FORMAT_NAMES = {"csv": "CSV text", "geojson": "GeoJSON", "gpkg": "a GeoPackage", "zip": "a zip archive", "xlsx": "an Excel workbook"}
+_FORMAT_NAMES = {"shp": "a Shapefile", "csv": "CSV text", "geojson": "GeoJSON", "gpkg": "a GeoPackage", "zip": "a zip archive", "xlsx": "an Excel workbook"}
 
 
 @dataclass
@@ -152,6 +152,8 @@ def normalise_reports(
         m = mask.fillna(False).to_numpy(dtype=bool) if isinstance(mask, pd.Series) else np.asarray(mask, dtype=bool)
         if not m.any():
             return
+        if callable(msg):  # messages are built only when some row fails
+            msg = msg()
         text = msg[m] if isinstance(msg, pd.Series) else msg
         cur = errs[m]
         errs[m] = cur.where(cur == "", cur + "; ") + text
@@ -165,7 +167,7 @@ def normalise_reports(
     def number(col: str, label: str) -> pd.Series:
         s = text(col)
         v = pd.to_numeric(s.str.replace(",", ".", regex=False), errors="coerce").astype("float64")
-        add(s.notna() & v.isna(), f"{label} " + _quote(s) + " is not a number")
+        add(s.notna() & v.isna(), lambda: f"{label} " + _quote(s) + " is not a number")
         return v
 
     # --- location -----------------------------------------------------------------------
@@ -178,7 +180,7 @@ def normalise_reports(
         parsed = shapely.from_wkt(wkt[has_wkt].to_numpy(dtype=object), on_invalid="ignore")
         geom = geom.copy()
         geom[has_wkt.to_numpy()] = parsed
-        add(has_wkt & pd.Series([g is None for g in geom]), "geometry " + _quote(wkt) + " is not valid WKT")
+        add(has_wkt & pd.Series([g is None for g in geom]), lambda: "geometry " + _quote(wkt) + " is not valid WKT")
     garr = geom.to_numpy(dtype=object)
     present = ~shapely.is_missing(garr)
     gtype = np.where(present, shapely.get_type_id(garr), -1)
@@ -204,9 +206,9 @@ def normalise_reports(
     lat_bad = lat.abs() > 90
     lon_bad = lon.abs() > 180
     swapped = lat_bad & (lon.abs() <= 90) & (lat.abs() <= 180)
-    add(swapped, "latitude " + lat.astype("string") + " is outside -90..90: longitude and latitude look swapped")
-    add(lat_bad & ~swapped, "latitude " + lat.astype("string") + " is outside -90..90")
-    add(lon_bad, "longitude " + lon.astype("string") + " is outside -180..180")
+    add(swapped, lambda: "latitude " + lat.astype("string") + " is outside -90..90: longitude and latitude look swapped")
+    add(lat_bad & ~swapped, lambda: "latitude " + lat.astype("string") + " is outside -90..90")
+    add(lon_bad, lambda: "longitude " + lon.astype("string") + " is outside -180..180")
 
     # --- category -----------------------------------------------------------------------
     cat = text("category").str.lower().str.replace(r"[\s\-]+", "_", regex=True)
@@ -216,17 +218,17 @@ def normalise_reports(
         cat = cat.fillna(default_category)
     add(cat.isna(), "no category: add a 'category' column (or choose one for the whole file)")
     known = cat.isin(config.names).fillna(False)
-    add(cat.notna() & ~known, "unknown category " + _quote(cat) + f"; expected one of: {', '.join(config.names)}")
+    add(cat.notna() & ~known, lambda: "unknown category " + _quote(cat) + f"; expected one of: {', '.join(config.names)}")
     wants_poly = cat.map({c.name: c.geometry == "polygon" for c in config.categories.values()}).fillna(False).astype(bool)
-    add(known & wants_poly & ~is_poly, "category " + _quote(cat) + " needs a Polygon geometry (WKT or GeoJSON)")
-    add(known & ~wants_poly & is_poly, "category " + _quote(cat) + " takes a point, not a polygon")
+    add(known & wants_poly & ~is_poly, lambda: "category " + _quote(cat) + " needs a Polygon geometry (WKT or GeoJSON)")
+    add(known & ~wants_poly & is_poly, lambda: "category " + _quote(cat) + " takes a point, not a polygon")
 
     # --- time, numbers, text ------------------------------------------------------------
     observed = _parse_times(text("observed_at"))
     obs_text = text("observed_at")
-    add(obs_text.notna() & observed.isna(), "observed_at " + _quote(obs_text) + " is not a date/time (use ISO 8601)")
-    add(observed > pd.Timestamp(now + FUTURE_TOLERANCE), "observed_at " + _quote(obs_text) + " is in the future")
-    add(observed < pd.Timestamp("1900-01-01", tz="UTC"), "observed_at " + _quote(obs_text) + " is before 1900")
+    add(obs_text.notna() & observed.isna(), lambda: "observed_at " + _quote(obs_text) + " is not a date/time (use ISO 8601)")
+    add(observed > pd.Timestamp(now + FUTURE_TOLERANCE), lambda: "observed_at " + _quote(obs_text) + " is in the future")
+    add(observed < pd.Timestamp("1900-01-01", tz="UTC"), lambda: "observed_at " + _quote(obs_text) + " is before 1900")
     severity = number("severity", "severity")
     add(severity.notna() & ~severity.isin([1, 2, 3, 4, 5]), "severity must be a whole number from 1 to 5")
     accuracy = number("accuracy_m", "accuracy_m")
@@ -240,7 +242,7 @@ def normalise_reports(
     for col in ("reporter_name", "reporter_contact"):
         add(text(col).str.len() > MAX_SHORT_TEXT, f"{col} is longer than {MAX_SHORT_TEXT} characters")
     src = text("source").str.lower().fillna(source)
-    add(~src.isin(SOURCES), "source " + _quote(src) + f" is not one of {', '.join(SOURCES)}")
+    add(~src.isin(SOURCES), lambda: "source " + _quote(src) + f" is not one of {', '.join(SOURCES)}")
 
     # --- attributes ---------------------------------------------------------------------
     attrs = raw["attributes"] if "attributes" in raw else pd.Series([{}] * n, dtype=object)
@@ -329,7 +331,7 @@ def _report_ids(raw_ids: pd.Series, raw: pd.DataFrame, *, strict: bool, add) -> 
     ids = (parts[0] + "-" + parts[1] + "-" + parts[2] + "-" + parts[3] + "-" + parts[4]).astype(object)
     other = raw_ids.notna() & ~valid
     if strict:
-        add(other, "id " + _quote(raw_ids) + " is not a UUID (make one with crypto.randomUUID())")
+        add(other, lambda: "id " + _quote(raw_ids) + " is not a UUID (make one with crypto.randomUUID())")
     elif other.any():
         ids[other] = [str(uuid.uuid5(REPORT_NAMESPACE, f"id:{v}")) for v in raw_ids[other]]
     missing = raw_ids.isna()
@@ -338,7 +340,10 @@ def _report_ids(raw_ids: pd.Series, raw: pd.DataFrame, *, strict: bool, add) -> 
             ids[missing] = [str(uuid.uuid4()) for _ in range(int(missing.sum()))]
         else:
             cols = [c for c in raw.columns if c not in ("row", "geometry", "attributes")]
-            content = raw.loc[missing, cols].astype("string").fillna("").agg("\x1f".join, axis=1) if cols else None
+            content = None
+            for c in cols:  # column-wise string concatenation (vectorised), not row-wise joins
+                part = raw.loc[missing, c].astype("string").fillna("")
+                content = part if content is None else content + "\x1f" + part
             extra = []
             if "geometry" in raw:
                 extra = [shapely.to_wkb(g, hex=True) if g is not None else "" for g in raw.loc[missing, "geometry"]]
@@ -447,6 +452,8 @@ def sniff_format(path: Path, *, name: str | None = None) -> str:
         found = "xlsx" if "xl/workbook.xml" in names else "zip"
     elif head.startswith(b"SQLite format 3\x00"):
         found = "gpkg"
+    elif head.startswith(b"\x00\x00\x27\x0a"):
+        found = "shp"
     elif b"\x00" in head:
         raise InvalidInputError(f"{name} is a binary file of an unknown kind; upload CSV, XLSX, GeoJSON, GeoPackage or a zipped Shapefile")
     else:
@@ -471,7 +478,9 @@ def iter_raw_batches(path: str | Path, *, name: str | None = None, batch_rows: i
     elif fmt == "xlsx":
         check_zip(path, name=name)
         yield from _xlsx_batches(path, name, batch_rows)
-    elif fmt in ("geojson", "gpkg"):
+    elif fmt == "shp" and not path.with_suffix(".dbf").exists():
+        raise InvalidInputError(f"{name}: a Shapefile needs its .shx, .dbf and .prj; upload them together in one .zip")
+    elif fmt in ("geojson", "gpkg", "shp"):
         yield from _vector_batches(path, name, batch_rows)
     else:
         with tempfile.TemporaryDirectory(prefix="geoapp-zip-") as tmp:
