@@ -28,15 +28,19 @@ TILE_MAX_AGE_S = 300
 MAX_FEATURES = {"polygon": 1500, "line": 2000, "point": 800}
 
 
+# Map layers per (area config, build file, its mtime), shared by the apps of one process (tests make many).
+_MAP_DATA: dict[tuple, MapData] = {}
+
+
 def map_data() -> MapData:
     """The area's map layers, re-read when the built GeoPackage changes."""
     path = build_path()
-    stamp = (str(path), path.stat().st_mtime if path.exists() else None)
-    cached = current_app.extensions.get("geoapp.mapdata")
-    if cached is None or cached[0] != stamp:
-        cached = (stamp, MapData(current_area(), path))
-        current_app.extensions["geoapp.mapdata"] = cached
-    return cached[1]
+    key = (str(current_app.config["AREA"]), str(path), path.stat().st_mtime if path.exists() else None)
+    if key not in _MAP_DATA:
+        if len(_MAP_DATA) >= 4:
+            _MAP_DATA.pop(next(iter(_MAP_DATA)))
+        _MAP_DATA[key] = MapData(current_area(), path)
+    return _MAP_DATA[key]
 
 
 def reports_index() -> TileIndex | None:
