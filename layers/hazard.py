@@ -34,6 +34,8 @@ from .classes import DEFAULT_FLOOD_CLASSES, NOT_AFFECTED, ClassScheme, parse_cla
 
 # Buildings are processed in chunks whose raster window is read on its own.
 CHUNK = 200_000
+# Class polygons are made per block of this many cells a side.
+POLY_BLOCK = 32
 
 
 @dataclass
@@ -68,16 +70,33 @@ class HazardRaster:
         """Class index (int8, -1 = not affected) of every cell of ``window``."""
         return self.classes.classify(self.read(window))
 
-    def class_polygons(self, *, crs=None) -> gpd.GeoDataFrame:
-        """Non-overlapping polygons of the cells of each class (``hazard_class`` index), optionally reprojected."""
+    def class_polygons(self, *, crs=None, extent: tuple | None = None) -> gpd.GeoDataFrame:
+        """Non-overlapping polygons of the cells of each class (``hazard_class`` index), optionally reprojected.
+
+        With ``extent`` (minx, miny, maxx, maxy in the raster CRS) the result covers it entirely:
+        cells of no class, nodata and the outside of the grid are added with ``hazard_class`` -1.
+        """
         from rasterio.features import shapes
 
         grid = self.class_grid()
-        mask = grid >= 0
         geoms, values = [], []
-        for geom, value in shapes(grid, mask=mask, transform=self.transform, connectivity=4):
-            geoms.append(shapely.geometry.shape(geom))
-            values.append(int(value))
+        # Polygonised by blocks, so polygons stay small and simple (fast to cut lines with).
+        for r in range(0, self.height, POLY_BLOCK):
+            for c in range(0, self.width, POLY_BLOCK):
+                block = grid[r : r + POLY_BLOCK, c : c + POLY_BLOCK]
+                mask = None if extent is not None else block >= 0
+                if mask is not None and not mask.any():
+                    continue
+                t = self.transform * rasterio.Affine.translation(c, r)
+                for geom, value in shapes(block, mask=mask, transform=t, connectivity=4):
+                    geoms.append(geom)
+                    values.append(int(value))
+        geoms = [shapely.geometry.shape(g) for g in geoms]
+        if extent is not None:
+            outside = shapely.difference(shapely.box(*extent), shapely.box(*self.bounds))
+            if not outside.is_empty:
+                geoms.append(outside)
+                values.append(NOT_AFFECTED)
         out = gpd.GeoDataFrame({"hazard_class": np.asarray(values, dtype=np.int8)}, geometry=geoms, crs=self.crs)
         return out.to_crs(crs) if crs is not None else out
 
@@ -101,13 +120,15 @@ class HazardZones:
     def bounds(self) -> tuple[float, float, float, float]:
         return tuple(float(b) for b in self.zones.total_bounds)
 
-    def class_polygons(self, *, crs=None) -> gpd.GeoDataFrame:
-        """Non-overlapping polygons per class: where zones overlap, the most severe class wins."""
-        zones = self.zones.to_crs(crs) if crs is not None else self.zones
+    def class_polygons(self, *, crs=None, extent: tuple | None = None) -> gpd.GeoDataFrame:
+        """Non-overlapping polygons per class: where zones overlap, the most severe class wins.
+
+        With ``extent`` (in the zones' CRS) the rest of it is added with ``hazard_class`` -1.
+        """
         parts, classes = [], []
         taken = None
         for i in range(len(self.classes.names) - 1, -1, -1):
-            geoms = zones.geometry[zones["hazard_class"] == i].to_numpy()
+            geoms = self.zones.geometry[self.zones["hazard_class"] == i].to_numpy()
             if not len(geoms):
                 continue
             merged = shapely.union_all(shapely.make_valid(geoms))
@@ -117,7 +138,13 @@ class HazardZones:
             polys = [p for p in shapely.get_parts(merged) if p.geom_type == "Polygon" and p.area > 0]
             parts += polys
             classes += [i] * len(polys)
-        return gpd.GeoDataFrame({"hazard_class": np.asarray(classes, dtype=np.int8)}, geometry=parts, crs=zones.crs)
+        if extent is not None:
+            rest = shapely.box(*extent) if taken is None else shapely.difference(shapely.box(*extent), taken)
+            polys = [p for p in shapely.get_parts(rest) if p.geom_type == "Polygon" and p.area > 0]
+            parts += polys
+            classes += [NOT_AFFECTED] * len(polys)
+        out = gpd.GeoDataFrame({"hazard_class": np.asarray(classes, dtype=np.int8)}, geometry=parts, crs=self.zones.crs)
+        return out.to_crs(crs) if crs is not None else out
 
 
 Hazard = HazardRaster | HazardZones
