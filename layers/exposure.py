@@ -447,3 +447,57 @@ def _check_grid_overlap(pop: PopulationGrid, hazard: HazardRaster) -> None:
 def exposure_summary(hazard: Hazard, **kwargs) -> dict:
     """:func:`exposure` then :meth:`ExposureResult.summary`: the ``geoapp exposure --json`` object."""
     return exposure(hazard, **kwargs).summary()
+
+
+def exposure_from_files(
+    *,
+    hazard: str,
+    hazard_field: str | None = None,
+    classes: str | None = None,
+    displacement: str | None = None,
+    buildings: str | None = None,
+    roads: str | None = None,
+    facilities: str | None = None,
+    population: str | None = None,
+    population_field: str | None = None,
+    population_units: str = "count",
+    population_scale: float = 1.0,
+    boundaries: str | None = None,
+    boundary_name: str | None = None,
+    needs: str = "bnpb",
+    progress: bool = False,
+) -> ExposureResult:
+    """``geoapp exposure``: read the files (any format GDAL reads) and run :func:`exposure`.
+
+    Works in the UTM zone of the first vector layer given (buildings, roads, facilities,
+    boundaries, census), else of the hazard.
+    """
+    from .classes import DEFAULT_FLOOD_CLASSES, parse_classes, parse_displacement
+    from .hazard import open_hazard
+    from .population import read_census, read_population
+    from .vectors import boundaries_from_file, buildings_from_file, facilities_from_file, read_vector, roads_from_file
+
+    if boundaries and not boundary_name:
+        raise InvalidInputError("--boundaries needs --boundary-name, the attribute holding each unit's name")
+    if boundary_name and not boundaries:
+        raise InvalidInputError("--boundary-name needs --boundaries, the file of units to sum the figures by")
+    check_profile(needs)
+    scheme = parse_classes(classes or DEFAULT_FLOOD_CLASSES)
+    rates = parse_displacement(displacement, scheme) if displacement else None
+    haz = open_hazard(hazard, classes=scheme, field=hazard_field)
+    first = next((p for p in (buildings, roads, facilities, boundaries, population if population_field else None) if p), None)
+    if first:
+        crs = working_crs(read_vector(first, what="input"))
+    else:
+        crs = working_crs(gpd.GeoSeries([shapely.box(*haz.bounds)], crs=haz.crs))
+    layers = {
+        "buildings": buildings_from_file(buildings, crs=crs) if buildings else None,
+        "roads": roads_from_file(roads, crs=crs) if roads else None,
+        "facilities": facilities_from_file(facilities, crs=crs) if facilities else None,
+        "boundaries": boundaries_from_file(boundaries, name_field=boundary_name, crs=crs) if boundaries else None,
+    }
+    pop = None
+    if population:
+        pop = (read_census(population, field=population_field) if population_field
+               else read_population(population, units=population_units, scale=population_scale))
+    return exposure(haz, population=pop, displacement=rates, needs=needs, crs=crs, progress=progress, **layers)

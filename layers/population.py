@@ -233,8 +233,14 @@ def census_on_hazard(census: gpd.GeoDataFrame, hazard: Hazard | None, *, crs) ->
     """Census polygons cut by the hazard's class polygons: pieces with ``people`` (area-weighted) and ``hazard_class``."""
     census = census.to_crs(crs).reset_index(drop=True)
     census = census.assign(_cid=np.arange(len(census)), _area=census.area)
-    if (census["_area"] <= 0).any():
-        raise InvalidInputError("population polygons include empty or zero-area polygons; remove them")
+    empty = (census["_area"] <= 0).to_numpy()
+    if empty.any():
+        rows = ", ".join(str(i + 1) for i in np.flatnonzero(empty)[:5])
+        warnings.warn(
+            f"{empty.sum()} population polygon(s) are empty or have no area (row {rows}); their "
+            f"{census.loc[empty, 'people'].sum():,.0f} people cannot be placed and are left out", stacklevel=3
+        )
+        census = census[~empty].reset_index(drop=True)
     if hazard is None:
         return census.assign(hazard_class=np.int8(NOT_AFFECTED))[["people", "hazard_class", "geometry"]], "no hazard"
     zones = hazard.class_polygons(crs=crs)
