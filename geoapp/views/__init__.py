@@ -6,10 +6,11 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from . import dashboard, report_pages, reports, riskmap, tiles
+    from . import dashboard, ogcapi, report_pages, reports, riskmap, tiles
 
     app.register_blueprint(riskmap.bp)
     app.register_blueprint(tiles.bp)
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(reports.bp)
     app.register_blueprint(report_pages.bp)
+    app.register_blueprint(ogcapi.bp)

@@ -1,0 +1,62 @@
+"""`geoapp export AREA_DIR --format gpkg|shp|geojson|csv|kml|gpx|fgb|html --out PATH`: GIS files of an area."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import click
+from tqdm.auto import tqdm
+
+from layers.area import load_area
+from layers.export import FORMATS, export_layers, read_layers, read_metadata
+
+FORMAT_CHOICES = [*FORMATS, "html"]
+
+
+@click.command("export")
+@click.argument("area_dir", type=click.Path(exists=True, file_okay=True))
+@click.option("--format", "fmt", type=click.Choice(FORMAT_CHOICES), default="gpkg", show_default=True,
+              help="File format; one-layer-per-file formats give a .zip of one file per layer.")
+@click.option("--out", type=click.Path(dir_okay=False), required=True, help="File to write.")
+@click.option("--layers", "names", default=None,
+              help="Comma-separated layer names (default: every layer of the build; GPX: shelters or facilities).")
+@click.option("--build", "built", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Built GeoPackage to export from (default AREA_DIR/build/area.gpkg; built on the fly when absent).")
+@click.option("--csv-geometry", type=click.Choice(["wkt", "lonlat"]), default="wkt", show_default=True,
+              help="CSV geometry as a WKT column or lon/lat columns.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def export(area_dir: str, fmt: str, out: str, names: str | None, built: str | None, csv_geometry: str, quiet: bool) -> None:
+    """Export the layers of the area in AREA_DIR to one GIS file (or a standalone HTML map)."""
+    area = load_area(area_dir)
+    with tempfile.TemporaryDirectory(prefix="geoapp-export-") as tmp:
+        gpkg = Path(built) if built else area.default_build_path
+        if not gpkg.exists():
+            from layers.build import build_area
+
+            click.echo(f"{gpkg} does not exist: building the area first", err=True)
+            gpkg = build_area(area, Path(tmp) / "area.gpkg", progress=not quiet)
+        if fmt == "html":
+            from layers.webmap import standalone_map
+
+            path = standalone_map(gpkg if built else area, out)
+            click.echo(str(path))
+            return
+        wanted = [n.strip() for n in names.split(",") if n.strip()] if names else None
+        if wanted is None and fmt == "gpx":
+            from layers.export import list_layers
+
+            have = [layer["name"] for layer in list_layers(gpkg)]
+            wanted = [n for n in ("shelters", "evacuation_routes") if n in have] or ["facilities"]
+        layers = read_layers(gpkg, wanted)
+        meta = read_metadata(gpkg) or area.metadata()
+        with tqdm(total=len(layers), desc=f"export {fmt}", unit="layer", disable=quiet) as bar:
+            def progress(done: int, total: int, name: str) -> None:
+                bar.set_postfix_str(name)
+                bar.update(done - bar.n)
+
+            path = export_layers(layers, out, format=fmt, metadata=meta, csv_geometry=csv_geometry, progress=progress)
+    click.echo(str(path))
+
+
+COMMANDS = [export]
