@@ -1,14 +1,66 @@
-"""The dashboard `/dashboard`: headline figures per scenario, neighbourhood ranking, participation."""
+"""The dashboard `/dashboard`: headline figures per scenario, neighbourhood ranking (CSV), participation."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+import io
 
-from ..area import current_area
+from flask import Blueprint, Response, current_app, render_template, request
+
+from layers.dashboard import BuiltLayers, dashboard
+from layers.export import neutralise_formulas
+
+from ..area import build_path, current_area
+from ..errors import APIError
 
 bp = Blueprint("dashboard", __name__)
+
+RANKING_ROWS_SHOWN = 100
+
+
+def _built() -> BuiltLayers:
+    """The build's layers, re-read when the file changes."""
+    path = build_path()
+    key = (str(path), path.stat().st_mtime if path.exists() else None)
+    cached = current_app.extensions.get("geoapp.dashboard")
+    if cached is None or cached[0] != key:
+        cached = (key, BuiltLayers(path))
+        current_app.extensions["geoapp.dashboard"] = cached
+    return cached[1]
+
+
+def _reports():
+    """Every stored report, all statuses, for counting only (nothing personal reaches the page)."""
+    if "geoapp.db" not in current_app.extensions:
+        return None
+    from ..reportdata import reports_geodataframe
+
+    return reports_geodataframe(viewer="moderator")
+
+
+def _figures() -> dict:
+    area = current_area()
+    boundary = request.args.get("boundary") or None
+    scenario = request.args.get("scenario") or None
+    if boundary is not None and boundary not in [b.id for b in area.boundaries]:
+        raise APIError(404, "not_found", f"no boundary set '{boundary}'; sets are {[b.id for b in area.boundaries]}")
+    if scenario is not None:
+        area.hazard(scenario)  # NotFoundError -> 404
+    return dashboard(area, _built(), boundary=boundary, ranking_scenario=scenario, reports=_reports())
 
 
 @bp.get("/dashboard")
 def index() -> str:
-    return render_template("dashboard.html", title=current_area().title)
+    figures = _figures()
+    area = current_area()
+    return render_template("dashboard.html", title=area.title, area=area, d=figures, shown=RANKING_ROWS_SHOWN)
+
+
+@bp.get("/dashboard/neighbourhoods.csv")
+def ranking_csv() -> Response:
+    figures = _figures()
+    buf = io.StringIO()
+    neutralise_formulas(figures["ranking"]).to_csv(buf, index=False, float_format="%.1f")
+    name = f"{current_area().name}-{figures['boundary']}-{figures['ranking_scenario']}-ranking.csv"
+    resp = Response(buf.getvalue(), mimetype="text/csv")
+    resp.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return resp
