@@ -1,0 +1,82 @@
+"""The dashboard page: headline figures per scenario, ranking and its CSV, participation."""
+
+import csv
+import io
+import re
+import uuid
+
+import geopandas as gpd
+import pytest
+from shapely.geometry import box
+
+from geoapp import create_app
+from layers.export import write_geopackage
+from tests.web.conftest import bearer
+
+CRS = "EPSG:32748"
+
+
+@pytest.fixture
+def built_app(tmp_path):
+    path = tmp_path / "area.gpkg"
+    sq = [box(700_000 + 100 * i, 9_310_000, 700_050 + 100 * i, 9_310_050) for i in range(3)]
+    write_geopackage({
+        "exposure_buildings": gpd.GeoDataFrame(
+            {"building_id": [1, 2, 3, 1, 2, 3], "hazard_class": ["high", "low", None, None, None, "medium"],
+             "scenario": ["current"] * 3 + ["design"] * 3}, geometry=sq * 2, crs=CRS),
+        "exposure_areas": gpd.GeoDataFrame(
+            {"boundary": ["rw"] * 3, "area_id": [1, 2, 3], "name": ["=HYPERLINK(\"x\")", "RW 02", "RW 03"],
+             "pop_total": [100.0, 200.0, 300.0], "pop_affected": [12.5, 80.0, 0.0], "displaced": [2.0, 30.0, 0.0],
+             "scenario": ["current"] * 3}, geometry=sq, crs=CRS),
+    }, path)
+    return create_app({"TESTING": True, "SECRET_KEY": "k", "DATABASE_URL": f"sqlite:///{tmp_path / 'r.db'}", "BUILD": str(path)})
+
+
+def _cell(html, key, column=0):
+    return re.findall(rf'data-key="{re.escape(key)}">([^<]*)<', html)[column]
+
+
+def test_headline_figures_per_scenario(built_app):
+    html = built_app.test_client().get("/dashboard").data.decode()
+    assert _cell(html, "buildings.affected", 0) == "2 / 3" and _cell(html, "buildings.affected", 1) == "1 / 3"
+    assert _cell(html, "buildings.by_class.high") == "1"
+    assert _cell(html, "population.affected") == "92" and _cell(html, "population.displaced") == "32"
+    assert _cell(html, "population.needs.rice_kg") == "90"  # 32 people x 2.8 kg (BNPB)
+    assert "People living in the neighbourhoods" in html
+    assert html.index("RW 02") < html.index("HYPERLINK")  # ranked by people affected
+
+
+def test_ranking_csv_is_complete_and_safe_for_spreadsheets(built_app):
+    resp = built_app.test_client().get("/dashboard/neighbourhoods.csv?boundary=rw&scenario=current")
+    assert resp.status_code == 200 and resp.mimetype == "text/csv"
+    assert "jakarta-rw-current-ranking.csv" in resp.headers["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(resp.data.decode())))
+    assert [r["name"] for r in rows] == ["RW 02", "'=HYPERLINK(\"x\")", "RW 03"]
+    assert rows[0]["rank"] == "1" and rows[0]["pop_affected"] == "80.0"
+
+
+def test_bad_choices_are_404(built_app):
+    client = built_app.test_client()
+    assert client.get("/dashboard?boundary=nope").status_code == 404
+    assert client.get("/dashboard/neighbourhoods.csv?scenario=mars").status_code == 404
+
+
+def test_without_a_build_the_page_says_how_to_get_figures(client):
+    html = client.get("/dashboard?lang=id").data.decode()
+    assert "geoapp build" in html and "Dasbor" in html
+    assert 'id="dates"' in html and "buildings.gpkg" in html
+
+
+def test_participation_counts_reports_by_status(app, client, make_user):
+    _, volunteer = make_user(app, "volunteer")
+    _, moderator = make_user(app, "moderator")
+    ids = [str(uuid.uuid4()) for _ in range(3)]
+    for rid in ids:
+        feature = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [106.8201, -6.1899]},
+                   "properties": {"id": rid, "category": "flooding_observed", "description": "water at the knee"}}
+        assert client.post("/api/reports", json=feature, headers=bearer(volunteer)).status_code in (200, 201, 202)
+    assert client.post(f"/api/reports/{ids[0]}/review", json={"status": "published"}, headers=bearer(moderator)).status_code == 200
+    html = client.get("/dashboard").data.decode()
+    assert _cell(html, "reports_received") == "3" and _cell(html, "published") == "1"
+    assert _cell(html, "pending") == "2" and _cell(html, "contributors") == "1"
+    assert re.search(r'data-key="neighbourhoods_mapped">1 / 2,6\d\d<', html)
