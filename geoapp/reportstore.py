@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import pandas as pd
 from sqlalchemy import insert
@@ -50,10 +51,11 @@ def _rows(records: pd.DataFrame, *, user: User | None, status: str, photos: dict
     df["observed_at"] = [t.to_pydatetime() if pd.notna(t) else None for t in obs]
     rows = df.to_dict("records")
     uid = user.id if user is not None else None
-    for r in rows:
+    for i, r in enumerate(rows):
+        at = now + timedelta(microseconds=i)  # keeps the batch's order in listings (ordered by created_at, id)
         original = {k: r[k] for k in ("category", "description", "severity", "lon", "lat", "geometry_wkt", "attributes")}
         original["observed_at"] = r["observed_at"].isoformat() if r["observed_at"] else None
-        r.update(status=status, created_at=now, updated_at=now, created_by=uid, original=original,
+        r.update(status=status, created_at=at, updated_at=at, created_by=uid, original=original,
                  severity=int(r["severity"]) if r["severity"] is not None else None,
                  outside_area=bool(r["outside_area"]), attributes=r["attributes"] or {},
                  photo=None, photo_type=None)  # fmt: skip

@@ -219,7 +219,7 @@ def normalise_reports(
     add(cat.isna(), "no category: add a 'category' column (or choose one for the whole file)")
     known = cat.isin(config.names).fillna(False)
     add(cat.notna() & ~known, lambda: "unknown category " + _quote(cat) + f"; expected one of: {', '.join(config.names)}")
-    wants_poly = cat.map({c.name: c.geometry == "polygon" for c in config.categories.values()}).fillna(False).astype(bool)
+    wants_poly = cat.isin([c.name for c in config.categories.values() if c.geometry == "polygon"]).fillna(False).astype(bool)
     add(known & wants_poly & ~is_poly, lambda: "category " + _quote(cat) + " needs a Polygon geometry (WKT or GeoJSON)")
     add(known & ~wants_poly & is_poly, lambda: "category " + _quote(cat) + " takes a point, not a polygon")
 

@@ -1,0 +1,217 @@
+"""POST/GET /api/reports on SQLite and PostGIS: submit, idempotent resend, validation, filters, streaming, concurrency."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+import threading
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from PIL import Image
+
+from tests.web.conftest import bearer
+
+JAKARTA = (106.83, -6.2)
+
+
+def feature(category="blocked_drain", coords=JAKARTA, **props) -> dict:
+    props.setdefault("id", str(uuid.uuid4()))
+    props["category"] = category
+    return {"type": "Feature", "geometry": {"type": "Point", "coordinates": list(coords)}, "properties": props}
+
+
+def collection(*feats) -> dict:
+    return {"type": "FeatureCollection", "features": list(feats)}
+
+
+def get_all(client, headers=None, **params) -> dict:
+    resp = client.get("/api/reports", query_string=params, headers=headers or {})
+    assert resp.status_code == 200, resp.data
+    assert resp.is_streamed
+    return json.loads(resp.data)
+
+
+def test_submit_feature_then_resend_is_not_a_duplicate(storage_app, storage_client, make_user):
+    """A resend with the same client id answers 200 'duplicates: 1' and stores nothing new."""
+    _, mod = make_user(storage_app, "moderator")
+    f = feature(description="drain full of rubbish", severity=3, observed_at="2024-05-01T08:00:00+07:00")
+    first = storage_client.post("/api/reports", json=f)
+    assert first.status_code == 201, first.data
+    assert first.json == {"accepted": 1, "duplicates": 0, "rejected": [], "ids": [f["properties"]["id"]]}
+    again = storage_client.post("/api/reports", json=f)
+    assert again.status_code == 200 and again.json["accepted"] == 0 and again.json["duplicates"] == 1
+    fc = get_all(storage_client, bearer(mod))
+    assert [x["id"] for x in fc["features"]] == [f["properties"]["id"]]
+    props = fc["features"][0]["properties"]
+    assert props["status"] == "pending" and props["source"] == "api" and props["severity"] == 3
+    assert props["observed_at"].startswith("2024-05-01T01:00:00")
+    assert fc["features"][0]["geometry"] == {"type": "Point", "coordinates": list(JAKARTA)}
+
+
+def test_collection_keeps_good_features_and_lists_bad_ones(storage_app, storage_client, make_user):
+    _, mod = make_user(storage_app, "moderator")
+    good = feature()
+    body = collection(good, feature("volcano"), feature(coords=(-6.2, 106.83)))
+    resp = storage_client.post("/api/reports", json=body)
+    assert resp.status_code == 201
+    assert resp.json["accepted"] == 1
+    rows = {e["row"]: e["error"] for e in resp.json["rejected"]}
+    assert "unknown category 'volcano'" in rows[2] and "look swapped" in rows[3]
+    assert len(get_all(storage_client, bearer(mod))["features"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (feature(coords=(200, 0)), "longitude 200.0 is outside -180..180"),
+        (feature(coords=(10, 95)), "latitude 95.0 is outside -90..90"),
+        (feature("volcano"), "unknown category 'volcano'"),
+        (feature(observed_at=(datetime.now(timezone.utc) + timedelta(days=2)).isoformat()), "is in the future"),
+        (feature(description="x" * 6000), "the limit is 5000"),
+        (feature(severity=7), "severity must be a whole number"),
+        (feature(id="not-a-uuid"), "is not a UUID"),
+        (feature(reporter_name="n" * 300), "reporter_name is longer than 200"),
+        ({"type": "Feature", "geometry": None, "properties": {"category": "blocked_drain"}}, "no location"),
+        ({"type": "Point", "coordinates": [1, 2]}, "must be 'Feature' or 'FeatureCollection'"),
+        (feature("flooding_observed", depth_m=-1), "depth_m must be between 0 and 30"),
+        (feature(photo="data:text/plain;base64,aGk="), "photo must be a data URL"),
+        (feature(photo="data:image/jpeg;base64,////"), "JPEG or PNG"),
+    ],
+)
+def test_every_validation_error_is_a_400_naming_the_problem(storage_client, body, message):
+    resp = storage_client.post("/api/reports", json=body)
+    assert resp.status_code == 400, resp.data
+    assert message in resp.json["error"]["message"]
+    assert resp.json["error"]["code"] == "invalid_input"
+    assert get_all(storage_client)["features"] == []
+
+
+def test_malformed_json_empty_body_and_oversized_body(app, client):
+    resp = client.post("/api/reports", data=b'{"type": "Feature",', content_type="application/json")
+    assert resp.status_code == 400 and "not valid JSON" in resp.json["error"]["message"]
+    resp = client.post("/api/reports", data=b"", content_type="application/json")
+    assert resp.status_code == 400 and "empty" in resp.json["error"]["message"]
+    app.config["MAX_CONTENT_LENGTH"] = 1000
+    resp = client.post("/api/reports", json=feature(description="x" * 2000))
+    assert resp.status_code == 413 and resp.json["error"]["code"]
+
+
+def test_outside_area_is_flagged_for_moderators(storage_app, storage_client, make_user):
+    _, mod = make_user(storage_app, "moderator")
+    resp = storage_client.post("/api/reports", json=feature(coords=(2.35, 48.85)))
+    assert resp.status_code == 201
+    props = get_all(storage_client, bearer(mod))["features"][0]["properties"]
+    assert props["outside_area"] is True
+
+
+def test_photo_is_stored_without_exif_and_served_once_published(storage_app, storage_client, make_user):
+    _, mod = make_user(storage_app, "moderator")
+    im = Image.new("RGB", (40, 30), (10, 120, 200))
+    exif = Image.Exif()
+    exif[0x010F] = "SecretPhone"
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", exif=exif)
+    f = feature(photo="data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode())
+    assert storage_client.post("/api/reports", json=f).status_code == 201
+    rid = f["properties"]["id"]
+    assert storage_client.get(f"/api/reports/{rid}/photo").status_code == 404  # pending: not public yet
+    photo = storage_client.get(f"/api/reports/{rid}/photo", headers=bearer(mod))
+    assert photo.status_code == 200 and photo.mimetype == "image/jpeg" and b"SecretPhone" not in photo.data
+    storage_client.post(f"/api/reports/{rid}/review", json={"status": "published"}, headers=bearer(mod))
+    assert storage_client.get(f"/api/reports/{rid}/photo").status_code == 200
+    assert get_all(storage_client)["features"][0]["properties"]["has_photo"] is True
+
+
+def test_filters_bbox_status_category_limit_offset_and_csv(storage_app, storage_client, make_user):
+    _, mod = make_user(storage_app, "moderator")
+    _, trusted = make_user(storage_app, "volunteer", trusted=True)
+    pts = [(106.80 + i * 0.01, -6.20) for i in range(5)]
+    published = collection(*[feature("blocked_drain", p, description=f"d{i}") for i, p in enumerate(pts)])
+    assert storage_client.post("/api/reports", json=published, headers=bearer(trusted)).json["accepted"] == 5
+    storage_client.post("/api/reports", json=feature("need_food", (106.81, -6.21)))  # pending
+    assert len(get_all(storage_client)["features"]) == 5  # the public: published only
+    assert len(get_all(storage_client, bearer(mod))["features"]) == 6
+    assert len(get_all(storage_client, bearer(mod), status="pending")["features"]) == 1
+    assert len(get_all(storage_client, bearer(mod), category="need_food")["features"]) == 1
+    box = get_all(storage_client, bbox="106.805,-6.25,106.825,-6.15")
+    assert sorted(f["properties"]["description"] for f in box["features"]) == ["d1", "d2"]
+    page = get_all(storage_client, limit=2, offset=1)
+    assert [f["properties"]["description"] for f in page["features"]] == ["d1", "d2"]
+    resp = storage_client.get("/api/reports", query_string={"f": "csv"})
+    assert resp.status_code == 200 and resp.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(resp.data.decode())))
+    assert len(rows) == 5 and {"id", "category", "lon", "lat", "status"} <= set(rows[0])
+    assert "reporter_name" not in rows[0]
+
+
+@pytest.mark.parametrize(
+    ("params", "status", "message"),
+    [
+        ({"bbox": "1,2,3"}, 400, "bbox must be"),
+        ({"bbox": "5,0,1,1"}, 400, "min ≤ max"),
+        ({"status": "pending"}, 403, "only moderators"),
+        ({"status": "lost"}, 400, "status must be among"),
+        ({"category": "volcano"}, 400, "unknown category"),
+        ({"limit": "-1"}, 400, "limit must be between"),
+        ({"limit": "ten"}, 400, "whole number"),
+        ({"f": "xml"}, 400, "f must be"),
+    ],
+)
+def test_bad_query_parameters(client, params, status, message):
+    resp = client.get("/api/reports", query_string=params)
+    assert resp.status_code == status and message in resp.json["error"]["message"]
+
+
+def test_empty_result_is_an_empty_collection(client):
+    assert get_all(client) == {"type": "FeatureCollection", "features": []}
+
+
+def test_concurrent_submissions_are_all_stored_exactly_once(storage_app, make_user):
+    """20 threads × 200 submissions (each sent twice) through a real threaded server leave exactly 4,000 reports."""
+    from http.client import HTTPConnection
+
+    from werkzeug.serving import make_server
+
+    from geoapp.models import Report
+    from sqlalchemy import func, select
+    from sqlalchemy.orm import Session
+
+    _, token = make_user(storage_app, "volunteer")
+    server = make_server("127.0.0.1", 0, storage_app, threaded=True)
+    port = server.server_port
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    failures: list = []
+
+    def worker(n: int) -> None:
+        conn = HTTPConnection("127.0.0.1", port, timeout=60)
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+        try:
+            for i in range(200):
+                body = json.dumps(feature(coords=(106.8 + n * 0.001, -6.2 - i * 0.0001), description=f"{n}/{i}"))
+                for _ in range(2 if i % 20 == 0 else 1):  # some resends of the same id
+                    conn.request("POST", "/api/reports", body=body, headers=headers)
+                    resp = conn.getresponse()
+                    resp.read()
+                    if resp.status not in (200, 201):
+                        failures.append(resp.status)
+        finally:
+            conn.close()
+
+    try:
+        threads = [threading.Thread(target=worker, args=(n,)) for n in range(20)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        server.shutdown()
+        thread.join()
+    assert failures == []
+    with Session(storage_app.extensions["geoapp.db"]) as s:
+        assert s.scalar(select(func.count()).select_from(Report)) == 4000
+        assert s.scalar(select(func.count(func.distinct(Report.description)))) == 4000
