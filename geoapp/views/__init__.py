@@ -6,7 +6,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from . import dashboard, ogcapi, report_pages, reports, riskmap, tiles
+    from . import dashboard, layers_api, ogcapi, report_pages, reports, riskmap, tiles
 
     app.register_blueprint(riskmap.bp)
     app.register_blueprint(tiles.bp)
@@ -14,3 +14,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(reports.bp)
     app.register_blueprint(report_pages.bp)
     app.register_blueprint(ogcapi.bp)
+    app.register_blueprint(layers_api.bp)
