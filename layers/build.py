@@ -34,8 +34,11 @@ def inputs_step(area: Area, built: Layers) -> Layers:
 
 def _steps() -> list[tuple[str, Step]]:
     # Imported here so a step's heavy dependencies load only when building.
+    from .scenarios import exposure_step
+
     return [
         ("inputs", inputs_step),
+        ("exposure", exposure_step),
     ]
 
 

@@ -33,7 +33,7 @@ from .classes import NOT_AFFECTED
 from .crs import working_crs
 from .hazard import Hazard, HazardRaster, check_overlap, geometry_hazard
 from .needs import check_profile, minimum_needs
-from .population import PopulationGrid, census_on_hazard, people_on_hazard
+from .population import PopulationGrid, census_on_hazard, people_on_hazard, units_on_grid
 
 
 @dataclass
@@ -202,8 +202,11 @@ def roads_exposure(roads: gpd.GeoDataFrame, hazard: Hazard) -> tuple[gpd.GeoData
     zg = zones.geometry.to_numpy()
     zc = zones["hazard_class"].to_numpy()
     src, dst = shapely.STRtree(zg).query(lines, predicate="intersects") if len(zg) else (np.empty(0, int),) * 2
+    # The polygons cover the extent, so a line meeting one polygon only lies in it: no cut needed.
+    single = np.bincount(src, minlength=len(lines))[src] == 1
+    cut = lines[src].copy()
     # Keep only the linear part of each cut (a road may just touch a polygon corner).
-    cut = shapely.line_merge(_linear(shapely.intersection(lines[src], zg[dst])))
+    cut[~single] = shapely.line_merge(_linear(shapely.intersection(lines[src[~single]], zg[dst[~single]])))
     keep = ~shapely.is_empty(cut)
     owner, cls, geoms = src[keep], zc[dst][keep].astype(np.int64), cut[keep]
     # One row per road and class.
@@ -300,7 +303,12 @@ def _cut_by_units(layer: gpd.GeoDataFrame, units: gpd.GeoDataFrame) -> tuple[np.
     g = layer.geometry.to_numpy()
     ug = units.geometry.to_numpy()
     src, dst = shapely.STRtree(ug).query(g, predicate="intersects")
-    return src, dst, shapely.intersection(g[src], ug[dst])
+    parts = g[src].copy()
+    # Most features lie in one unit: keep them whole, cut only the others.
+    single = np.bincount(src, minlength=len(g))[src] == 1
+    single[single] = shapely.within(g[src[single]], ug[dst[single]])
+    parts[~single] = shapely.intersection(g[src[~single]], ug[dst[~single]])
+    return src, dst, parts
 
 
 def aggregate(result: ExposureResult, units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -312,7 +320,10 @@ def aggregate(result: ExposureResult, units: gpd.GeoDataFrame) -> gpd.GeoDataFra
     if result.people is not None:
         p = result.people
         if (p.geom_type == "Point").all():
-            unit = _unit_of(p.geometry, units)
+            grid = p.attrs.get("grid")
+            unit = units_on_grid(grid, units) if grid is not None and len(grid.row) == len(p) else None
+            if unit is None:
+                unit = _unit_of(p.geometry, units)
             src, people, cls = np.flatnonzero(unit >= 0), p["people"].to_numpy(), p["hazard_class"]
             unit_of, w = unit[src], people[src]
             cls = cls.to_numpy()[src]

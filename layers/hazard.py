@@ -52,6 +52,7 @@ class HazardRaster:
     units: str = "m"
     band: int = 1
     kind: str = "raster"
+    _polygons: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def bounds(self) -> tuple[float, float, float, float]:
@@ -76,6 +77,12 @@ class HazardRaster:
         With ``extent`` (minx, miny, maxx, maxy in the raster CRS) the result covers it entirely:
         cells of no class, nodata and the outside of the grid are added with ``hazard_class`` -1.
         """
+        key = (None if crs is None else CRS.from_user_input(crs).to_wkt(), extent)
+        if key not in self._polygons:
+            self._polygons[key] = self._class_polygons(crs=crs, extent=extent)
+        return self._polygons[key].copy()
+
+    def _class_polygons(self, *, crs, extent) -> gpd.GeoDataFrame:
         from rasterio.features import shapes
 
         grid = self.class_grid()

@@ -200,7 +200,39 @@ def people_on_hazard(pop: PopulationGrid, hazard: Hazard | None, *, crs=None) ->
     pts = gpd.GeoDataFrame({"people": sub_v, "hazard_class": cls}, geometry=shapely.points(x, y), crs=pop.crs)
     if crs is not None:
         pts = pts.to_crs(crs)
+    # The (sub-)grid the points sit on, so units can be found by rasterising them (see units_on_grid).
+    h, w = people.shape
+    pts.attrs["grid"] = PointGrid(t * rasterio.Affine.scale(1 / k), (h * k, w * k), pop.crs,
+                                  np.floor(sub_r * k).astype(np.int64), np.floor(sub_c * k).astype(np.int64))
     return pts, method
+
+
+@dataclass
+class PointGrid:
+    """The grid whose cell centres are the people points: ``row``/``col`` of each point."""
+
+    transform: rasterio.Affine
+    shape: tuple[int, int]
+    crs: CRS
+    row: np.ndarray
+    col: np.ndarray
+
+
+def units_on_grid(grid: PointGrid, units: gpd.GeoDataFrame, *, max_cells: int = 50_000_000) -> np.ndarray | None:
+    """Position of the unit holding each grid point (-1 none), by rasterising the units (cell-centre rule);
+    None when the grid is too large to rasterise."""
+    from rasterio.features import rasterize
+
+    if grid.shape[0] * grid.shape[1] > max_cells or not len(grid.row):
+        return None
+    r0, r1, c0, c1 = grid.row.min(), grid.row.max(), grid.col.min(), grid.col.max()
+    shape = (int(r1 - r0 + 1), int(c1 - c0 + 1))
+    t = grid.transform * rasterio.Affine.translation(int(c0), int(r0))
+    geoms = units.geometry.to_crs(grid.crs).to_numpy()
+    # Drawn last-to-first so that where units overlap the first one wins.
+    order = np.arange(len(geoms))[::-1]
+    burned = rasterize(zip(geoms[order], order + 1), out_shape=shape, transform=t, fill=0, dtype="int32")
+    return burned[grid.row - r0, grid.col - c0].astype(np.int64) - 1
 
 
 def _raster_class_at(hazard: HazardRaster, x: np.ndarray, y: np.ndarray) -> np.ndarray:
