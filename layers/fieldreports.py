@@ -158,13 +158,21 @@ def normalise_reports(
         cur = errs[m]
         errs[m] = cur.where(cur == "", cur + "; ") + text
 
+    cache: dict[str, pd.Series] = {}
+    empty_text = pd.Series(pd.NA, index=raw.index, dtype="string")
+    empty_num = pd.Series(np.nan, index=raw.index, dtype="float64")
+
     def text(col: str) -> pd.Series:
         if col not in raw:
-            return pd.Series(pd.NA, index=raw.index, dtype="string")
-        s = raw[col].astype("string").str.strip()
-        return s.mask(s == "")
+            return empty_text
+        if col not in cache:
+            s = raw[col].astype("string").str.strip()
+            cache[col] = s.mask(s == "")
+        return cache[col]
 
     def number(col: str, label: str) -> pd.Series:
+        if col not in raw:
+            return empty_num
         s = text(col)
         v = pd.to_numeric(s.str.replace(",", ".", regex=False), errors="coerce").astype("float64")
         add(s.notna() & v.isna(), lambda: f"{label} " + _quote(s) + " is not a number")
@@ -224,12 +232,12 @@ def normalise_reports(
     add(known & ~wants_poly & is_poly, lambda: "category " + _quote(cat) + " takes a point, not a polygon")
 
     # --- time, numbers, text ------------------------------------------------------------
-    observed = _parse_times(text("observed_at"))
     obs_text = text("observed_at")
+    observed = _parse_times(obs_text) if "observed_at" in raw else pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns, UTC]")
     add(obs_text.notna() & observed.isna(), lambda: "observed_at " + _quote(obs_text) + " is not a date/time (use ISO 8601)")
     add(observed > pd.Timestamp(now + FUTURE_TOLERANCE), lambda: "observed_at " + _quote(obs_text) + " is in the future")
     add(observed < pd.Timestamp("1900-01-01", tz="UTC"), lambda: "observed_at " + _quote(obs_text) + " is before 1900")
-    severity = number("severity", "severity")
+    severity = number("severity", "severity") if "severity" in raw else empty_num
     add(severity.notna() & ~severity.isin([1, 2, 3, 4, 5]), "severity must be a whole number from 1 to 5")
     accuracy = number("accuracy_m", "accuracy_m")
     add(accuracy < 0, "accuracy_m must be ≥ 0")
@@ -237,12 +245,16 @@ def normalise_reports(
     depth = number("depth_m", "depth_m")
     add((depth < 0) | (depth > MAX_DEPTH_M), f"depth_m must be between 0 and {MAX_DEPTH_M:g} metres")
     desc = text("description")
-    add(desc.str.len() > MAX_DESCRIPTION,
-        "description is " + desc.str.len().astype("string") + f" characters; the limit is {MAX_DESCRIPTION}")  # fmt: skip
+    add(("description" in raw) and (desc.str.len() > MAX_DESCRIPTION),
+        lambda: "description is " + desc.str.len().astype("string") + f" characters; the limit is {MAX_DESCRIPTION}")  # fmt: skip
     for col in ("reporter_name", "reporter_contact"):
-        add(text(col).str.len() > MAX_SHORT_TEXT, f"{col} is longer than {MAX_SHORT_TEXT} characters")
-    src = text("source").str.lower().fillna(source)
-    add(~src.isin(SOURCES), lambda: "source " + _quote(src) + f" is not one of {', '.join(SOURCES)}")
+        if col in raw:
+            add(text(col).str.len() > MAX_SHORT_TEXT, f"{col} is longer than {MAX_SHORT_TEXT} characters")
+    if "source" in raw:
+        src = text("source").str.lower().fillna(source)
+        add(~src.isin(SOURCES), lambda: "source " + _quote(src) + f" is not one of {', '.join(SOURCES)}")
+    else:
+        src = pd.Series(source, index=raw.index, dtype="string")
 
     # --- attributes ---------------------------------------------------------------------
     attrs = raw["attributes"] if "attributes" in raw else pd.Series([{}] * n, dtype=object)
@@ -323,12 +335,22 @@ def _parse_times(s: pd.Series) -> pd.Series:
     return out
 
 
+_UUID_MATCH = re.compile(_UUID_RE, re.IGNORECASE).match
+
+
+def _canonical_uuid(value) -> str | None:
+    if value is None or value is pd.NA:
+        return None
+    m = _UUID_MATCH(value)
+    return "-".join(m.groups()).lower() if m else None
+
+
 def _report_ids(raw_ids: pd.Series, raw: pd.DataFrame, *, strict: bool, add) -> pd.Series:
     """Canonical UUID strings: the given one, uuid5 of a non-UUID id, or uuid5 of the row's content."""
-    low = raw_ids.str.lower()
-    parts = low.str.extract(_UUID_RE)
-    valid = parts[0].notna()
-    ids = (parts[0] + "-" + parts[1] + "-" + parts[2] + "-" + parts[3] + "-" + parts[4]).astype(object)
+    # A compiled regex over the values (pandas' str.extract is slower for the usual 1-row API payload).
+    canon = [_canonical_uuid(v) for v in raw_ids.tolist()]
+    ids = pd.Series(canon, index=raw_ids.index, dtype=object)
+    valid = ids.notna()
     other = raw_ids.notna() & ~valid
     if strict:
         add(other, lambda: "id " + _quote(raw_ids) + " is not a UUID (make one with crypto.randomUUID())")
