@@ -181,9 +181,7 @@ def open_hazard(
         spec = path
         return open_hazard(spec.path, classes=classes or spec.classes, field=field or spec.field,
                            layer=layer or spec.layer, units=spec.units)
-    scheme = parse_classes(classes) if isinstance(classes, str) or classes is None else classes
-    if classes is None:
-        scheme = parse_classes(DEFAULT_FLOOD_CLASSES)
+    scheme = parse_classes(classes or DEFAULT_FLOOD_CLASSES) if not isinstance(classes, ClassScheme) else classes
     path = Path(path)
     if not path.exists():
         raise InvalidInputError(f"hazard file {path} does not exist")
@@ -204,6 +202,7 @@ def open_hazard(
                 raise InvalidInputError(
                     f"hazard raster {path} is rotated; warp it north-up first (`gdalwarp {path.name} out.tif`)"
                 )
+            scheme = _at_precision(scheme, np.dtype(src.dtypes[0]))
             return HazardRaster(path, scheme, CRS.from_user_input(src.crs), t, src.width, src.height, src.nodata, units)
     from .vectors import column, read_vector
 
@@ -225,6 +224,18 @@ def open_hazard(
         values = parsed
     return zones_from_frame(zones.assign(_value=values.to_numpy()), scheme, field="_value", path=path, units=units,
                             source_field=field)
+
+
+def _at_precision(scheme: ClassScheme, dtype: np.dtype) -> ClassScheme:
+    """Class bounds rounded to the raster's float precision, so a float32 cell holding 0.7 is >= "0.7"."""
+    if scheme.kind != "numeric" or not np.issubdtype(dtype, np.floating) or dtype.itemsize >= 8:
+        return scheme
+    from dataclasses import replace
+
+    def r(v: float) -> float:
+        return v if math.isinf(v) else float(np.asarray(v, dtype=dtype))
+
+    return replace(scheme, classes=tuple(replace(c, lower=r(c.lower), upper=r(c.upper)) for c in scheme.classes))
 
 
 def zones_from_frame(zones: gpd.GeoDataFrame, classes: ClassScheme | str, *, field: str, path=None, units: str = "m",
