@@ -57,7 +57,8 @@ def _group(values, unit_of: pd.Series, units: gpd.GeoDataFrame, how: str) -> pd.
 def _aligned(unit_of: pd.Series, layer: pd.DataFrame, what: str) -> pd.Series:
     if len(unit_of) != len(layer):
         raise InvalidInputError(f"unit_of has {len(unit_of)} values but {what} has {len(layer)} rows; give one unit id per row")
-    return pd.Series(np.asarray(unit_of, dtype=object), index=layer.index)
+    values = unit_of.to_numpy() if isinstance(unit_of, pd.Series) else np.asarray(unit_of)
+    return pd.Series(values, index=layer.index)
 
 
 def units_of_points(points: gpd.GeoSeries, units: gpd.GeoDataFrame) -> pd.Series:
@@ -124,21 +125,52 @@ def vehicle_usable(road_class) -> np.ndarray:
     return ~foot.fillna(False).to_numpy(dtype=bool)
 
 
-def far_from_vehicle_road(buildings: gpd.GeoDataFrame, roads: gpd.GeoDataFrame, *, max_distance_m: float = 50.0) -> np.ndarray:
+def far_from_vehicle_road(
+    buildings: gpd.GeoDataFrame, roads: gpd.GeoDataFrame, *, max_distance_m: float = 50.0, step_m: float = 5.0
+) -> np.ndarray:
     """Per building: True when no vehicle-usable road passes within ``max_distance_m`` of its footprint.
 
-    Distance is footprint edge to road line, in the working CRS (one bulk STRtree nearest query).
+    Exact footprint-edge-to-line distance in the working CRS, decided in two stages: a KD-tree
+    over road vertices every ``step_m`` settles most buildings from their centre point
+    (near when a vertex is within the limit; far when even the footprint's reach ``R`` and
+    the vertex spacing cannot bring a road within it: ``d_vertex - step/2 - R > limit``),
+    and GEOS ``dwithin`` decides the few in between.
     """
+    from scipy.spatial import cKDTree
+
     if roads.crs != buildings.crs:
         roads = roads.to_crs(buildings.crs)
     lines = roads.geometry.values[vehicle_usable(roads["road_class"])]
-    if len(lines) == 0:
-        return np.ones(len(buildings), dtype=bool)
-    tree = shapely.STRtree(lines)
-    near = tree.query_nearest(buildings.geometry.values, max_distance=max_distance_m, all_matches=False)[0]
     far = np.ones(len(buildings), dtype=bool)
+    if len(lines) == 0 or len(buildings) == 0:
+        return far
+    vertices = shapely.get_coordinates(shapely.segmentize(lines, step_m))
+    polys = buildings.geometry.values
+    centre = shapely.get_coordinates(shapely.point_on_surface(polys))
+    d_vertex = cKDTree(vertices).query(centre, k=1)[0]
+    coords, owner = shapely.get_coordinates(polys, return_index=True)
+    # Reach: the farthest footprint vertex from the centre (coordinates come grouped by building).
+    starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+    reach = np.zeros(len(polys))
+    reach[owner[starts]] = np.maximum.reduceat(np.hypot(*(coords - centre[owner]).T), starts)
+    near = d_vertex <= max_distance_m
+    unsure = ~near & (d_vertex - step_m / 2 - reach <= max_distance_m)
     far[near] = False
+    if unsure.any():
+        tree = shapely.STRtree(_segments(lines, max_length_m=max(2 * max_distance_m, 50.0)))
+        hit = np.unique(tree.query(polys[unsure], predicate="dwithin", distance=max_distance_m)[0])
+        far[np.flatnonzero(unsure)[hit]] = False
     return far
+
+
+def _segments(lines: np.ndarray, *, max_length_m: float) -> np.ndarray:
+    """Lines cut into two-vertex segments no longer than ``max_length_m``: small boxes keep
+    nearest-road queries fast where roads are long whole streets."""
+    coords, idx = shapely.get_coordinates(shapely.segmentize(lines, max_length_m), return_index=True)
+    same = idx[1:] == idx[:-1]
+    start = np.flatnonzero(same)
+    pairs = np.stack([coords[start], coords[start + 1]], axis=1)
+    return shapely.linestrings(pairs)
 
 
 def share_far_from_vehicle_road(
@@ -193,7 +225,7 @@ def people_in_classes(
     _check_units(units)
     people = np.asarray(people, dtype="float64")
     cls = np.asarray(hazard_class, dtype=np.int64)
-    unit_of = pd.Series(np.asarray(unit_of, dtype=object))
+    unit_of = pd.Series(unit_of.to_numpy() if isinstance(unit_of, pd.Series) else np.asarray(unit_of))
     if not (len(people) == len(cls) == len(unit_of)):
         raise InvalidInputError("people, hazard_class and unit_of must have one value per population cell or building")
     out = {"total": _group(people, unit_of, units, "sum").fillna(0.0)}

@@ -25,7 +25,6 @@ buildings.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -158,32 +157,62 @@ def h3_cell_polygons(cells: np.ndarray, *, crs: CRS | str) -> gpd.GeoDataFrame:
 # -- walking distance -----------------------------------------------------------
 
 
-def walk_distances(network, buildings: gpd.GeoDataFrame, targets: gpd.GeoDataFrame, *, snap_m: float = 500.0) -> np.ndarray:
-    """Walking distance (m) from every building to its nearest target along ``network`` (a walk
-    :class:`layers.network.Network`); inf where the building or every target is off the network.
+def walk_distances(
+    network, buildings: gpd.GeoDataFrame, targets: dict[str, gpd.GeoDataFrame], *, snap_m: float = 500.0
+) -> dict[str, np.ndarray]:
+    """Walking distance (m) from every building to the nearest target of each set, along ``network``
+    (a walk :class:`layers.network.Network`); inf where the building or every target is off the network.
 
-    This is the evacuation engine (:func:`layers.evacuation.evacuate`: one
-    multi-source Dijkstra pass, buildings and targets joined to their nearest
-    edge within ``snap_m``) with every target open, dry and without a capacity
-    limit, so each building simply gets its nearest target.
+    Buildings are snapped to their nearest edge once (:meth:`Network.snap`, within
+    ``snap_m``); then per target set one Dijkstra pass from a virtual source joined
+    to both ends of every target's edge (cost: snap gap + along-edge offset). A
+    building at fraction ``g`` of edge ``(u, v)`` of length ``L`` is
+    ``gap + min(D[u] + g·L, D[v] + (1-g)·L)`` away, or walks straight along its
+    edge to a target on the same edge. Same rules as :func:`layers.evacuation.evacuate`
+    without hazard or capacity (checked against it in the tests); snapping once
+    instead of once per set keeps 1M buildings fast.
     """
-    from .evacuation import evacuate
+    from scipy import sparse
+    from scipy.sparse.csgraph import dijkstra
 
-    out = np.full(len(buildings), np.inf)
-    if len(targets) == 0 or network.n_edges == 0 or len(buildings) == 0:
+    out = {name: np.full(len(buildings), np.inf) for name in targets}
+    if network.n_edges == 0 or len(buildings) == 0:
         return out
-    shelters = gpd.GeoDataFrame(
-        {"shelter_id": np.arange(1, len(targets) + 1), "capacity": np.nan, "safe": True},
-        geometry=targets.geometry.to_numpy(),
-        crs=targets.crs,
-    )
-    blds = gpd.GeoDataFrame({"building_id": np.arange(len(buildings))}, geometry=buildings.geometry.to_numpy(), crs=buildings.crs)
-    with warnings.catch_warnings():
-        # Buildings beyond snap_m of the network are expected here: they rank as the farthest.
-        warnings.filterwarnings("ignore", message=".*from the network.*")
-        res = evacuate(network, blds, shelters, people=0.0, walk_speed_m_s=1.0, max_snap_m=snap_m)
-    dist = res.buildings["distance_m"].to_numpy(np.float64)
-    return np.where(np.isnan(dist), np.inf, dist)
+    lengths = network.edges["length_m"].to_numpy(np.float64)
+    u = network.edges["u"].to_numpy(np.int64)
+    v = network.edges["v"].to_numpy(np.int64)
+    n = network.n_nodes
+    b_edge, b_frac, b_gap = network.snap(buildings.geometry.values, max_distance_m=snap_m)
+    on = np.flatnonzero(b_edge >= 0)
+    e, g = b_edge[on], b_frac[on]
+    base = sparse.hstack([network.matrix(lengths), sparse.csr_matrix((n, 1))])
+    for name, pts in targets.items():
+        if len(pts) == 0:
+            continue
+        t_edge, t_frac, t_gap = network.snap(pts.geometry.values, max_distance_m=snap_m)
+        ok = t_edge >= 0
+        if not ok.any():
+            continue
+        t_edge, t_frac, t_gap = t_edge[ok], t_frac[ok], t_gap[ok]
+        legs = pd.Series(
+            np.concatenate([t_gap + t_frac * lengths[t_edge], t_gap + (1 - t_frac) * lengths[t_edge]]),
+            index=np.concatenate([u[t_edge], v[t_edge]]),
+        ).groupby(level=0).min()
+        # scipy.sparse drops explicit zeros: a target exactly on a node still needs its arc.
+        row = sparse.csr_matrix((np.maximum(legs.to_numpy(), 1e-9), (np.zeros(len(legs), int), legs.index)), shape=(1, n + 1))
+        dist = dijkstra(sparse.vstack([base, row]).tocsr(), directed=True, indices=n)
+        d = b_gap[on] + np.minimum(dist[u[e]] + g * lengths[e], dist[v[e]] + (1 - g) * lengths[e])
+        # A target on the building's own edge: straight along the edge.
+        pairs = pd.DataFrame({"i": np.arange(len(on)), "edge": e, "g": g}).merge(
+            pd.DataFrame({"edge": t_edge, "f": t_frac, "s": t_gap}), on="edge"
+        )
+        if len(pairs):
+            i = pairs["i"].to_numpy()
+            direct = b_gap[on][i] + pairs["s"].to_numpy() + np.abs(pairs["g"] - pairs["f"]).to_numpy() * lengths[pairs["edge"].to_numpy()]
+            best = pd.Series(direct).groupby(i).min()
+            d[best.index.to_numpy()] = np.minimum(d[best.index.to_numpy()], best.to_numpy())
+        out[name][on] = d
+    return out
 
 
 # -- composite -------------------------------------------------------------------
@@ -417,12 +446,14 @@ def _walk(buildings, roads, facilities) -> dict:
     from .network import network_from_roads
 
     net = network_from_roads(roads, mode="walk")
+    targets = {}
     for name, kinds in FACILITY_KINDS.items():
-        targets = facilities[facilities["category"].isin(kinds).to_numpy()]
-        if len(targets) == 0:
+        pts = facilities[facilities["category"].isin(kinds).to_numpy()]
+        if len(pts) == 0:
             out[f"{name}:why"] = f"no facilities of category {', '.join(kinds)}"
-            continue
-        out[name] = walk_distances(net, buildings, targets)
+        else:
+            targets[name] = pts
+    out.update(walk_distances(net, buildings, targets))
     return out
 
 
@@ -470,9 +501,3 @@ def precarious_neighbourhoods(cells: gpd.GeoDataFrame, *, threshold: float = DEF
     parts["cells"] = parts["cells"].astype("int64")
     parts["buildings"] = parts["buildings"].astype("int64")
     return parts[cols + ["geometry"]]
-
-
-def warn_skipped(skipped: dict[str, str]) -> None:
-    """One warning listing the indicators left out (for the CLI and the build)."""
-    if skipped:
-        warnings.warn("precarity indicators left out: " + "; ".join(f"{k} ({v})" for k, v in skipped.items()), UserWarning, stacklevel=2)

@@ -24,9 +24,9 @@ def main() -> None:
 
 
 def _register() -> None:
-    from . import build, evacuate, export, exposure, reports, serve, users
+    from . import build, evacuate, export, exposure, precarity, reports, serve, users
 
-    for module in (build, serve, reports, users, evacuate, export, exposure):
+    for module in (build, serve, reports, users, evacuate, export, exposure, precarity):
         for command in module.COMMANDS:
             main.add_command(command)
 

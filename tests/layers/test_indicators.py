@@ -180,3 +180,22 @@ def test_units_must_be_metric_and_unique(buildings):
 def test_unit_of_must_match_buildings(units, buildings):
     with pytest.raises(InvalidInputError, match="one unit id per row"):
         ind.median_footprint_m2(units, buildings, unit_of=pd.Series(["A"]))
+
+
+def test_far_from_vehicle_road_matches_brute_force():
+    """The two-stage KD-tree / GEOS test agrees with every pairwise footprint-to-road distance."""
+    rng = np.random.default_rng(7)
+    xy = rng.uniform(0, 1000, (400, 2))
+    w = rng.uniform(4, 40, (400, 2))
+    buildings = gpd.GeoDataFrame(geometry=[sq(x, y, a, b) for (x, y), (a, b) in zip(xy, w)], crs=CRS)
+    ends = rng.uniform(0, 1000, (12, 2, 2))
+    roads = gpd.GeoDataFrame(
+        {"road_class": rng.choice(["residential", "footway", "primary"], 12)},
+        geometry=[LineString([(X0 + a, Y0 + b), (X0 + c, Y0 + d)]) for (a, b), (c, d) in ends],
+        crs=CRS,
+    )
+    far = ind.far_from_vehicle_road(buildings, roads, max_distance_m=50)
+    usable = roads[ind.vehicle_usable(roads.road_class)]
+    dist = np.array([[g.distance(r) for r in usable.geometry] for g in buildings.geometry]).min(axis=1)
+    assert (far == (dist > 50)).all()
+    assert 0 < far.sum() < len(far)

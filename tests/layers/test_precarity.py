@@ -230,11 +230,11 @@ def test_walk_distances_follow_the_network():
         crs=CRS,
     )
     water = gpd.GeoDataFrame(geometry=[Point(X0 + 100, Y0 + 110)], crs=CRS)
-    d = pr.walk_distances(net, gpd.GeoDataFrame(geometry=buildings), water)
+    d = pr.walk_distances(net, gpd.GeoDataFrame(geometry=buildings), {"water": water})["water"]
     # 5 m to the street, 80 m to the corner, 100 m up, 10 m to the tap; 5 + 50 + 10; off the network.
     assert d[:2] == pytest.approx([195.0, 65.0])
     assert np.isinf(d[2])
-    assert np.isinf(pr.walk_distances(net, gpd.GeoDataFrame(geometry=buildings), water.iloc[:0])).all()
+    assert np.isinf(pr.walk_distances(net, gpd.GeoDataFrame(geometry=buildings), {"none": water.iloc[:0]})["none"]).all()
 
 
 def test_walk_indicators_from_facilities(town):
@@ -296,3 +296,23 @@ def test_dar_tandale_more_precarious_than_the_rest(dar):
     print(f"\nDar es Salaam: Tandale index {areas.loc['Tandale', 'precarity_index']:.3f} vs rest "
           f"{areas.loc['Rest of the sample', 'precarity_index']:.3f}; mean cell index {t.precarity_index.mean():.3f} "
           f"vs {r.precarity_index.mean():.3f}; top quintile {(t.class_id == 5).mean():.0%} vs {(r.class_id == 5).mean():.0%}")  # fmt: skip
+
+
+def test_walk_distances_agree_with_the_evacuation_engine(shared_data):
+    """Kibera's OSM walk network: nearest-clinic distances equal evacuate()'s with every clinic open and unlimited."""
+    from layers.evacuation import evacuate
+    from layers.network import walk_network_from_osm
+    from layers.osm import buildings_from_osm, facilities_from_osm
+
+    path = shared_data / "kibera" / "kibera_map_2012.osm"
+    net = walk_network_from_osm(path)
+    fac = facilities_from_osm(path, crs=net.crs)
+    clinics = fac[fac.category.isin(["clinic", "hospital"])].reset_index(drop=True)
+    homes = fac[fac.category.isin(["school", "water_point", "toilet"])].reset_index(drop=True)
+    ours = pr.walk_distances(net, homes, {"health": clinics})["health"]
+    shelters = gpd.GeoDataFrame({"shelter_id": np.arange(len(clinics)), "capacity": np.nan, "safe": True},
+                                geometry=clinics.geometry.to_numpy(), crs=net.crs)  # fmt: skip
+    blds = gpd.GeoDataFrame({"building_id": np.arange(len(homes))}, geometry=homes.geometry.to_numpy(), crs=net.crs)
+    ref = evacuate(net, blds, shelters, people=0.0, walk_speed_m_s=1.0).buildings["distance_m"].to_numpy()
+    assert len(homes) > 300 and np.isfinite(ours).mean() > 0.95
+    np.testing.assert_allclose(ours, np.where(np.isnan(ref), np.inf, ref), rtol=1e-9, atol=1e-6)

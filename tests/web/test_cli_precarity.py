@@ -1,0 +1,86 @@
+"""`geoapp precarity`: the command line contract (layers, --json keys) and its error paths."""
+
+import json
+
+import geopandas as gpd
+import pyogrio
+import pytest
+from click.testing import CliRunner
+from shapely.geometry import box
+
+from geoapp.cli import main
+
+
+@pytest.fixture(scope="module")
+def dar(shared_data):
+    return shared_data / "dar_es_salaam"
+
+
+@pytest.fixture(scope="module")
+def halves(dar, tmp_path_factory):
+    """Tandale's buildings cut into a west and an east half, as a boundaries file."""
+    b = gpd.read_file(dar / "tandale-buildings.shp")
+    x0, y0, x1, y1 = b.total_bounds
+    mid = (x0 + x1) / 2
+    gdf = gpd.GeoDataFrame({"ward": ["West", "East"]}, geometry=[box(x0, y0, mid, y1), box(mid, y0, x1, y1)], crs=4326)
+    path = tmp_path_factory.mktemp("precarity") / "halves.gpkg"
+    gdf.to_file(path)
+    return path
+
+
+def test_json_contract_and_geopackage(dar, halves, tmp_path):
+    out = tmp_path / "p.gpkg"
+    args = ["precarity", "--buildings", str(dar / "tandale-buildings.shp"), "--roads", str(dar / "tandale-roads.shp"),
+            "--boundaries", str(halves), "--boundary-name", "ward", "--out", str(out), "--json"]  # fmt: skip
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["cells"] > 15
+    assert sorted(a["name"] for a in data["areas"]) == ["East", "West"]
+    first = data["areas"][0]
+    assert {"name", "index", "rank", "components"} <= set(first)
+    assert first["rank"] == 1 and 0 <= first["index"] <= 1
+    comp = first["components"]["share_far_from_road"]
+    assert set(comp) == {"value", "score", "weight"} and 0 <= comp["value"] <= 1
+    layers = {name for name, _ in pyogrio.list_layers(out)}
+    assert {"precarity_cells", "precarity_areas", "precarious_neighbourhoods"} <= layers
+    cells = gpd.read_file(out, layer="precarity_cells")
+    assert len(cells) == data["cells"] and cells["h3_id"].str.len().eq(15).all()
+    assert cells.crs.to_epsg() == 32737
+
+
+def test_resolution_and_weights(dar):
+    base = ["precarity", "--buildings", str(dar / "tandale-buildings.shp"), "--json"]
+    r8 = json.loads(CliRunner().invoke(main, base + ["--h3-resolution", "8"]).stdout)
+    r9 = json.loads(CliRunner().invoke(main, base).stdout)
+    assert r8["cells"] < r9["cells"]
+    assert "share_far_from_road" in r9["skipped"]  # no roads given: left out, with why
+    result = CliRunner().invoke(main, base + ["--weights", "built_up_ratio:3,median_footprint_m2:0"])
+    assert result.exit_code == 0, result.output
+
+
+def test_text_output_lists_left_out_indicators(dar):
+    result = CliRunner().invoke(main, ["precarity", "--buildings", str(dar / "tandale-buildings.shp")])
+    assert result.exit_code == 0
+    assert "cells" in result.stdout and "left out: walk_health_m" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--weights", "nonsense:2"], "not an indicator"),
+        (["--weights", "hazard_score"], "INDICATOR:WEIGHT"),
+        (["--threshold", "2"], "threshold"),
+        (["--boundaries", "BOUNDARIES"], "--boundary-name"),
+    ],
+)
+def test_errors_are_one_clear_line(dar, halves, extra, message):
+    extra = [str(halves) if e == "BOUNDARIES" else e for e in extra]
+    result = CliRunner().invoke(main, ["precarity", "--buildings", str(dar / "tandale-buildings.shp"), *extra])
+    assert result.exit_code == 1
+    assert message in result.output and "Traceback" not in result.output
+
+
+def test_missing_file_is_a_usage_error(tmp_path):
+    result = CliRunner().invoke(main, ["precarity", "--buildings", str(tmp_path / "nope.gpkg")])
+    assert result.exit_code == 2 and "does not exist" in result.output
