@@ -94,7 +94,7 @@ class HazardRaster:
                 mask = None if extent is not None else block >= 0
                 if mask is not None and not mask.any():
                     continue
-                t = self.transform * rasterio.Affine.translation(c, r)
+                t = self.transform @ rasterio.Affine.translation(c, r)
                 for geom, value in shapes(block, mask=mask, transform=t, connectivity=4):
                     geoms.append(geom)
                     values.append(int(value))

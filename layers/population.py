@@ -202,7 +202,7 @@ def people_on_hazard(pop: PopulationGrid, hazard: Hazard | None, *, crs=None) ->
         pts = pts.to_crs(crs)
     # The (sub-)grid the points sit on, so units can be found by rasterising them (see units_on_grid).
     h, w = people.shape
-    pts.attrs["grid"] = PointGrid(t * rasterio.Affine.scale(1 / k), (h * k, w * k), pop.crs,
+    pts.attrs["grid"] = PointGrid(t @ rasterio.Affine.scale(1 / k), (h * k, w * k), pop.crs,
                                   np.floor(sub_r * k).astype(np.int64), np.floor(sub_c * k).astype(np.int64))
     return pts, method
 
@@ -227,7 +227,7 @@ def units_on_grid(grid: PointGrid, units: gpd.GeoDataFrame, *, max_cells: int = 
         return None
     r0, r1, c0, c1 = grid.row.min(), grid.row.max(), grid.col.min(), grid.col.max()
     shape = (int(r1 - r0 + 1), int(c1 - c0 + 1))
-    t = grid.transform * rasterio.Affine.translation(int(c0), int(r0))
+    t = grid.transform @ rasterio.Affine.translation(int(c0), int(r0))
     geoms = units.geometry.to_crs(grid.crs).to_numpy()
     # Drawn last-to-first so that where units overlap the first one wins.
     order = np.arange(len(geoms))[::-1]
@@ -238,9 +238,9 @@ def units_on_grid(grid: PointGrid, units: gpd.GeoDataFrame, *, max_cells: int = 
 def _raster_class_at(hazard: HazardRaster, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     from rasterio.windows import Window
 
-    inv = ~hazard.transform
-    col, row = inv * (x, y)
-    row, col = np.floor(row).astype(np.int64), np.floor(col).astype(np.int64)
+    t = hazard.transform  # north-up (checked when opened)
+    row = np.floor((y - t.f) / t.e).astype(np.int64)
+    col = np.floor((x - t.c) / t.a).astype(np.int64)
     inside = (row >= 0) & (row < hazard.height) & (col >= 0) & (col < hazard.width)
     out = np.full(len(x), NOT_AFFECTED, dtype=np.int8)
     if inside.any():
