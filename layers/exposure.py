@@ -235,9 +235,8 @@ def _linear(geoms: np.ndarray) -> np.ndarray:
     line = shapely.get_type_id(sub) == 1
     out = np.full(len(geoms), shapely.from_wkt("LINESTRING EMPTY"), dtype=object)
     if line.any():
-        merged = shapely.multilinestrings(sub[line], indices=idx[line])
-        got = np.unique(idx[line])
-        out[got] = merged
+        got, dense = np.unique(idx[line], return_inverse=True)  # indices must have no gaps
+        out[got] = shapely.multilinestrings(sub[line], indices=dense)
     return out
 
 
@@ -445,8 +444,8 @@ def _check_grid_overlap(pop: PopulationGrid, hazard: HazardRaster) -> None:
     from ._errors import OutsideExtentError
 
     h, w = pop.people.shape
-    x0, y0 = pop.transform * (0, 0)
-    x1, y1 = pop.transform * (w, h)
+    t = pop.transform
+    x0, y0, x1, y1 = t.c, t.f, t.c + t.a * w, t.f + t.e * h
     b = transform_bounds(pop.crs, hazard.crs, min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
     hb = hazard.bounds
     if b[0] >= hb[2] or b[2] <= hb[0] or b[1] >= hb[3] or b[3] <= hb[1]:

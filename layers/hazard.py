@@ -57,8 +57,8 @@ class HazardRaster:
     @property
     def bounds(self) -> tuple[float, float, float, float]:
         """(minx, miny, maxx, maxy) in the raster CRS."""
-        x0, y0 = self.transform * (0, 0)
-        x1, y1 = self.transform * (self.width, self.height)
+        t = self.transform
+        x0, y0, x1, y1 = t.c, t.f, t.c + t.a * self.width, t.f + t.e * self.height
         return min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)
 
     def read(self, window: Window | None = None) -> np.ndarray:
