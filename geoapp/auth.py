@@ -17,7 +17,7 @@ import threading
 import time
 from collections import deque
 
-from flask import Flask, current_app, g, request, session
+from flask import Flask, current_app, request, session
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -88,8 +88,8 @@ def check_login(s: Session, name: str, secret: str) -> User | None:
 
 def current_user() -> User | None:
     """The caller: from the Bearer token, else the login session, else None (anonymous)."""
-    if "user" in g:
-        return g.user
+    if "geoapp.user" in request.environ:  # per request (g may be shared with a still-streaming response)
+        return request.environ["geoapp.user"]
     user = None
     header = request.headers.get("Authorization", "")
     if header:
@@ -104,7 +104,7 @@ def current_user() -> User | None:
         if user is None or not user.active:
             session.clear()
             user = None
-    g.user = user
+    request.environ["geoapp.user"] = user
     return user
 
 

@@ -12,11 +12,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 
+_KEY = "geoapp.db_session"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
@@ -71,9 +72,15 @@ def init_app(app: Flask) -> None:
     if app.config.get("DB_AUTO_UPGRADE", True):
         upgrade(engine)
 
+    @app.teardown_request
+    def _close_request(_exc):
+        s = request.environ.pop(_KEY, None)
+        if s is not None:
+            s.close()
+
     @app.teardown_appcontext
     def _close(_exc):
-        s = g.pop("db_session", None)
+        s = g.pop(_KEY, None)
         if s is not None:
             s.close()
 
@@ -83,10 +90,11 @@ def engine() -> Engine:
 
 
 def session() -> Session:
-    """The request's session (closed at teardown)."""
-    if "db_session" not in g:
-        g.db_session = Session(engine(), expire_on_commit=False)
-    return g.db_session
+    """The request's session (closed at teardown); kept on the request, not on ``g``, so it never outlives it."""
+    store = request.environ if has_request_context() else g.__dict__
+    if _KEY not in store:
+        store[_KEY] = Session(engine(), expire_on_commit=False)
+    return store[_KEY]
 
 
 @contextmanager

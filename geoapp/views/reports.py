@@ -347,6 +347,7 @@ def _apply_edits(rep: Report, edits: dict) -> dict:
     changes = {}
     for key in ("category", "description", "severity", "lon", "lat", "attributes"):
         value = new[key]
+        value = value.item() if hasattr(value, "item") else value  # numpy scalars → Python for the database
         value = None if value is pd.NA or (isinstance(value, float) and pd.isna(value)) else value
         value = int(value) if key == "severity" and value is not None else value
         if value != getattr(rep, key):

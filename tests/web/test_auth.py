@@ -1,0 +1,91 @@
+"""Users and roles: `geoapp users create`, hashed tokens, Bearer auth, login sessions with CSRF, anonymous rate limit."""
+
+from __future__ import annotations
+
+import re
+
+from click.testing import CliRunner
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from geoapp import create_app
+from geoapp.auth import hash_token
+from geoapp.cli import main
+from geoapp.models import User
+from tests.web.conftest import bearer
+from tests.web.test_reports import feature
+
+
+def _csrf(client, path="/login") -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).get_data(as_text=True)).group(1)
+
+
+def test_users_create_prints_a_token_stored_only_hashed(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'u.db'}"
+    monkeypatch.setenv("GEOAPP_DATABASE_URL", url)
+    result = CliRunner().invoke(main, ["users", "create", "ana", "--role", "moderator", "--trusted"])
+    assert result.exit_code == 0, result.output
+    token = result.output.strip().splitlines()[-1]
+    assert token.startswith("ga_") and len(token) > 40
+    app = create_app({"TESTING": True, "SECRET_KEY": "k", "DATABASE_URL": url})
+    with Session(app.extensions["geoapp.db"]) as s:
+        user = s.scalar(select(User).where(User.name == "ana"))
+        assert user.role == "moderator" and user.trusted
+        assert user.token_hash == hash_token(token) and token not in (user.token_hash or "")
+    resp = app.test_client().get("/api/reports", query_string={"status": "pending"}, headers=bearer(token))
+    assert resp.status_code == 200
+    again = CliRunner().invoke(main, ["users", "create", "ana", "--role", "admin"])
+    assert again.exit_code != 0 and "already exists" in again.output
+    bad_role = CliRunner().invoke(main, ["users", "create", "bo", "--role", "king"])
+    assert bad_role.exit_code != 0
+    new = CliRunner().invoke(main, ["users", "token", "ana"])
+    assert new.exit_code == 0
+    assert app.test_client().get("/api/reports", headers=bearer(token)).status_code == 401  # the old token is revoked
+
+
+def test_bad_or_unknown_tokens_are_401(client):
+    assert client.get("/api/reports", headers={"Authorization": "Basic abc"}).status_code == 401
+    resp = client.get("/api/reports", headers=bearer("ga_nope"))
+    assert resp.status_code == 401 and "unknown or revoked" in resp.json["error"]["message"]
+
+
+def test_login_session_needs_csrf_for_posts_and_bearer_calls_do_not(app, client, make_user):
+    _, token = make_user(app, "volunteer", name="vic", password="secret-pw")
+    assert client.post("/login", data={"name": "vic", "password": "secret-pw"}).status_code == 400  # no CSRF token
+    wrong = client.post("/login", data={"name": "vic", "password": "nope", "csrf_token": _csrf(client)})
+    assert wrong.status_code == 401
+    ok = client.post("/login", data={"name": "vic", "password": "secret-pw", "csrf_token": _csrf(client)})
+    assert ok.status_code == 302
+    # Logged in through the browser: a POST without the CSRF header is refused, with it accepted.
+    refused = client.post("/api/reports", json=feature())
+    assert refused.status_code == 400 and "CSRF" in refused.json["error"]["message"]
+    accepted = client.post("/api/reports", json=feature(), headers={"X-CSRFToken": _csrf(client, "/report")})
+    assert accepted.status_code == 201
+    # A Bearer call carries no cookie authority and needs no CSRF token.
+    other = app.test_client()
+    assert other.post("/api/reports", json=feature(), headers=bearer(token)).status_code == 201
+    # The API token also works as the login secret; logging out ends the session.
+    client.post("/logout", data={"csrf_token": _csrf(client, "/report")})
+    assert client.post("/api/reports", json=feature()).status_code == 201  # anonymous again: no CSRF needed
+
+
+def test_login_never_redirects_off_site(app, client, make_user):
+    make_user(app, "moderator", name="m", password="pw")
+    resp = client.post("/login", data={"name": "m", "password": "pw", "next": "https://evil.example/", "csrf_token": _csrf(client)})
+    assert resp.status_code == 302 and resp.location == "/moderate"
+
+
+def test_anonymous_submissions_are_rate_limited(tmp_path, make_user):
+    app = create_app(
+        {"TESTING": True, "SECRET_KEY": "k", "DATABASE_URL": f"sqlite:///{tmp_path / 'r.db'}", "ANON_RATE_LIMIT": "3/hour"}
+    )
+    client = app.test_client()
+    codes = [client.post("/api/reports", json=feature()).status_code for _ in range(4)]
+    assert codes == [201, 201, 201, 429]
+    resp = client.post("/api/reports", json=feature())
+    assert resp.json["error"]["code"] == "too_many_requests" and "log in" in resp.json["error"]["message"]
+    _, token = make_user(app, "volunteer")
+    assert client.post("/api/reports", json=feature(), headers=bearer(token)).status_code == 201  # users are not limited
+    big = {"type": "FeatureCollection", "features": [feature() for _ in range(5)]}
+    other = app.test_client()
+    assert other.post("/api/reports", json=big, environ_base={"REMOTE_ADDR": "10.0.0.9"}).status_code == 429
