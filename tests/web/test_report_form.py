@@ -1,0 +1,98 @@
+"""The volunteer form /report: light page, translations, and (in a real Chromium) offline queueing and resend."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from geoapp.models import Report
+from tests.conftest import require
+
+
+def test_form_page_is_light_and_says_what_is_public(client):
+    page = client.get("/report")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "What will be public" in html and "never public" in html
+    assert "leaflet" not in html.lower()  # no map library needed to submit
+    js = client.get("/static/report_form.js")
+    css = client.get("/static/report_form.css")
+    total = len(page.data) + len(js.data) + len(css.data)
+    js.close()
+    css.close()
+    assert total < 40_000, total  # one small page for a slow 3G phone
+    assert 'data-blur="100"' in html and 'value="need_food"' in html
+    assert 'value="community_boundary"' not in html  # polygons are drawn elsewhere, not on the phone form
+
+
+@pytest.mark.parametrize(("lang", "text"), [("fr", "Ce qui sera public"), ("sw", "Kitakachoonekana hadharani")])
+def test_form_is_translated(client, lang, text):
+    assert text in client.get(f"/report?lang={lang}").get_data(as_text=True)
+
+
+def _count(app) -> int:
+    with Session(app.extensions["geoapp.db"]) as s:
+        return s.scalar(select(func.count()).select_from(Report))
+
+
+@pytest.mark.browser
+def test_offline_submission_is_kept_and_sent_once_when_back_online(app):
+    chromium = shutil.which("chromium")
+    if not chromium:
+        require("GEOAPP_REQUIRE_BROWSER", "Debian's chromium")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        require("GEOAPP_REQUIRE_BROWSER", "playwright")
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(
+                executable_path=chromium,
+                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+            )
+            context = browser.new_context()
+            page = context.new_page()
+            page.goto(f"{base}/report")
+            page.select_option("#category", "need_water")
+            assert "100" in page.text_content("#public-text")
+            page.fill("#description", "no clean water since Monday")
+            page.fill("#lat", "-6.2")
+            page.fill("#lon", "106.83")
+            context.set_offline(True)
+            page.click("#send")
+            page.wait_for_function("JSON.parse(localStorage.getItem('geoapp.reports.queue') || '[]').length === 1")
+            assert "offline" in page.text_content("#status").lower()
+            time.sleep(0.5)
+            assert _count(app) == 0
+            queued_id = page.evaluate("JSON.parse(localStorage.getItem('geoapp.reports.queue'))[0].properties.id")
+            context.set_offline(False)
+            page.wait_for_function("JSON.parse(localStorage.getItem('geoapp.reports.queue') || '[]').length === 0", timeout=15_000)
+            assert _count(app) == 1
+            # A second tab resending the same queued item (e.g. a lost answer) must not duplicate it.
+            page.evaluate(
+                """id => fetch('/api/reports', {method: 'POST', headers: {'Content-Type': 'application/json'},
+                   body: JSON.stringify({type: 'Feature', geometry: {type: 'Point', coordinates: [106.83, -6.2]},
+                   properties: {id: id, category: 'need_water'}})}).then(r => r.status)""",
+                queued_id,
+            )
+            page.reload()
+            page.wait_for_timeout(500)
+            browser.close()
+    finally:
+        server.shutdown()
+        thread.join()
+    assert _count(app) == 1
+    with Session(app.extensions["geoapp.db"]) as s:
+        rep = s.get(Report, queued_id)
+        assert rep.source == "web" and rep.description == "no clean water since Monday" and rep.status == "pending"
