@@ -1,0 +1,74 @@
+"""`geoapp export AREA_DIR --format ... --out PATH`."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+import pyogrio
+import pytest
+from click.testing import CliRunner
+
+from geoapp.cli import main
+
+
+def _run(*args: str):
+    result = CliRunner().invoke(main, list(args))
+    return result
+
+
+def test_export_gpkg_every_layer_with_metadata(sample_area_dir, built_area, tmp_path):
+    out = tmp_path / "jakarta.gpkg"
+    result = _run("export", str(sample_area_dir), "--format", "gpkg", "--out", str(out), "--build", str(built_area), "--quiet")
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().endswith("jakarta.gpkg")
+    names = [n for n, _ in pyogrio.list_layers(out)]
+    assert names[:5] == ["buildings", "roads", "facilities", "boundaries_rw", "boundaries_kelurahan"]
+    assert {"geoapp_metadata", "layer_styles"} <= set(names)
+    assert pyogrio.read_info(out, layer="buildings")["features"] == 7689
+    meta = pyogrio.read_dataframe(out, layer="geoapp_metadata", read_geometry=False)
+    meta = dict(zip(meta.key, meta.value))
+    assert meta["area"] == "jakarta" and meta["crs"] == "EPSG:32748" and "ODbL" in meta["licence"]
+    assert meta["scenario"] == "current,design"
+
+
+def test_export_one_layer_formats(sample_area_dir, built_area, tmp_path):
+    out = tmp_path / "f.geojson"
+    result = _run("export", str(sample_area_dir), "--format", "geojson", "--layers", "facilities", "--out", str(out),
+                  "--build", str(built_area), "--quiet")
+    assert result.exit_code == 0, result.output
+    fc = json.loads(out.read_text())
+    assert len(fc["features"]) == 1243 and fc["features"][0]["geometry"]["type"] == "Point"
+    zipped = tmp_path / "b.zip"
+    result = _run("export", str(sample_area_dir), "--format", "csv", "--layers", "boundaries_rw,boundaries_kelurahan",
+                  "--csv-geometry", "lonlat", "--out", str(zipped), "--build", str(built_area), "--quiet")
+    assert result.exit_code == 0, result.output
+    assert sorted(zipfile.ZipFile(zipped).namelist()) == ["boundaries_kelurahan.csv", "boundaries_kelurahan.csvt",
+                                                           "boundaries_rw.csv", "boundaries_rw.csvt"]
+    gpx = tmp_path / "shelters.gpx"
+    result = _run("export", str(sample_area_dir), "--format", "gpx", "--out", str(gpx), "--build", str(built_area), "--quiet")
+    assert result.exit_code == 0, result.output
+    assert len(pyogrio.read_dataframe(gpx, layer="waypoints")) == 1243  # no shelters in this build: facilities
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--format", "xls"], "Invalid value for '--format'"),
+    (["--layers", "nope"], "no layer ['nope']"),
+])
+def test_export_errors_are_one_line(sample_area_dir, built_area, tmp_path, args, message):
+    result = _run("export", str(sample_area_dir), "--out", str(tmp_path / "x"), "--build", str(built_area), *args)
+    assert result.exit_code != 0 and message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_export_html_standalone_map(sample_area_dir, built_area, tmp_path):
+    pytest.importorskip("layers.webmap")
+    from layers.export import read_layers, write_geopackage
+
+    small = tmp_path / "small.gpkg"  # a few layers: the map function's own tests cover the whole build
+    write_geopackage(read_layers(built_area, ["facilities", "boundaries_kelurahan"]), small)
+    out = tmp_path / "map.html"
+    result = _run("export", str(sample_area_dir), "--format", "html", "--out", str(out), "--build", str(small), "--quiet")
+    assert result.exit_code == 0, result.output
+    html = out.read_text()
+    assert html.lstrip().lower().startswith("<!doctype html") and "leaflet" in html.lower()
