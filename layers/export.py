@@ -13,7 +13,7 @@ asked for.
 
 from __future__ import annotations
 
-import shutil
+import json
 import tempfile
 import warnings
 import zipfile
@@ -198,8 +198,17 @@ def _for_file(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         elif pd.api.types.is_object_dtype(s):
             kinds = {type(v) for v in s.dropna()}
             if len(kinds) > 1 or (kinds and not kinds <= {str, bool, int, float}):
-                out[col] = s.map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
+                out[col] = s.map(_as_text)
     return out
+
+
+def _as_text(v) -> str | None:
+    """A cell as text for files: dicts and lists as JSON, missing as None."""
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return None
+    if isinstance(v, (dict, list)):
+        return json.dumps(v, ensure_ascii=False, default=str)
+    return str(v)
 
 
 def _check_layers(layers: Layers) -> None:
@@ -234,7 +243,7 @@ def metadata_rows(metadata: dict | None, layers: Layers) -> pd.DataFrame:
 
 def styles_table(layers: Layers) -> pd.DataFrame:
     """QGIS's ``layer_styles`` table: one default QML + SLD style per layer."""
-    now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    now = pd.Timestamp.now(tz="UTC").floor("s")
     rows = []
     for name, gdf in layers.items():
         style = layer_style(gdf, name=name)
@@ -514,12 +523,3 @@ def export_filename(names: list[str], format: str, *, base: str = "layers") -> s
     stem = names[0] if len(names) == 1 else base
     suffix = fmt.suffix if (fmt.multi_layer or len(names) == 1) else ".zip"
     return f"{stem}{suffix}"
-
-
-def copy_file(src: str | Path, dst: str | Path) -> Path:
-    """Copy a written export into place (atomic on one filesystem)."""
-    dst = Path(dst)
-    tmp = dst.with_name(dst.name + ".part")
-    shutil.copyfile(src, tmp)
-    tmp.replace(dst)
-    return dst

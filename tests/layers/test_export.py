@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -389,3 +390,14 @@ def test_real_layers_every_format(jakarta_layers, tmp_path, fmt):
         with zipfile.ZipFile(out) as zf:
             files = zf.namelist()
         assert len([f for f in files if f.endswith((".shp", ".geojson", ".csv", ".fgb")) and f != "fields.csv"]) >= 3
+
+
+def test_dict_and_mixed_cells_become_text(sample, tmp_path):
+    gdf = sample["shelters"].copy()
+    gdf["attributes"] = [{"depth_cm": 40, "note": "air setinggi lutut"}, None, {"tags": ["a", "b"]}]
+    gdf["mixed"] = [1, "two", 3.5]
+    path = write_geopackage({"s": gdf}, tmp_path / "s.gpkg", styles=False)
+    back = pyogrio.read_dataframe(path, layer="s")
+    assert json.loads(back.attributes[0]) == {"depth_cm": 40, "note": "air setinggi lutut"}
+    assert back.attributes[1] is None and back.mixed.tolist() == ["1", "two", "3.5"]
+    assert STYLES_TABLE not in pyogrio.list_layers(path)[:, 0]
