@@ -399,5 +399,5 @@ def test_dict_and_mixed_cells_become_text(sample, tmp_path):
     path = write_geopackage({"s": gdf}, tmp_path / "s.gpkg", styles=False)
     back = pyogrio.read_dataframe(path, layer="s")
     assert json.loads(back.attributes[0]) == {"depth_cm": 40, "note": "air setinggi lutut"}
-    assert back.attributes[1] is None and back.mixed.tolist() == ["1", "two", "3.5"]
+    assert pd.isna(back.attributes[1]) and back.mixed.tolist() == ["1", "two", "3.5"]
     assert STYLES_TABLE not in pyogrio.list_layers(path)[:, 0]
