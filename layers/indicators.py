@@ -68,12 +68,22 @@ def units_of_points(points: gpd.GeoSeries, units: gpd.GeoDataFrame) -> pd.Series
     """
     _check_units(units)
     geom = points.to_crs(units.crs).values if points.crs != units.crs else points.values
-    kind = shapely.get_type_id(geom)
-    geom = np.where(kind == 0, geom, shapely.point_on_surface(geom))
+    geom = centre_points(geom)
     src, hit = units.sindex.query(geom, predicate="intersects")
     first = pd.Series(hit, index=src).groupby(level=0).min()
     out = pd.Series(pd.NA, index=points.index, dtype=object)
     out.iloc[first.index.to_numpy()] = units.index.to_numpy()[first.to_numpy()]
+    return out
+
+
+def centre_points(geoms) -> np.ndarray:
+    """Points as they are; other geometries by their representative point (always inside a polygon)."""
+    geoms = np.asarray(geoms, dtype=object)
+    other = shapely.get_type_id(geoms) != 0
+    if not other.any():
+        return geoms
+    out = geoms.copy()
+    out[other] = shapely.point_on_surface(geoms[other])
     return out
 
 
@@ -91,14 +101,17 @@ def building_count(units: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, *, unit
 
 
 def building_density_per_ha(units: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, *, unit_of) -> pd.Series:
-    """Buildings per hectare: ``n(u) / (A(u) / 10 000 m²)`` with ``A(u)`` the unit's area (0 where no buildings)."""
+    """Buildings per hectare: ``n(u) / (A(u) / 10 000 m²)`` with ``A(u)`` the unit's area.
+
+    NaN where no building is mapped: in community-mapped data an unmapped place is unknown, not empty.
+    """
     _check_units(units)
     n = building_count(units, buildings, unit_of=unit_of)
-    return n / (units.area / 10_000.0)
+    return n.where(n > 0) / (units.area / 10_000.0)
 
 
 def built_up_ratio(units: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, *, unit_of) -> pd.Series:
-    """Built-up coverage: ``Σ footprint area of the unit's buildings / A(u)``, capped at 1.
+    """Built-up coverage: ``Σ footprint area of the unit's buildings / A(u)``, capped at 1; NaN where none is mapped.
 
     Footprints are counted whole in the unit holding their centre, so a unit
     edge crossing a building moves the overhang to one side; over many
@@ -106,7 +119,7 @@ def built_up_ratio(units: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, *, unit
     """
     _check_units(units)
     unit_of = _aligned(unit_of, buildings, "buildings")
-    built = _group(footprint_area_m2(buildings), unit_of, units, "sum").fillna(0.0)
+    built = _group(footprint_area_m2(buildings), unit_of, units, "sum")  # NaN where no building is mapped
     return (built / units.area).clip(upper=1.0)
 
 
@@ -126,7 +139,7 @@ def vehicle_usable(road_class) -> np.ndarray:
 
 
 def far_from_vehicle_road(
-    buildings: gpd.GeoDataFrame, roads: gpd.GeoDataFrame, *, max_distance_m: float = 50.0, step_m: float = 5.0
+    buildings: gpd.GeoDataFrame, roads: gpd.GeoDataFrame, *, max_distance_m: float = 50.0, step_m: float = 10.0
 ) -> np.ndarray:
     """Per building: True when no vehicle-usable road passes within ``max_distance_m`` of its footprint.
 
@@ -143,6 +156,11 @@ def far_from_vehicle_road(
     lines = roads.geometry.values[vehicle_usable(roads["road_class"])]
     far = np.ones(len(buildings), dtype=bool)
     if len(lines) == 0 or len(buildings) == 0:
+        return far
+    # Only roads that can come near a building matter.
+    minx, miny, maxx, maxy = buildings.total_bounds
+    lines = lines[shapely.intersects(lines, shapely.box(minx, miny, maxx, maxy).buffer(max_distance_m))]
+    if len(lines) == 0:
         return far
     vertices = shapely.get_coordinates(shapely.segmentize(lines, step_m))
     polys = buildings.geometry.values
@@ -180,12 +198,17 @@ def share_far_from_vehicle_road(
     *,
     unit_of,
     max_distance_m: float = 50.0,
+    far: np.ndarray | None = None,
 ) -> pd.Series:
     """Share of the unit's buildings with no vehicle-usable road within ``max_distance_m`` (footway-only access):
-    ``|{b in u : d(b, vehicle roads) > max_distance_m}| / n(u)``; NaN without buildings."""
+    ``|{b in u : d(b, vehicle roads) > max_distance_m}| / n(u)``; NaN without buildings.
+
+    ``far`` may hold :func:`far_from_vehicle_road` already computed for these buildings (then ``roads`` is unused).
+    """
     _check_units(units)
     unit_of = _aligned(unit_of, buildings, "buildings")
-    far = far_from_vehicle_road(buildings, roads, max_distance_m=max_distance_m)
+    if far is None:
+        far = far_from_vehicle_road(buildings, roads, max_distance_m=max_distance_m)
     return _group(far.astype("float64"), unit_of, units, "mean")
 
 

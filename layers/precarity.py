@@ -8,7 +8,9 @@ boundary unit) and every indicator ``i`` of :data:`INDICATORS` with a value:
 * normalised score ``s_i(u) = percentile rank of d_i · x_i(u)`` among the
   units of the same kind in the area (pandas ``rank(pct=True)``, ties
   averaged), where ``d_i`` is +1 when a higher value is more precarious and
-  -1 otherwise (small footprints, poor mapping). ``s`` lies in (0, 1].
+  -1 otherwise (small footprints, poor mapping). ``s`` lies in (0, 1]. An
+  indicator with a single value across the area carries no information and
+  is left out.
 * contribution ``c_i(u) = w_i · s_i(u) / Σ_j w_j``, the sum over the
   indicators known in ``u`` (missing ones drop out and the weights are
   renormalised), with weights ``w`` from ``[precarity] weights`` in
@@ -126,7 +128,7 @@ def h3_cells_of_points(points: gpd.GeoSeries, *, resolution: int = DEFAULT_RESOL
     if not 0 <= resolution <= 15:
         raise InvalidInputError(f"h3 resolution {resolution} must be between 0 and 15 (9 ≈ 0.1 km² cells)")
     geom = points.values
-    geom = np.where(shapely.get_type_id(geom) == 0, geom, shapely.point_on_surface(geom))
+    geom = ind.centre_points(geom)
     xy = shapely.get_coordinates(geom)
     if points.crs is None:
         raise InvalidInputError("points have no CRS; cannot place them on the H3 grid")
@@ -248,7 +250,12 @@ def composite(values: pd.DataFrame, weights: dict[str, float], *, n_classes: int
     scores = pd.DataFrame(index=values.index)
     for name in names:
         direction = INDICATORS[name][0]
-        scores[name] = (direction * values[name]).rank(pct=True, method="average")
+        col = values[name]
+        # An indicator with one value everywhere (e.g. no field report yet) says nothing: left out.
+        if col.nunique(dropna=True) <= 1:
+            scores[name] = np.nan
+            continue
+        scores[name] = (direction * col).rank(pct=True, method="average")
     w = np.array([weights.get(n, 0.0) for n in names])
     s = scores[names].to_numpy(dtype="float64")
     known = ~np.isnan(s)
@@ -294,9 +301,14 @@ def indicator_table(
     hazard_classes: list[str] | None = None,
     reports: gpd.GeoDataFrame | None = None,
     road_distance_m: float = 50.0,
+    far: np.ndarray | None = None,
 ) -> tuple[pd.DataFrame, dict[str, str]]:
     """Every indicator of :data:`INDICATORS` that the inputs allow, per unit, plus the counts behind them
-    (``buildings``, ``population``, ``pop_<class>`` / ``buildings_<class>``). Returns ``(table, skipped)``."""
+    (``buildings``, ``population``, ``pop_<class>`` / ``buildings_<class>``). Returns ``(table, skipped)``.
+
+    ``walk`` holds per-building walking distances by indicator name and ``far`` the per-building
+    footway-only flags, computed once for both cells and areas.
+    """
     skipped: dict[str, str] = {}
     t = pd.DataFrame(index=units.index)
     t["area_m2"] = units.area
@@ -304,7 +316,9 @@ def indicator_table(
     t["building_density_per_ha"] = ind.building_density_per_ha(units, buildings, unit_of=unit_of)
     t["built_up_ratio"] = ind.built_up_ratio(units, buildings, unit_of=unit_of)
     t["median_footprint_m2"] = ind.median_footprint_m2(units, buildings, unit_of=unit_of)
-    if roads is not None and len(roads):
+    if far is not None:
+        t["share_far_from_road"] = ind.share_far_from_vehicle_road(units, buildings, None, unit_of=unit_of, far=far)
+    elif roads is not None and len(roads):
         t["share_far_from_road"] = ind.share_far_from_vehicle_road(
             units, buildings, roads, unit_of=unit_of, max_distance_m=road_distance_m
         )
@@ -407,15 +421,20 @@ def precarity_index(
     people = people.reset_index(drop=True).to_crs(crs) if people is not None else None
     stages = ["grid", "walk", "cells", "areas", "neighbourhoods"]
     with tqdm(total=len(stages), desc="precarity", unit="stage", disable=not progress) as bar:
-        cell_of = h3_cells_of_points(buildings.geometry, resolution=resolution)
+        # Footprint centres, computed once: every per-building step below takes points.
+        centres = gpd.GeoSeries(ind.centre_points(buildings.geometry.values), crs=crs)
+        cell_of = h3_cells_of_points(centres, resolution=resolution)
         cells = h3_cell_polygons(np.unique(cell_of), crs=crs)
         people_cell = h3_cells_of_points(people.geometry, resolution=resolution) if people is not None else None
         bar.update()
-        walk = _walk(buildings, roads, facilities)
+        walk = _walk(gpd.GeoDataFrame(geometry=centres), roads, facilities)
+        far = None
+        if roads is not None and len(roads):
+            far = ind.far_from_vehicle_road(buildings, roads, max_distance_m=road_distance_m)
         bar.update()
         table, skipped = indicator_table(
             cells, buildings, pd.Series(cell_of), roads=roads, walk=walk, people=people, people_unit=people_cell,
-            hazard_classes=hazard_classes, reports=reports, road_distance_m=road_distance_m,
+            hazard_classes=hazard_classes, reports=reports, far=far,
         )  # fmt: skip
         cells_out = _assemble(cells[["h3_id", "geometry"]], table, weights, n_classes)
         bar.update()
@@ -423,11 +442,11 @@ def precarity_index(
         if boundaries is not None:
             units = boundaries.to_crs(crs) if boundaries.crs != crs else boundaries
             units = units.set_index(pd.RangeIndex(len(units)))
-            b_unit = ind.units_of_points(buildings.geometry, units)
+            b_unit = ind.units_of_points(centres, units)
             p_unit = ind.units_of_points(people.geometry, units) if people is not None else None
             t2, _ = indicator_table(
                 units, buildings, b_unit, roads=roads, walk=walk, people=people, people_unit=p_unit,
-                hazard_classes=hazard_classes, reports=reports, road_distance_m=road_distance_m,
+                hazard_classes=hazard_classes, reports=reports, far=far,
             )  # fmt: skip
             keep = [c for c in ("area_id", "name") if c in units]
             areas_out = _assemble(units[keep + ["geometry"]], t2, weights, n_classes)

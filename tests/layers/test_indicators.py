@@ -91,7 +91,9 @@ def test_unit_without_buildings_is_nan_not_zero(units, buildings):
     unit_of = pd.Series(["A"] * 6, index=buildings.index, dtype=object)
     med = ind.median_footprint_m2(units, buildings, unit_of=unit_of)
     assert np.isnan(med["B"])
-    assert ind.building_density_per_ha(units, buildings, unit_of=unit_of)["B"] == 0.0
+    assert np.isnan(ind.building_density_per_ha(units, buildings, unit_of=unit_of)["B"])
+    assert np.isnan(ind.built_up_ratio(units, buildings, unit_of=unit_of)["B"])
+    assert ind.building_count(units, buildings, unit_of=unit_of)["B"] == 0
 
 
 def test_vehicle_usable_classes():

@@ -316,3 +316,40 @@ def test_walk_distances_agree_with_the_evacuation_engine(shared_data):
     ref = evacuate(net, blds, shelters, people=0.0, walk_speed_m_s=1.0).buildings["distance_m"].to_numpy()
     assert len(homes) > 300 and np.isfinite(ours).mean() > 0.95
     np.testing.assert_allclose(ours, np.where(np.isnan(ref), np.inf, ref), rtol=1e-9, atol=1e-6)
+
+
+def test_constant_indicator_is_left_out():
+    """No field report anywhere: reports_per_1000 is 0 everywhere and must not pull every index to the middle."""
+    values = pd.DataFrame({"building_density_per_ha": [1.0, 2, 3, 4], "reports_per_1000": [0.0] * 4})
+    out = pr.composite(values, pr.check_weights(None))
+    assert out["score_reports_per_1000"].isna().all()
+    assert out["precarity_index"].tolist() == pytest.approx([0.25, 0.5, 0.75, 1.0])
+
+
+def _auc(values: pd.Series, flag: pd.Series) -> float:
+    """Probability that a random flagged unit scores above a random unflagged one (Mann-Whitney U / n1·n0)."""
+    from scipy.stats import mannwhitneyu
+
+    ok = values.notna()
+    v, f = values[ok], flag[ok]
+    return float(mannwhitneyu(v[f], v[~f]).statistic / (f.sum() * (~f).sum()))
+
+
+def test_jakarta_index_relates_to_the_floodprone_flag(built_area):
+    """Built sample area: RWs flagged FLOODPRONE rank higher; the hazard indicator carries most of that."""
+    areas = gpd.read_file(built_area, layer="precarity_areas")
+    rw = gpd.read_file(built_area, layer="boundaries_rw")
+    m = areas.merge(rw[["area_id", "floodprone"]], on="area_id")
+    flag = m["floodprone"].str.strip().str.upper()
+    m, prone = m[flag.isin(["YES", "NO"])], flag[flag.isin(["YES", "NO"])].eq("YES")
+    assert len(areas) == 2685 and prone.sum() > 900
+    auc = _auc(m["precarity_index"], prone)
+    top_yes, top_no = (m["class_id"][prone] == 5).mean(), (m["class_id"][~prone] == 5).mean()
+    assert m["precarity_index"][prone].mean() > m["precarity_index"][~prone].mean()
+    assert auc > 0.6 and top_yes > 1.5 * top_no
+    # The same index without the hazard indicator (built form and access only).
+    values = m[[c for c in pr.INDICATORS if c in m]]
+    auc_no_hazard = _auc(pr.composite(values, pr.check_weights({"hazard_score": 0}))["precarity_index"], prone)
+    assert 0.4 < auc_no_hazard < auc
+    print(f"\nJakarta RW: AUC {auc:.3f} (flood-prone vs not), top quintile {top_yes:.1%} vs {top_no:.1%}; "
+          f"without the hazard indicator AUC {auc_no_hazard:.3f}")  # fmt: skip
