@@ -353,3 +353,38 @@ def test_jakarta_index_relates_to_the_floodprone_flag(built_area):
     assert 0.4 < auc_no_hazard < auc
     print(f"\nJakarta RW: AUC {auc:.3f} (flood-prone vs not), top quintile {top_yes:.1%} vs {top_no:.1%}; "
           f"without the hazard indicator AUC {auc_no_hazard:.3f}")  # fmt: skip
+
+
+# -- the build step -------------------------------------------------------------------
+
+
+def test_build_step_on_a_small_area(town, tmp_path):
+    """An area folder without hazard: the three layers, [precarity] settings applied, community boundaries exposed."""
+    from layers.area import load_area
+    from layers.precarity_inputs import precarity_step
+
+    buildings, roads, boundaries = town
+    buildings.to_file(tmp_path / "buildings.gpkg")
+    roads.to_file(tmp_path / "roads.gpkg")
+    boundaries.to_file(tmp_path / "wards.gpkg")
+    (tmp_path / "area.toml").write_text(
+        '[area]\nname = "town"\ncrs = "EPSG:32737"\n[layers]\nbuildings = "buildings.gpkg"\nroads = "roads.gpkg"\n'
+        '[[boundaries]]\nid = "wards"\nfile = "wards.gpkg"\nname_field = "name"\n'
+        '[precarity]\nh3_resolution = 8\nthreshold = 0.5\nclasses = 4\nweights = { data_completeness = 0.5 }\n'
+    )
+    area = load_area(tmp_path)
+    reports = gpd.GeoDataFrame(
+        {"id": ["a", "b", "c"], "category": ["community_boundary", "community_boundary", "need_water"],
+         "status": ["published", "pending", "published"], "name": ["Mtaa wa Kati", "Draft", None]},
+        geometry=[box(X0, Y0, X0 + 300, Y0 + 300), box(X0, Y0, X0 + 10, Y0 + 10), Point(X0 + 5, Y0 + 5)],
+        crs=CRS,
+    )  # fmt: skip
+    out = precarity_step(area, {"field_reports": reports})
+    assert set(out) == {"precarity_cells", "precarity_areas", "precarious_neighbourhoods", "community_boundaries"}
+    cells = out["precarity_cells"]
+    assert (cells["h3_id"].map(h3.get_resolution) == 8).all()
+    assert set(cells["class_id"].dropna()) <= {1, 2, 3, 4}
+    assert out["community_boundaries"]["name"].tolist() == ["Mtaa wa Kati"]  # published polygons only
+    assert sorted(out["precarity_areas"]["name"]) == ["Informal", "Planned"]
+    assert (out["precarious_neighbourhoods"]["index_mean"] >= 0.5).all()
+    assert precarity_step(area, {}).keys() == {"precarity_cells", "precarity_areas", "precarious_neighbourhoods"}

@@ -84,3 +84,23 @@ def test_errors_are_one_clear_line(dar, halves, extra, message):
 def test_missing_file_is_a_usage_error(tmp_path):
     result = CliRunner().invoke(main, ["precarity", "--buildings", str(tmp_path / "nope.gpkg")])
     assert result.exit_code == 2 and "does not exist" in result.output
+
+
+def test_hazard_and_population_on_the_sample_area(sample_area_dir, tmp_path):
+    """Jakarta sample: people on the flood grid give hazard shares per cell and per kelurahan."""
+    d = sample_area_dir
+    out = tmp_path / "jk.gpkg"
+    args = ["precarity", "--buildings", str(d / "buildings.gpkg"), "--hazard", str(d / "flood_current.tif"),
+            "--population", str(d / "population.tif"), "--population-scale", "0.025",
+            "--boundaries", str(d / "kelurahan.gpkg"), "--boundary-name", "KEL_NAME2", "--out", str(out), "--json"]  # fmt: skip
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert "hazard_score" not in data["skipped"] and len(data["areas"]) == 261
+    areas = gpd.read_file(out, layer="precarity_areas")
+    # Every person of the grid lands in some kelurahan or outside them all; none is created.
+    assert 7.5e6 < areas["population"].sum() < 8.95e6
+    shares = areas[["pop_share_low", "pop_share_medium", "pop_share_high"]].sum(axis=1)
+    assert (shares.dropna() <= 1 + 1e-9).all() and shares.max() > 0.5
+    top = data["areas"][0]["components"]["hazard_score"]
+    assert top["weight"] == 2.0 and top["value"] is not None
