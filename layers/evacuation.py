@@ -769,3 +769,62 @@ def _with_capacity(raw: gpd.GeoDataFrame, field: str | None, path: str) -> gpd.G
     src = lower[field.lower()]
     keep = [c for c in raw.columns if str(c).lower() != "capacity" or c == src]
     return raw[keep].rename(columns={src: "capacity"})
+
+
+def evacuation_step(area, built: dict[str, gpd.GeoDataFrame]) -> dict[str, gpd.GeoDataFrame]:
+    """Build step: every evacuation and access layer for every hazard scenario of ``area``.
+
+    Uses the ``[shelters]`` and ``[evacuation]`` sections of area.toml, published field reports of
+    category ``shelter_site`` (a ``field_reports`` layer built earlier) as extra shelters, and the
+    first boundary set for emergency access. Layers carry a ``scenario`` column.
+    """
+    from tqdm.auto import tqdm
+
+    from .access import ISOCHRONE_MINUTES, emergency_access, isochrones
+    from .network import network_from_roads
+
+    cfg, shl = area.evacuation, area.shelters
+    buildings = built.get("buildings", None)
+    buildings = area.buildings() if buildings is None else buildings
+    roads = built.get("roads", None)
+    roads = area.roads() if roads is None else roads
+    facilities = built.get("facilities", None)
+    facilities = area.facilities() if facilities is None else facilities
+    extra = _published_shelter_sites(built.get("field_reports"))
+    capacity_field = shl.get("capacity_field")
+    if capacity_field and capacity_field not in facilities.columns and capacity_field.lower() == "capacity":
+        capacity_field = None  # the loaders already parsed the capacity attribute into ``capacity``
+    walk = network_from_roads(roads, mode="walk")
+    drive = network_from_roads(roads, mode="drive")
+    boundaries = area.boundary_layer() if area.boundaries else None
+    parts: dict[str, list[gpd.GeoDataFrame]] = {}
+    for hz in tqdm(area.hazards, desc="evacuation", unit="scenario", leave=False):
+        layers, _ = evacuation_layers(
+            walk, buildings, facilities, hazard=hz, extra_shelters=extra,
+            shelter_categories=shl.get("categories"), capacity_field=capacity_field,
+            m2_per_person=shl.get("m2_per_person"), default_capacity=shl.get("default_capacity"),
+            population=area.population, people_default=float(cfg.get("people_per_building", 4.0)),
+            walk_speed_m_s=float(cfg.get("walk_speed_m_s", 1.0)), max_walk_depth_m=float(cfg.get("max_walk_depth_m", 0.5)),
+            scenario=hz.id,
+        )  # fmt: skip
+        if boundaries is not None:
+            depth = depth_along(drive.edges.geometry, hz)
+            access, node_time = emergency_access(
+                drive, facilities, boundaries, depth_m=depth, max_drive_depth_m=float(cfg.get("max_drive_depth_m", 0.3))
+            )
+            layers["emergency_access"] = access.assign(scenario=hz.id)
+            bands = cfg.get("isochrones_min", ISOCHRONE_MINUTES)
+            layers["isochrones"] = isochrones(drive, node_time, minutes=bands).assign(scenario=hz.id)
+        for name, gdf in layers.items():
+            parts.setdefault(name, []).append(gdf)
+    return {name: gpd.GeoDataFrame(pd.concat(p, ignore_index=True), crs=p[0].crs) for name, p in parts.items()}
+
+
+def _published_shelter_sites(reports: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
+    """Published field reports of category ``shelter_site`` (None when there are none)."""
+    if reports is None or len(reports) == 0 or "category" not in reports.columns:
+        return None
+    keep = reports["category"].astype("string").eq("shelter_site").fillna(False)
+    if "status" in reports.columns:
+        keep &= reports["status"].astype("string").eq("published").fillna(False)
+    return reports[keep.to_numpy()] if keep.any() else None

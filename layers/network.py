@@ -152,12 +152,13 @@ class Network:
 def arcs_matrix(
     tail: np.ndarray, head: np.ndarray, w: np.ndarray, n: int
 ) -> tuple[sparse.csr_matrix, np.ndarray]:
-    """CSR matrix of directed arcs keeping the cheapest of parallel arcs, and which input arc each entry is.
+    """CSR matrix of the finite arcs keeping the cheapest of parallel arcs, and which input arc each entry is.
 
     Entries are in (tail, head) order, so ``searchsorted(tail * n + head)`` finds an arc.
     Zero costs become 1e-9 (scipy.sparse would drop an explicit zero).
     """
-    order = np.lexsort((w, head, tail))
+    finite = np.flatnonzero(np.isfinite(w))
+    order = finite[np.lexsort((w[finite], head[finite], tail[finite]))]
     t, h, c = tail[order], head[order], w[order]
     keep = np.ones(len(t), dtype=bool)
     keep[1:] = (t[1:] != t[:-1]) | (h[1:] != h[:-1])

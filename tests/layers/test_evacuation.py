@@ -302,29 +302,48 @@ def test_people_per_building_share_cells_by_footprint_area(tmp_path):
     np.testing.assert_allclose(people_per_building(b, None, default=3), [3, 3, 3, 3])
 
 
-def test_jakarta_every_building_assigned_or_reported(sample_area_dir):
-    """Both scenarios: every building is assigned to a safe shelter or reported unreachable with a reason."""
+@pytest.fixture(scope="session")
+def jakarta_build(sample_area_dir):
+    """The evacuation build step on the Jakarta sample (both scenarios)."""
     from layers.area import load_area
-    from layers.evacuation import evacuation_layers
+    from layers.evacuation import evacuation_step
 
     area = load_area(sample_area_dir)
-    b, f = area.buildings(), area.facilities()
-    net = network_from_roads(area.roads())
-    for hz in area.hazards:
-        with pytest.warns(UserWarning, match="from the network"):
-            layers, res = evacuation_layers(
-                net, b, f, hazard=hz, population=area.population, shelter_categories=area.shelters["categories"], scenario=hz.id
-            )
-        eb = layers["evacuation_buildings"]
-        assert len(eb) == len(b) and eb["building_id"].is_unique
-        assert (eb["scenario"] == hz.id).all()
-        safe_ids = set(res.shelters.loc[res.shelters["safe"], "shelter_id"])
-        assert set(eb.loc[eb["reachable"], "shelter_id"]) <= safe_ids
+    with pytest.warns(UserWarning, match="from the network"):
+        layers = evacuation_step(area, {"buildings": area.buildings(), "roads": area.roads(), "facilities": area.facilities()})
+    return area, layers
+
+
+def test_jakarta_every_building_assigned_or_reported(jakarta_build):
+    """Both scenarios: every building is assigned to a safe shelter or reported unreachable with a reason."""
+    area, layers = jakarta_build
+    n = len(area.buildings())
+    eb_all, sh_all = layers["evacuation_buildings"], layers["shelters"]
+    assert set(eb_all["scenario"]) == {"current", "design"}
+    for scenario in ("current", "design"):
+        eb = eb_all[eb_all["scenario"] == scenario]
+        sh = sh_all[sh_all["scenario"] == scenario]
+        assert len(eb) == n and eb["building_id"].is_unique
+        assert set(eb.loc[eb["reachable"], "shelter_id"]) <= set(sh.loc[sh["safe"], "shelter_id"])
         assert eb.loc[~eb["reachable"], "reason"].notna().all()
-        lost = layers["unreachable"]
+        lost = layers["unreachable"][layers["unreachable"]["scenario"] == scenario]
         assert (lost["kind"] == "building").sum() == (~eb["reachable"]).sum()
-        assert len(layers["catchments"]) == res.summary()["shelters"]["used"]
+        catch = layers["catchments"][layers["catchments"]["scenario"] == scenario]
+        assert len(catch) == (sh["assigned"] > 0).sum()
         # People are conserved: everyone reachable is counted in exactly one shelter.
-        assert res.shelters["assigned"].sum() == pytest.approx(eb.loc[eb["reachable"], "people"].sum())
+        assert sh["assigned"].sum() == pytest.approx(eb.loc[eb["reachable"], "people"].sum())
         assert 100_000 < eb["people"].sum() < 300_000
         assert eb["reachable"].mean() > 0.5
+
+
+def test_jakarta_build_step_layers(jakarta_build):
+    """Every evacuation and access layer, for both scenarios, in the area's CRS."""
+    area, layers = jakarta_build
+    names = {"shelters", "evacuation_buildings", "evacuation_routes", "catchments", "unreachable", "emergency_access", "isochrones"}
+    assert names <= set(layers)
+    for name in names:
+        assert set(layers[name]["scenario"]) == {"current", "design"}, name
+        assert layers[name].crs.equals(area.crs), name
+    ea = layers["emergency_access"]
+    assert len(ea) == 2 * len(area.boundary_layer())
+    assert (ea["delay_s"].dropna() >= -1e-6).all()
