@@ -34,12 +34,14 @@ def inputs_step(area: Area, built: Layers) -> Layers:
 
 def _steps() -> list[tuple[str, Step]]:
     # Imported here so a step's heavy dependencies load only when building.
+    from .evacuation import evacuation_step
     from .precarity_inputs import precarity_step
     from .scenarios import exposure_step
 
     return [
         ("inputs", inputs_step),
         ("exposure", exposure_step),
+        ("evacuation", evacuation_step),
         ("precarity", precarity_step),
     ]
 
