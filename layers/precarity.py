@@ -98,13 +98,14 @@ class PrecarityResult:
                         "score": None if pd.isna(score) else round(float(score), 4),
                         "weight": self.weights.get(name, 0.0),
                     }
+                cls, top = row.precarity_class, row.top_indicators
                 areas.append(
                     {
-                        "name": row.name,
+                        "name": getattr(row, "name", None),
                         "index": None if pd.isna(row.precarity_index) else round(float(row.precarity_index), 4),
                         "rank": None if pd.isna(row.rank) else int(row.rank),
-                        "class": row.precarity_class,
-                        "top_indicators": row.top_indicators.split(",") if row.top_indicators else [],
+                        "class": None if pd.isna(cls) else str(cls),
+                        "top_indicators": top.split(",") if isinstance(top, str) and top else [],
                         "components": comps,
                     }
                 )

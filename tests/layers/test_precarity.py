@@ -388,3 +388,17 @@ def test_build_step_on_a_small_area(town, tmp_path):
     assert sorted(out["precarity_areas"]["name"]) == ["Informal", "Planned"]
     assert (out["precarious_neighbourhoods"]["index_mean"] >= 0.5).all()
     assert precarity_step(area, {}).keys() == {"precarity_cells", "precarity_areas", "precarious_neighbourhoods"}
+
+
+def test_unit_without_data_has_no_index_and_serialises(town):
+    """A boundary unit with nothing mapped gets no index, rank or class (not 0), and the summary is valid JSON."""
+    import json
+
+    buildings, roads, boundaries = town
+    empty = gpd.GeoDataFrame({"area_id": [3], "name": ["Unmapped"]}, geometry=[box(X0 + 9000, Y0, X0 + 9500, Y0 + 500)], crs=CRS)
+    res = pr.precarity_index(buildings, roads=roads, boundaries=pd.concat([boundaries, empty], ignore_index=True))
+    row = res.areas.set_index("name").loc["Unmapped"]
+    assert np.isnan(row["precarity_index"]) and pd.isna(row["rank"]) and pd.isna(row["precarity_class"])
+    summary = json.loads(json.dumps(res.summary()))
+    last = summary["areas"][-1]
+    assert last["name"] == "Unmapped" and last["index"] is None and last["rank"] is None and last["class"] is None
