@@ -91,7 +91,7 @@ class Report(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    original: Mapped[dict | None] = mapped_column(JSON)  # the report as first submitted; edits never lose it
+    original: Mapped[dict | None] = mapped_column(JSON)  # set at the first edit: the report as submitted
     photo_type: Mapped[str | None] = mapped_column(String(20))
     photo: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
 

@@ -345,6 +345,11 @@ def _apply_edits(rep: Report, edits: dict) -> dict:
         raise InvalidInputError("edits: " + result.errors[0]["error"])
     new = result.records.iloc[0]
     changes = {}
+    if rep.original is None:  # the first edit keeps the report as submitted
+        rep.original = {
+            "category": rep.category, "description": rep.description, "severity": rep.severity, "lon": rep.lon,
+            "lat": rep.lat, "attributes": rep.attributes, "geometry_wkt": rep.geometry_wkt,
+        }  # fmt: skip
     for key in ("category", "description", "severity", "lon", "lat", "attributes"):
         value = new[key]
         value = value.item() if hasattr(value, "item") else value  # numpy scalars → Python for the database
