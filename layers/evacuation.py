@@ -38,7 +38,7 @@ import shapely
 from scipy.sparse.csgraph import dijkstra
 
 from ._errors import InvalidInputError
-from .network import Network, arcs_matrix, depth_along
+from .network import Network, arcs_matrix
 
 NO_PATH = -9999
 JUNCTION_TOLERANCE_M = 5.0  # a passable edge this much farther than a flooded one is still preferred
@@ -127,7 +127,7 @@ def evacuate(
         ``shelter_id``, ``capacity`` (people, NaN = unlimited), ``safe`` (bool) and points
         (:func:`layers.shelters.shelters_from_facilities`). Unsafe shelters are never used.
     depth_m
-        Hazard depth along every edge (:func:`layers.network.depth_along`); None = dry.
+        Hazard depth along every edge (:func:`edge_depth_m`); None = dry.
     people
         People in each building (array aligned with ``buildings``) or one number for all.
     building_routes
@@ -273,6 +273,19 @@ def evacuate(
     return EvacuationResult(out_b, out_s, routes.reset_index(drop=True), per_building)
 
 
+def edge_depth_m(network: Network, hazard, *, classes=None) -> np.ndarray:
+    """Hazard depth (m) along every edge: the max over the cells or zones it crosses (0 where dry or
+    outside the hazard; ``inf`` on edges touching text-classed zones, which have no depth).
+
+    ``hazard`` is anything :func:`layers.hazard.open_hazard` takes (a path, a HazardSpec) or an
+    opened hazard.
+    """
+    from .hazard import HazardRaster, HazardZones, max_depth_along_lines, open_hazard
+
+    h = hazard if isinstance(hazard, (HazardRaster, HazardZones)) else open_hazard(hazard, classes=classes)
+    return np.nan_to_num(max_depth_along_lines(network.edges.geometry, h), nan=0.0, posinf=np.inf)
+
+
 def people_per_building(
     buildings: gpd.GeoDataFrame,
     population=None,
@@ -282,69 +295,42 @@ def people_per_building(
     default: float = 4.0,
 ) -> np.ndarray:
     """People in each building: each population cell's people shared among the buildings whose
-    centroid lies in the cell, in proportion to footprint area; ``default`` where unknown.
+    centroid lies in the cell, in proportion to footprint area; ``default`` off the raster.
 
     ``population`` is a raster path or a :class:`~layers.area.PopulationSpec` (its ``units`` and
-    ``scale`` then apply): ``count`` = people per cell, ``per_km2`` / ``per_ha`` = density (cell
-    areas of geographic grids on the ellipsoid, per row), times ``scale``. Buildings outside the
-    raster or on nodata cells get ``default``. None = ``default`` for every building.
+    ``scale`` then apply), read by :func:`layers.population.read_population` (nodata = 0 people).
+    None = ``default`` for every building.
     """
-    import rasterio
+    from .population import read_population
 
     n = len(buildings)
     if population is None:
         return np.full(n, float(default))
     if getattr(population, "field", None):
         raise InvalidInputError("population polygons are not supported for evacuation; give a population raster")
-    path = getattr(population, "path", population)
-    units = getattr(population, "units", units)
-    scale = float(getattr(population, "scale", scale))
-    if units not in ("count", "per_km2", "per_ha"):
-        raise InvalidInputError(f"population units '{units}' must be count, per_km2 or per_ha")
-    area = buildings.geometry.area.to_numpy()
-    with rasterio.open(path) as src:
-        values = np.ma.filled(src.read(1, masked=True).astype(np.float64), np.nan)
-        t = src.transform
-        cent = buildings.geometry.centroid
-        if src.crs is not None and buildings.crs is not None:
-            cent = cent.to_crs(src.crs)
-        inv = ~t
-        x, y = cent.x.to_numpy(), cent.y.to_numpy()
-        col = np.floor(inv.a * x + inv.b * y + inv.c).astype(np.int64)
-        row = np.floor(inv.d * x + inv.e * y + inv.f).astype(np.int64)
-        inside = (row >= 0) & (row < src.height) & (col >= 0) & (col < src.width)
-        cell = np.full(n, -1, dtype=np.int64)
-        cell[inside] = row[inside] * src.width + col[inside]
-        per_cell = np.full(n, np.nan)
-        per_cell[inside] = values.ravel()[cell[inside]]
-        if units != "count":
-            cell_m2 = _cell_area_m2(src, row[inside])
-            per_cell[inside] *= cell_m2 / (1e6 if units == "per_km2" else 1e4)
-    per_cell *= scale
-    known = inside & ~np.isnan(per_cell)
-    total_area = np.zeros(int(cell.max()) + 1 if n else 0)
-    np.add.at(total_area, cell[known], area[known])
-    out = np.full(n, float(default))
-    share = np.divide(area[known], total_area[cell[known]], out=np.zeros(int(known.sum())), where=total_area[cell[known]] > 0)
-    out[known] = per_cell[known] * share
-    return out
-
-
-def _cell_area_m2(src, rows: np.ndarray) -> np.ndarray:
-    """Area (m2) of the cells on ``rows``: exact for projected grids, on the ellipsoid for geographic ones."""
-    t = src.transform
-    if src.crs is None or src.crs.is_projected:
-        return np.full(len(rows), abs(t.a * t.e))
-    from pyproj import Geod
-
-    geod = Geod(ellps="WGS84")
-    uniq, inv = np.unique(rows, return_inverse=True)
-    top = t.f + uniq * t.e
-    bottom = top + t.e
-    areas = np.array(
-        [abs(geod.polygon_area_perimeter([0, t.a, t.a, 0], [b, b, tp, tp])[0]) for tp, b in zip(top, bottom)]
+    grid = read_population(
+        getattr(population, "path", population),
+        units=getattr(population, "units", units),
+        scale=float(getattr(population, "scale", scale)),
     )
-    return areas[inv]
+    height, width = grid.people.shape
+    cent = buildings.geometry.centroid
+    if buildings.crs is not None:
+        cent = cent.to_crs(grid.crs)
+    inv = ~grid.transform
+    x, y = cent.x.to_numpy(), cent.y.to_numpy()
+    col = np.floor(inv.a * x + inv.b * y + inv.c).astype(np.int64)
+    row = np.floor(inv.d * x + inv.e * y + inv.f).astype(np.int64)
+    inside = (row >= 0) & (row < height) & (col >= 0) & (col < width)
+    cell = np.where(inside, row * width + col, 0)
+    area = buildings.geometry.area.to_numpy()
+    total_area = np.zeros(height * width)
+    np.add.at(total_area, cell[inside], area[inside])
+    out = np.full(n, float(default))
+    tot = total_area[cell[inside]]
+    share = np.divide(area[inside], tot, out=np.zeros(int(inside.sum())), where=tot > 0)
+    out[inside] = grid.people.ravel()[cell[inside]] * share
+    return out
 
 
 def _check_inputs(network: Network, buildings: gpd.GeoDataFrame, shelters: gpd.GeoDataFrame) -> None:
@@ -623,7 +609,7 @@ def evacuation_layers(
     from .access import catchments_and_unreachable
     from .shelters import DEFAULT_SHELTER_CATEGORIES, M2_PER_PERSON, shelters_from_facilities
 
-    depth = depth_along(network.edges.geometry, hazard) if hazard is not None else None
+    depth = edge_depth_m(network, hazard, classes=classes) if hazard is not None else None
     if depth is not None and not (depth > 0).any():
         warnings.warn(
             f"the hazard {getattr(hazard, 'path', hazard)} does not reach any edge of the network "
@@ -808,7 +794,7 @@ def evacuation_step(area, built: dict[str, gpd.GeoDataFrame]) -> dict[str, gpd.G
             scenario=hz.id,
         )  # fmt: skip
         if boundaries is not None:
-            depth = depth_along(drive.edges.geometry, hz)
+            depth = edge_depth_m(drive, hz)
             access, node_time = emergency_access(
                 drive, facilities, boundaries, depth_m=depth, max_drive_depth_m=float(cfg.get("max_drive_depth_m", 0.3))
             )

@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Iterable
 
@@ -24,8 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ._errors import InvalidInputError
-from .classes import DEFAULT_FLOOD_CLASSES, ClassScheme, parse_classes
-from .network import depth_along
+from .classes import ClassScheme
 from .values import parse_capacity
 
 DEFAULT_SHELTER_CATEGORIES = ("school", "place_of_worship", "community_centre", "shelter")
@@ -163,29 +161,21 @@ def _footprints(shelters: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame) -> tupl
 
 
 def _site_safety(site: gpd.GeoSeries, hazard, classes) -> dict:
+    """Depth and class of each site (all cells or zones it touches); safe = in no hazard class."""
+    from .hazard import HazardRaster, HazardZones, geometry_hazard, open_hazard
+
     n = len(site)
     if hazard is None:
         return {"depth_m": np.zeros(n), "hazard_class": pd.array([pd.NA] * n, dtype="string"), "safe": np.ones(n, bool)}
-    if isinstance(classes, ClassScheme):
-        scheme = classes
-    elif classes:
-        scheme = parse_classes(classes)
-    elif isinstance(getattr(hazard, "classes", None), ClassScheme):
-        scheme = hazard.classes
-    else:
-        scheme = parse_classes(DEFAULT_FLOOD_CLASSES)
-    depth = depth_along(site, hazard)
-    if np.isinf(depth).any() or scheme.kind == "text":
-        # Vector zones: in a zone of any class or not.
-        names = np.where(np.isinf(depth), "flooded", None)
-        safe = ~np.isinf(depth)
-    else:
-        cls = scheme.classify(depth)
-        names = np.where(cls >= 0, np.array(scheme.names, dtype=object)[np.maximum(cls, 0)], None)
-        safe = cls < 0
-        if scheme.classes and not math.isinf(scheme.classes[0].lower):
-            safe = depth < scheme.classes[0].lower
-    return {"depth_m": depth, "hazard_class": pd.array(names, dtype="string"), "safe": safe}
+    h = hazard if isinstance(hazard, (HazardRaster, HazardZones)) else open_hazard(hazard, classes=classes)
+    res = geometry_hazard(site, h)
+    cls = res["hazard_class"].to_numpy()
+    names = np.where(cls >= 0, np.array(h.classes.names, dtype=object)[np.maximum(cls, 0)], None)
+    return {
+        "depth_m": np.nan_to_num(res["depth_max_m"].to_numpy(), nan=0.0),
+        "hazard_class": pd.array(names, dtype="string"),
+        "safe": cls < 0,
+    }
 
 
 def _empty(crs) -> gpd.GeoDataFrame:

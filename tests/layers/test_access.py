@@ -144,12 +144,12 @@ def test_catchments_and_unreachable_zones():
 def test_jakarta_emergency_access(sample_area_dir):
     """RW neighbourhoods, current flood: most are reached, the flood only ever delays, never speeds up."""
     from layers.area import load_area
-    from layers.network import depth_along
+    from layers.evacuation import edge_depth_m
 
     area = load_area(sample_area_dir)
     net = network_from_roads(area.roads(), mode="drive")
     rw = area.boundary_layer("rw")
-    depth = depth_along(net.edges.geometry, area.hazard("current"))
+    depth = edge_depth_m(net, area.hazard("current"))
     out, node_time = emergency_access(net, area.facilities(), rw, depth_m=depth)
     assert len(out) == len(rw) == 2685
     assert 0.4 < out["reachable"].mean() < 1.0

@@ -201,6 +201,28 @@ def test_shelter_on_the_same_edge_is_reached_directly():
     assert res.buildings["distance_m"].iloc[0] == pytest.approx(102.0)
 
 
+def test_edge_depth_is_the_max_along_each_edge(tmp_path):
+    """Edges get the deepest cell they cross (via layers.hazard); dry, nodata and outside count as 0."""
+    import rasterio
+    from affine import Affine
+
+    from layers.evacuation import edge_depth_m
+
+    data = np.array([[0.0, 0.2, -9999], [0.0, 2.0, 0.0], [0.0, 0.0, 0.0]], dtype="float32")
+    path = tmp_path / "depth.tif"
+    with rasterio.open(
+        path, "w", driver="GTiff", width=3, height=3, count=1, dtype="float32", crs=CRS,
+        transform=Affine(10, 0, 0, 0, -10, 30), nodata=-9999,
+    ) as dst:  # fmt: skip
+        dst.write(data, 1)
+    net = network_from_roads(
+        roads([(1, 25), (29, 25)], [(1, 15), (29, 15)], [(100, 100), (200, 100)], [(21, 5), (29, 5)])
+    )
+    order = np.argsort(net.edges.geometry.centroid.y.to_numpy())[::-1]  # top row first
+    got = edge_depth_m(net, path)[order]
+    np.testing.assert_allclose(got, [0.0, 0.2, 2.0, 0.0])
+
+
 def test_bad_inputs_are_clear_errors():
     net = network_from_roads(roads([(0, 0), (100, 0)]))
     with pytest.raises(InvalidInputError, match="walk speed"):
@@ -216,7 +238,7 @@ def test_bad_inputs_are_clear_errors():
 
 @pytest.fixture(scope="session")
 def kibera(shared_data):
-    from layers.network import depth_along, walk_network_from_osm
+    from layers.network import walk_network_from_osm
     from layers.osm import buildings_from_osm
 
     osm = shared_data / "kibera" / "kibera_map_2012.osm"
@@ -279,7 +301,7 @@ def test_kibera_distances_equal_networkx(kibera, tmp_path):
 
 
 def test_people_per_building_share_cells_by_footprint_area(tmp_path):
-    """A 10-person cell with a 300 m2 and a 100 m2 building: 7.5 and 2.5; a building off the raster gets the default."""
+    """A 10-person cell with a 300 m2 and a 100 m2 building: 7.5 and 2.5; off the raster: the default; nodata: 0."""
     import rasterio
     from affine import Affine
 
@@ -296,7 +318,7 @@ def test_people_per_building_share_cells_by_footprint_area(tmp_path):
         geometry=[box(10, 10, 40, 20), box(60, 60, 70, 70), box(500, 500, 510, 510), box(150, 50, 160, 60)],
         crs=CRS,
     )
-    np.testing.assert_allclose(people_per_building(b, path, default=4), [7.5, 2.5, 4, 4])
+    np.testing.assert_allclose(people_per_building(b, path, default=4), [7.5, 2.5, 4, 0])
     # As a density: 10 per km2 on a 100 m cell (0.01 km2) = 0.1 people, times scale 200 = 20.
     np.testing.assert_allclose(people_per_building(b, path, units="per_km2", scale=200.0, default=0)[:2], [15.0, 5.0])
     np.testing.assert_allclose(people_per_building(b, None, default=3), [3, 3, 3, 3])

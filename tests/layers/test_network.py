@@ -7,13 +7,11 @@ import time
 import geopandas as gpd
 import numpy as np
 import pytest
-import rasterio
 import shapely
-from affine import Affine
-from shapely.geometry import LineString, Point, box
+from shapely.geometry import LineString, Point
 
 from layers._errors import InvalidInputError
-from layers.network import depth_along, drive_time_s, network_from_roads, walk_network_from_osm
+from layers.network import drive_time_s, network_from_roads, walk_network_from_osm
 
 CRS = "EPSG:32748"
 
@@ -112,30 +110,6 @@ def test_bad_input():
         network_from_roads(roads([[(0, 0), (1, 1)]]).drop(columns="road_class"))
     with pytest.raises(InvalidInputError, match="mode"):
         network_from_roads(roads([[(0, 0), (1, 1)]]), mode="fly")
-
-
-def test_depth_along_lines_and_polygons(tmp_path):
-    """Max of the cells a line crosses; nodata and outside count as 0."""
-    data = np.array([[0.0, 0.2, -9999], [0.0, 2.0, 0.0], [0.0, 0.0, 0.0]], dtype="float32")
-    path = tmp_path / "depth.tif"
-    with rasterio.open(
-        path, "w", driver="GTiff", width=3, height=3, count=1, dtype="float32", crs=CRS,
-        transform=Affine(10, 0, 0, 0, -10, 30), nodata=-9999,
-    ) as dst:  # fmt: skip
-        dst.write(data, 1)
-    geoms = gpd.GeoSeries(
-        [
-            LineString([(1, 25), (29, 25)]),  # top row: 0, 0.2, nodata
-            LineString([(1, 15), (29, 15)]),  # through the 2 m cell
-            LineString([(100, 100), (200, 100)]),  # outside the raster
-            box(21, 1, 29, 9),  # bottom-right cell, dry
-            box(12, 12, 18, 18),  # inside the deep cell
-        ],
-        crs=CRS,
-    )
-    np.testing.assert_allclose(depth_along(geoms, path), [0.2, 2.0, 0.0, 0.0, 2.0])
-    # Reprojection: the same lines in degrees give the same answer.
-    np.testing.assert_allclose(depth_along(geoms.to_crs(4326), path), [0.2, 2.0, 0.0, 0.0, 2.0])
 
 
 def test_kibera_walk_network_from_osm(shared_data):
