@@ -32,8 +32,10 @@ from rasterio.windows import Window
 from ._errors import InvalidInputError, OutsideExtentError
 from .classes import DEFAULT_FLOOD_CLASSES, NOT_AFFECTED, ClassScheme, parse_classes
 
-# Buildings are processed in chunks whose raster window is read on its own.
-CHUNK = 200_000
+# Geometries are processed by bands of this many raster rows, each band's window read on its own.
+BAND_ROWS = 256
+# Geometries are placed on the grid this many at a time.
+GEOM_CHUNK = 250_000
 # Class polygons are made per block of this many cells a side.
 POLY_BLOCK = 32
 
@@ -441,19 +443,28 @@ def _to_crs(geoms, crs) -> np.ndarray:
 
 
 def _windowed(touched: Touched, hazard: HazardRaster, n: int, reducer, *, progress: str | None = None) -> None:
-    """Call ``reducer(values, part, (row_off, col_off))`` per chunk of geometries, reading only its window."""
+    """Call ``reducer(values, part, (row_off, col_off))`` per band of rows, reading only that window.
+
+    Geometries are grouped by the band (:data:`BAND_ROWS` rows) holding their first row, so memory
+    stays bounded by one band (plus the tallest geometry) whatever the raster's size.
+    """
     from tqdm.auto import tqdm
 
-    index = touched.index
-    bounds = np.searchsorted(index, np.arange(0, n + CHUNK, CHUNK)) if n else np.array([0])
-    chunks = list(zip(bounds[:-1], bounds[1:]))
-    for s, e in tqdm(chunks, desc=progress or "hazard", unit="chunk", disable=progress is None or len(chunks) < 3):
-        if s == e:
-            continue
-        rows, c0, c1 = touched.row[s:e], touched.col0[s:e], touched.col1[s:e]
+    if not len(touched.index):
+        return
+    idx = touched.index
+    first = np.flatnonzero(np.r_[True, idx[1:] != idx[:-1]])  # first interval (lowest row) of each geometry
+    band_of_geom = touched.row[first] // BAND_ROWS
+    band = np.repeat(band_of_geom, np.diff(np.r_[first, len(idx)]))
+    order = np.argsort(band, kind="stable")  # keeps each geometry's intervals together and in order
+    idx, r_all, c0s, c1s, band = idx[order], touched.row[order], touched.col0[order], touched.col1[order], band[order]
+    cuts = np.flatnonzero(np.r_[True, band[1:] != band[:-1], True])
+    spans = list(zip(cuts[:-1], cuts[1:]))
+    for s, e in tqdm(spans, desc=progress or "hazard", unit="band", disable=progress is None or len(spans) < 3):
+        rows, c0, c1 = r_all[s:e], c0s[s:e], c1s[s:e]
         rmin, rmax, cmin, cmax = rows.min(), rows.max(), c0.min(), c1.max()
         win = Window(int(cmin), int(rmin), int(cmax - cmin + 1), int(rmax - rmin + 1))
-        reducer(hazard.read(win), Touched(index[s:e], rows - rmin, c0 - cmin, c1 - cmin), (int(rmin), int(cmin)))
+        reducer(hazard.read(win), Touched(idx[s:e], rows - rmin, c0 - cmin, c1 - cmin), (int(rmin), int(cmin)))
 
 
 def geometry_hazard(geoms, hazard: Hazard, *, share: bool = False, progress: str | None = None) -> pd.DataFrame:
@@ -491,8 +502,12 @@ def geometry_hazard(geoms, hazard: Hazard, *, share: bool = False, progress: str
             some = np.isin(idx, owners[(nhit > 0) & (nhit < ncell)]) & (c >= 0)
             mixed.append((idx[some], row[some] + offset[0], col[some] + offset[1]))
 
-    touched = touched_cells(g, hazard.transform, (hazard.height, hazard.width))
-    _windowed(touched, hazard, n, reducer, progress=progress)
+    # Chunks of geometries in north-south order: each chunk's cells stay few and its windows compact.
+    order = np.argsort(shapely.bounds(g)[:, 1], kind="stable") if n > GEOM_CHUNK else np.arange(n)
+    for s in range(0, n, GEOM_CHUNK):
+        sel = order[s : s + GEOM_CHUNK]
+        t = touched_cells(g[sel], hazard.transform, (hazard.height, hazard.width))
+        _windowed(Touched(sel[t.index], t.row, t.col0, t.col1), hazard, n, reducer, progress=progress)
     out = pd.DataFrame({"hazard_class": cls, "depth_max_m": depth})
     if share:
         x0, a, y0, e = _grid(hazard.transform)
