@@ -48,26 +48,34 @@ class WebLayer:
     group: str | None = None
     default_on: bool = False
     order: int = 0
+    popup: tuple[str, ...] = ()  # columns a popup shows first, in order (all columns when none of them exist)
 
 
 # Analysis output names and columns as the exposure / evacuation / precarity steps write them.
 CATALOGUE: tuple[WebLayer, ...] = (
     WebLayer("precarity_cells", "polygon", ("precarity_cells",), "h3_id", style="precarity_index",
-             properties=("precarity_index", "rank", "precarity_class"), order=1),
+             properties=("precarity_index", "rank", "precarity_class"), order=1,
+             popup=("precarity_index", "rank", "precarity_class", "top_indicators")),
     WebLayer("unreachable", "polygon", ("unreachable",), order=2),
     WebLayer("roads", "line", ("exposure_roads", "roads"), "road_id", style="hazard_class",
-             properties=("road_class", "hazard_class"), group="hazard_class", order=3),
+             properties=("road_class", "hazard_class"), group="hazard_class", order=3,
+             popup=("name", "road_class", "hazard_class", "depth_max_m", "length_m", "oneway")),
     WebLayer("buildings", "polygon", ("exposure_buildings", "buildings"), "building_id", style="hazard_class",
-             properties=("hazard_class", "building_type"), group="hazard_class", default_on=True, order=4),
+             properties=("hazard_class", "building_type"), group="hazard_class", default_on=True, order=4,
+             popup=("name", "building_type", "hazard_class", "depth_max_m", "flooded_share", "levels", "capacity")),
     WebLayer("evacuation_routes", "line", ("evacuation_routes",), "edge_id", size="people",
-             properties=("people",), order=5),
+             properties=("people",), order=5, popup=("people", "road_class", "length_m", "depth_max_m")),
     WebLayer("facilities", "point", ("exposure_facilities", "facilities"), "facility_id", style="category",
-             properties=("category", "hazard_class"), group="category", default_on=True, order=6),
+             properties=("category", "hazard_class"), group="category", default_on=True, order=6,
+             popup=("name", "category", "hazard_class", "depth_m", "capacity")),
     WebLayer("shelters", "point", ("shelters",), "shelter_id", style="load_pct", size="capacity",
-             properties=("capacity", "assigned", "load_pct", "over_capacity", "safe"), order=7),
+             properties=("capacity", "assigned", "load_pct", "over_capacity", "safe"), order=7,
+             popup=("name", "category", "capacity", "assigned", "load_pct", "over_capacity", "safe", "buildings")),
 )
 REPORTS = WebLayer("reports", "point", (), "id", style="category", properties=("category",), group="category",
-                   default_on=True, order=9)
+                   default_on=True, order=9, popup=("category", "description", "severity", "observed_at", "created_at"))
+AREA_POPUP = ("name", "pop_total", "pop_affected", "displaced", "buildings_total", "buildings_affected",
+              "facilities_affected", "facilities_at_risk", "roads_affected_km")
 TITLES = {
     "precarity_cells": "Precarious neighbourhoods", "unreachable": "Places without a safe route", "roads": "Roads",
     "buildings": "Buildings", "evacuation_routes": "Evacuation routes", "facilities": "Facilities",
@@ -78,7 +86,7 @@ TITLES = {
 def boundary_layer(boundary_id: str, first: bool) -> WebLayer:
     """The web layer of one boundary set: per-area exposure figures when the build has them."""
     return WebLayer(f"boundaries_{boundary_id}", "polygon", ("exposure_areas", f"boundaries_{boundary_id}"), "area_id",
-                    properties=("name",), default_on=first, order=8)
+                    properties=("name",), default_on=first, order=8, popup=AREA_POPUP)
 
 
 class MapData:
@@ -198,6 +206,7 @@ class MapData:
         return [
             {
                 "name": s.name, "kind": s.kind, "style": s.style, "size": s.size, "default_on": s.default_on,
+                "popup": list(s.popup),
                 "per_scenario": self.per_scenario(s.name), "source": self._source(s),
             }
             for s in self.layers.values()

@@ -32,7 +32,7 @@ def _config() -> dict:
     data = map_data()
     extra = []
     if reports_index() is not None:
-        extra.append({"name": REPORTS.name, "kind": "point", "style": "category", "size": None,
+        extra.append({"name": REPORTS.name, "kind": "point", "style": "category", "size": None, "popup": list(REPORTS.popup),
                       "default_on": True, "per_scenario": False, "source": "reports"})
     names = [layer.name for layer in data.layers.values()] + [REPORTS.name]
     return page_config(

@@ -127,11 +127,13 @@
     if (typeof v === "boolean") return v ? t("js_yes", "yes") : t("js_no", "no");
     return String(v);
   }
-  function popupContent(layerTitle, props) {
+  function popupContent(spec, props) {
     var box = el("div", { "class": "popup" });
-    box.appendChild(el("h3", null, props.name || layerTitle));
+    box.appendChild(el("h3", null, props.name || spec.title));
     var table = el("table");
-    Object.keys(props).forEach(function (k) {
+    var keys = (spec.popup || []).filter(function (k) { return k in props; });
+    if (!keys.length) keys = Object.keys(props);
+    keys.forEach(function (k) {
       if (HIDE[k] || k === "name") return;
       var tr = el("tr");
       tr.appendChild(el("th", { scope: "row" }, label(k)));
@@ -146,11 +148,11 @@
   }
   function openPopup(spec, id, latlng) {
     var popup = L.popup({ maxWidth: 320 }).setLatLng(latlng).setContent(el("p", null, t("js_loading", "Loading…"))).openOn(map);
-    if (inline) { popup.setContent(popupContent(spec.title, inline.rows[spec.name][spec.per_scenario ? scenario.id : ""][id] || {})); return; }
+    if (inline) { popup.setContent(popupContent(spec, inline.rows[spec.name][spec.per_scenario ? scenario.id : ""][id] || {})); return; }
     var url = cfg.urls.feature.replace("{layer}", spec.name).replace("{id}", encodeURIComponent(id)) +
       (spec.per_scenario ? "?scenario=" + encodeURIComponent(scenario.id) : "");
     fetch(url).then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
-      .then(function (props) { popup.setContent(popupContent(spec.title, props)); })
+      .then(function (props) { popup.setContent(popupContent(spec, props)); })
       .catch(function () { popup.setContent(el("p", null, t("js_popup_failed", "Could not load the details."))); });
   }
 
@@ -272,6 +274,6 @@
 
   if (scenario) showScenario(scenario);
   if (inline || !cfg.layers.some(function (l) { return l.default_on; })) { document.body.setAttribute("data-map-ready", "1"); }
-  window.geoappMap = { map: map, layers: active, config: cfg,
+  window.geoappMap = { map: map, layers: active, config: cfg, pending: function () { return pending; },
     overlay: function () { return overlay; }, scenario: function () { return scenario && scenario.id; } };
 })();
