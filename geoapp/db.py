@@ -40,6 +40,7 @@ def make_engine(url: str, *, schema: str | None = None) -> Engine:
                 cur.execute("PRAGMA journal_mode=WAL")
                 cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA cache_size=-32768")  # 32 MB: bulk imports update random-UUID indexes
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 

@@ -280,7 +280,9 @@ def normalise_reports(
         inside[ok.to_numpy()] = shapely.contains_xy(extent, lon[ok].to_numpy(), lat[ok].to_numpy())
         outside = ~inside
         swap_in = np.zeros(n, dtype=bool)
-        swap_in[ok.to_numpy()] = shapely.contains_xy(extent, lat[ok].to_numpy(), lon[ok].to_numpy())
+        check = ok.to_numpy() & outside & (lon.abs() <= 90).to_numpy()  # only points outside can be swapped
+        if check.any():
+            swap_in[check] = shapely.contains_xy(extent, lat[check].to_numpy(), lon[check].to_numpy())
         add(outside & swap_in, "the point is outside the area but would be inside with longitude and latitude swapped")
         if config.outside_area == "reject":
             add(outside & ~swap_in, "the point is outside the area (reports.outside_area = 'reject')")

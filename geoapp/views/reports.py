@@ -184,29 +184,35 @@ def _int_arg(name: str, *, minimum: int, maximum: int | None = None) -> int | No
 
 def features(frame: pd.DataFrame) -> list[dict]:
     """GeoJSON Feature dicts of a privacy-filtered frame."""
+    import shapely
+
     props = frame.drop(columns=["lon", "lat", "geometry_wkt"], errors="ignore")
-    records = json.loads(props.to_json(orient="records", date_format="iso", force_ascii=False))
+    for col in props.columns:
+        if pd.api.types.is_datetime64_any_dtype(props[col]):
+            props[col] = props[col].map(lambda t: t.isoformat() if pd.notna(t) else None).astype(object)
+    props = props.astype(object).where(props.notna(), None)
+    records = props.to_dict("records")
     lon = frame["lon"].round(7).tolist()
     lat = frame["lat"].round(7).tolist()
     wkt = frame["geometry_wkt"].tolist() if "geometry_wkt" in frame else [None] * len(frame)
-    out = []
-    for p, x, y, w in zip(records, lon, lat, wkt, strict=True):
-        if w:
-            import shapely
-
-            geom = json.loads(shapely.to_geojson(shapely.from_wkt(w)))
-        else:
-            geom = {"type": "Point", "coordinates": [x, y]}
-        out.append({"type": "Feature", "id": p["id"], "geometry": geom, "properties": p})
-    return out
+    return [
+        {
+            "type": "Feature",
+            "id": p["id"],
+            "geometry": json.loads(shapely.to_geojson(shapely.from_wkt(w))) if w else {"type": "Point", "coordinates": [x, y]},
+            "properties": p,
+        }
+        for p, x, y, w in zip(records, lon, lat, wkt, strict=True)
+    ]
 
 
 def _geojson_stream(frames):
     yield '{"type": "FeatureCollection", "features": ['
     first = True
     for frame in frames:
-        for feat in features(frame):
-            yield ("" if first else ",\n") + json.dumps(feat, ensure_ascii=False)
+        feats = features(frame)
+        if feats:  # one dumps per chunk, not per feature
+            yield ("" if first else ",\n") + json.dumps(feats, ensure_ascii=False)[1:-1]
             first = False
     yield "]}\n"
 
