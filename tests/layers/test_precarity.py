@@ -402,3 +402,30 @@ def test_unit_without_data_has_no_index_and_serialises(town):
     summary = json.loads(json.dumps(res.summary()))
     last = summary["areas"][-1]
     assert last["name"] == "Unmapped" and last["index"] is None and last["rank"] is None and last["class"] is None
+
+
+def test_people_and_reports_give_hazard_shares_and_reports_per_1000(town):
+    """People points carry a hazard class; published need/damage reports are counted per 1,000 people."""
+    buildings, roads, boundaries = town
+    people = gpd.GeoDataFrame(
+        {"people": [600.0, 400.0, 1000.0], "hazard_class": ["high", None, "low"]},
+        geometry=[Point(X0 + 100, Y0 + 100), Point(X0 + 300, Y0 + 300), Point(X0 + 2500, Y0 + 500)],
+        crs=CRS,
+    )
+    reports = gpd.GeoDataFrame(
+        {"category": ["need_water", "damaged_building", "flooding_observed", "need_food"],
+         "status": ["published", "published", "published", "rejected"]},
+        geometry=[Point(X0 + 10, Y0 + 10), Point(X0 + 20, Y0 + 20), Point(X0 + 30, Y0 + 30), Point(X0 + 40, Y0 + 40)],
+        crs=CRS,
+    )  # fmt: skip
+    res = pr.precarity_index(buildings, roads=roads, people=people, hazard_classes=["low", "medium", "high"],
+                             reports=reports, boundaries=boundaries)  # fmt: skip
+    areas = res.areas.set_index("name")
+    assert areas.loc["Informal", "population"] == 1000.0
+    assert areas.loc["Informal", "pop_share_high"] == pytest.approx(0.6)
+    assert areas.loc["Planned", "pop_share_low"] == pytest.approx(1.0)
+    assert areas.loc["Informal", "hazard_score"] == pytest.approx(0.6)  # 0.6 · 3/3
+    assert areas.loc["Planned", "hazard_score"] == pytest.approx(1 / 3)
+    assert areas.loc["Informal", "reports_per_1000"] == pytest.approx(2.0)
+    assert areas.loc["Planned", "reports_per_1000"] == 0.0
+    assert "hazard_score" not in res.skipped and "reports_per_1000" not in res.skipped

@@ -104,3 +104,19 @@ def test_hazard_and_population_on_the_sample_area(sample_area_dir, tmp_path):
     assert (shares.dropna() <= 1 + 1e-9).all() and shares.max() > 0.5
     top = data["areas"][0]["components"]["hazard_score"]
     assert top["weight"] == 2.0 and top["value"] is not None
+
+
+def test_hazard_without_population_uses_buildings(sample_area_dir):
+    """Without population the hazard shares are over buildings (all-touched class of each footprint)."""
+    d = sample_area_dir
+    args = ["precarity", "--buildings", str(d / "buildings.gpkg"), "--hazard", str(d / "flood_current.tif"), "--json"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert "hazard_score" not in data["skipped"] and "reports_per_1000" in data["skipped"]
+
+
+def test_hazard_outside_the_buildings_is_an_error(sample_area_dir, dar):
+    args = ["precarity", "--buildings", str(dar / "tandale-buildings.shp"), "--hazard", str(sample_area_dir / "flood_current.tif")]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1 and "does not overlap" in result.output
