@@ -348,7 +348,8 @@ def _segment_intervals(x1, y1, x2, y2, owner, transform, *, open_rows: bool):
 
 def _reduce_intervals(owner, row, xlo, xhi):
     """Min xlo / max xhi per (owner, row), sorted by owner then row."""
-    order = np.lexsort((row, owner))
+    key = owner.astype(np.int64) * (int(row.max()) - int(row.min()) + 1 if len(row) else 1) + (row - (row.min() if len(row) else 0))
+    order = np.argsort(key, kind="stable")
     owner, row, xlo, xhi = owner[order], row[order], xlo[order], xhi[order]
     if not len(owner):
         return owner, row, xlo, xhi
@@ -390,8 +391,38 @@ def touched_cells(geoms, transform, shape: tuple[int, int]) -> Touched:
     owner, row, c0, c1 = (np.concatenate(v) for v in zip(*out))
     keep = (row >= 0) & (row < height) & (c1 >= 0) & (c0 < width) & (c1 >= c0)
     owner, row, c0, c1 = owner[keep], row[keep], np.clip(c0[keep], 0, width - 1), np.clip(c1[keep], 0, width - 1)
-    order = np.lexsort((c0, row, owner))
-    return Touched(owner[order], row[order], c0[order], c1[order])
+    if len(owner) > 1 and (np.diff(owner) < 0).any():
+        order = np.argsort(owner, kind="stable")  # group by geometry; rows need no order
+        owner, row, c0, c1 = owner[order], row[order], c0[order], c1[order]
+    return Touched(owner, row, c0, c1)
+
+
+def _convex_rings(rings: np.ndarray) -> np.ndarray:
+    """Whether each closed ring is convex: every turn the same way and one full turn in all
+    (numpy over the vertices; a star turns twice)."""
+    xy, ring = shapely.get_coordinates(rings, return_index=True)
+    n = len(rings)
+    if not len(xy):
+        return np.zeros(n, dtype=bool)
+    # Edges of each ring (the closing vertex repeats the first, so edges stay within rings).
+    same = ring[1:] == ring[:-1]
+    ex, ey = np.diff(xy[:, 0])[same], np.diff(xy[:, 1])[same]
+    er = ring[:-1][same]
+    keep = (ex != 0) | (ey != 0)  # repeated vertices make no turn
+    ex, ey, er = ex[keep], ey[keep], er[keep]
+    starts = np.flatnonzero(np.r_[True, er[1:] != er[:-1]])
+    nxt = np.arange(len(ex)) + 1
+    ends = np.r_[starts[1:], len(ex)]
+    nxt[ends - 1] = starts  # the last edge turns into the first
+    cross = ex * ey[nxt] - ey * ex[nxt]
+    dot = ex * ex[nxt] + ey * ey[nxt]
+    turn = np.arctan2(cross, dot)
+    scale = np.hypot(ex, ey) * np.hypot(ex[nxt], ey[nxt])
+    straight = np.abs(cross) <= 1e-12 * scale
+    pos = np.bincount(er, weights=(cross > 0) & ~straight, minlength=n)
+    neg = np.bincount(er, weights=(cross < 0) & ~straight, minlength=n)
+    total = np.bincount(er, weights=turn, minlength=n)
+    return ((pos == 0) | (neg == 0)) & (np.abs(np.abs(total) - 2 * np.pi) < 1e-6) & (pos + neg >= 3)
 
 
 def _polygon_intervals(polys: np.ndarray, owner: np.ndarray, transform):
@@ -399,8 +430,7 @@ def _polygon_intervals(polys: np.ndarray, owner: np.ndarray, transform):
     area = shapely.area(polys)
     keep = area > 0
     polys, owner, area = polys[keep], owner[keep], area[keep]
-    hull = shapely.area(shapely.convex_hull(polys))
-    convex = (shapely.get_num_interior_rings(polys) == 0) & (hull - area <= 1e-9 * np.maximum(hull, 1e-300))
+    convex = (shapely.get_num_interior_rings(polys) == 0) & _convex_rings(shapely.get_exterior_ring(polys))
     res = []
     b = shapely.bounds(polys)
     prow0, prow1 = _rows_of(b[:, 1], b[:, 3], transform, open_=True)
@@ -438,6 +468,8 @@ def _to_crs(geoms, crs) -> np.ndarray:
     if isinstance(geoms, (gpd.GeoDataFrame, gpd.GeoSeries)):
         if geoms.crs is None:
             raise InvalidInputError("the layer has no CRS; cannot place it on the hazard")
+        if CRS.from_user_input(geoms.crs).equals(crs):
+            return geoms.geometry.to_numpy() if isinstance(geoms, gpd.GeoDataFrame) else geoms.to_numpy()
         return geoms.geometry.to_crs(crs).to_numpy() if isinstance(geoms, gpd.GeoDataFrame) else geoms.to_crs(crs).to_numpy()
     return np.asarray(geoms, dtype=object)
 
