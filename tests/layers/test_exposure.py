@@ -271,3 +271,16 @@ def test_build_writes_exposure_layers(built_area):
     diff = pyogrio.read_dataframe(built_area, layer="exposure_scenario_diff", read_geometry=False)
     assert set(diff["scenario_to"]) == {"design"} and (diff["pop_newly_affected"] >= 0).all()
 
+
+
+def test_inasafe_flood_zones_on_roads(shared_data):
+    """185 roads × yes-zones: km in the wet class equal the length of the roads clipped by the dissolved zones."""
+    d = shared_data / "inasafe_fixtures"
+    res = exposure_from_files(hazard=str(d / "flood_multipart_polygons.shp"), hazard_field="FLOODPRONE",
+                              classes="wet:yes", roads=str(d / "roads.shp"))
+    zones = gpd.read_file(d / "flood_multipart_polygons.shp")
+    wet = zones[zones["FLOODPRONE"].str.lower() == "yes"].to_crs(res.crs).union_all()
+    roads = gpd.read_file(d / "roads.shp").to_crs(res.crs)
+    s = res.summary()["roads"]
+    assert s["total_km"] == pytest.approx(roads.length.sum() / 1000, abs=1e-3)
+    assert s["by_class_km"]["wet"] == pytest.approx(roads.intersection(wet).length.sum() / 1000, abs=1e-3)
