@@ -228,3 +228,21 @@ def shelter_sites(*, crs=None) -> gpd.GeoDataFrame:
         crs="EPSG:4326",
     )
     return out.to_crs(crs if crs is not None else working_crs())
+
+
+def flood_observations(scenario: str | None = None) -> gpd.GeoDataFrame:
+    """Published ``flooding_observed`` reports compared with a hazard scenario (default: the first), for planners.
+
+    Exact points (planner view, no personal fields) with ``observed_depth_m``,
+    ``model_value``, ``model_class`` and ``wet_report_dry_model``; EPSG:4326.
+    """
+    from layers.observations import compare_with_hazard
+
+    from .area import current_area
+
+    spec = current_area().hazard(scenario)
+    gdf = reports_geodataframe(viewer="planner", category="flooding_observed")
+    gdf["observed_depth_m"] = [a.get("depth_m") if isinstance(a, dict) else None for a in gdf["attributes"]]
+    out = compare_with_hazard(gdf, spec.path, classes=spec.classes, field=spec.field, layer=spec.layer)
+    out["scenario"] = spec.id
+    return out

@@ -97,3 +97,24 @@ def test_published_shelter_sites_become_facility_points(app, client, make_user):
     row = sites.iloc[0]
     assert row["facility_id"] == f"report:{f['properties']['id']}" and row["category"] == "shelter"
     assert row["name"] == "Masjid Al-Ikhlas" and row["capacity"] == 150.0 and row["source_type"] == "field_report"
+
+
+def test_flood_observations_flag_wet_reports_where_the_model_is_dry(app, client, make_user, sample_area_dir):
+    """Against the Jakarta 'current' scenario: a report in a deep cell is 'high', one in a dry cell is flagged."""
+    import rasterio
+
+    with rasterio.open(sample_area_dir / "flood_current.tif") as src:
+        depth = src.read(1, masked=True)
+        wet = np.argwhere(depth.filled(0) > 2.0)[0]
+        dry = np.argwhere((depth.filled(-1) == 0))[len(np.argwhere(depth.filled(-1) == 0)) // 2]
+        (wx, wy), (dx, dy) = src.xy(*wet), src.xy(*dry)
+    _, trusted = make_user(app, "volunteer", trusted=True)
+    for xy in ((wx, wy), (dx, dy)):
+        client.post("/api/reports", json=feature("flooding_observed", xy, depth_m=0.4), headers=bearer(trusted))
+    from geoapp.reportdata import flood_observations
+
+    with app.test_request_context():
+        obs = flood_observations("current")
+    assert obs["model_class"].tolist() == ["high", None]
+    assert obs["wet_report_dry_model"].tolist() == [False, True]
+    assert obs["observed_depth_m"].tolist() == [0.4, 0.4] and set(obs["scenario"]) == {"current"}
