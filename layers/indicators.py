@@ -139,7 +139,12 @@ def vehicle_usable(road_class) -> np.ndarray:
 
 
 def far_from_vehicle_road(
-    buildings: gpd.GeoDataFrame, roads: gpd.GeoDataFrame, *, max_distance_m: float = 50.0, step_m: float = 10.0
+    buildings: gpd.GeoDataFrame,
+    roads: gpd.GeoDataFrame,
+    *,
+    max_distance_m: float = 50.0,
+    step_m: float = 10.0,
+    centres: np.ndarray | None = None,
 ) -> np.ndarray:
     """Per building: True when no vehicle-usable road passes within ``max_distance_m`` of its footprint.
 
@@ -147,7 +152,8 @@ def far_from_vehicle_road(
     over road vertices every ``step_m`` settles most buildings from their centre point
     (near when a vertex is within the limit; far when even the footprint's reach ``R`` and
     the vertex spacing cannot bring a road within it: ``d_vertex - step/2 - R > limit``),
-    and GEOS ``dwithin`` decides the few in between.
+    and GEOS ``dwithin`` decides the few in between. ``centres``: the footprints' representative
+    points when already computed.
     """
     from scipy.spatial import cKDTree
 
@@ -164,7 +170,7 @@ def far_from_vehicle_road(
         return far
     vertices = shapely.get_coordinates(shapely.segmentize(lines, step_m))
     polys = buildings.geometry.values
-    centre = shapely.get_coordinates(shapely.point_on_surface(polys))
+    centre = shapely.get_coordinates(shapely.point_on_surface(polys) if centres is None else centres)
     d_vertex = cKDTree(vertices).query(centre, k=1)[0]
     coords, owner = shapely.get_coordinates(polys, return_index=True)
     # Reach: the farthest footprint vertex from the centre (coordinates come grouped by building).

@@ -431,13 +431,16 @@ def precarity_index(
         walk = _walk(gpd.GeoDataFrame(geometry=centres), roads, facilities)
         far = None
         if roads is not None and len(roads):
-            far = ind.far_from_vehicle_road(buildings, roads, max_distance_m=road_distance_m)
+            far = ind.far_from_vehicle_road(buildings, roads, max_distance_m=road_distance_m, centres=centres.values)
         bar.update()
         table, skipped = indicator_table(
             cells, buildings, pd.Series(cell_of), roads=roads, walk=walk, people=people, people_unit=people_cell,
             hazard_classes=hazard_classes, reports=reports, far=far,
         )  # fmt: skip
         cells_out = _assemble(cells[["h3_id", "geometry"]], table, weights, n_classes)
+        for name in INDICATORS:
+            if name in table and table[name].nunique(dropna=True) <= 1:
+                skipped[name] = "one value in every cell: carries no information here"
         bar.update()
         areas_out = None
         if boundaries is not None:

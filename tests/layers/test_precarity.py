@@ -428,4 +428,4 @@ def test_people_and_reports_give_hazard_shares_and_reports_per_1000(town):
     assert areas.loc["Planned", "hazard_score"] == pytest.approx(1 / 3)
     assert areas.loc["Informal", "reports_per_1000"] == pytest.approx(2.0)
     assert areas.loc["Planned", "reports_per_1000"] == 0.0
-    assert "hazard_score" not in res.skipped and "reports_per_1000" not in res.skipped
+    assert "hazard_score" not in res.skipped
