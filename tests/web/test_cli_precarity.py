@@ -120,3 +120,21 @@ def test_hazard_outside_the_buildings_is_an_error(sample_area_dir, dar):
     args = ["precarity", "--buildings", str(dar / "tandale-buildings.shp"), "--hazard", str(sample_area_dir / "flood_current.tif")]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 1 and "does not overlap" in result.output
+
+
+def test_census_polygons_as_population(shared_data, tmp_path):
+    """InaSAFE fixtures: census wards shared by area over the hazard classes; people are neither created nor lost."""
+    f = shared_data / "inasafe_fixtures"
+    out = tmp_path / "c.gpkg"
+    args = ["precarity", "--buildings", str(f / "buildings.shp"), "--roads", str(f / "roads.shp"),
+            "--hazard", str(f / "continuous_flood_20_20.asc"), "--population", str(f / "census.geojson"),
+            "--population-field", "population", "--boundaries", str(f / "census.geojson"), "--boundary-name", "population",
+            "--h3-resolution", "10", "--out", str(out), "--json"]  # fmt: skip
+    with pytest.warns(UserWarning, match="empty or have no area"):  # the fixture's 4th ward has no geometry
+        result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    wards = gpd.read_file(f / "census.geojson")
+    areas = gpd.read_file(out, layer="precarity_areas")
+    placed = wards.loc[~(wards.geometry.isna() | wards.geometry.is_empty), "population"].sum()
+    assert areas["population"].sum() == pytest.approx(placed, rel=1e-5)  # overlay pieces: float noise only
+    assert "hazard_score" not in json.loads(result.stdout)["skipped"]
