@@ -14,6 +14,7 @@ tile is therefore bounded whatever the size of the layer (100k buildings,
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 
@@ -26,6 +27,7 @@ from ._errors import InvalidInputError
 
 EARTH_HALF = 20037508.342789244  # half the Web Mercator world width, metres
 TILE_PX = 256
+_TOKENS = itertools.count(1)
 MAX_ZOOM = 22
 
 
@@ -87,10 +89,10 @@ class TileIndex:
         self.properties = [p for p in properties if p in gdf.columns]
         self.id_column = id_column if id_column in gdf.columns else None
         self.group = group if group in gdf.columns else None
+        self.token = next(_TOKENS)  # unique per index for the life of the process (cache keys)
         self.ids = (
             self.frame[self.id_column].to_numpy() if self.id_column else np.arange(len(self.frame), dtype=np.int64)
         )
-        self._simplified: dict[int, np.ndarray] = {}
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -107,15 +109,14 @@ class TileIndex:
         return np.flatnonzero(inside)
 
     def _geometries(self, z: int, rows: np.ndarray) -> np.ndarray:
+        """The geometries of ``rows`` simplified for zoom ``z`` (only those rows: cost follows the tile, not the layer)."""
         if self.is_point:
             return self.geoms[rows]
-        if z not in self._simplified:
-            # Half a pixel in degrees at the equator: invisible at this zoom, never grows features.
-            tol = 0.5 * pixel_m(z) * 180 / EARTH_HALF
-            grid = 10 ** math.floor(math.log10(tol))
-            simple = shapely.simplify(self.geoms, tol, preserve_topology=True)
-            self._simplified[z] = shapely.set_precision(simple, grid, mode="pointwise")
-        return self._simplified[z][rows]
+        # Half a pixel in degrees at the equator: invisible at this zoom, never grows features.
+        tol = 0.5 * pixel_m(z) * 180 / EARTH_HALF
+        grid = 10 ** math.floor(math.log10(tol))
+        simple = shapely.simplify(self.geoms[rows], tol, preserve_topology=True)
+        return shapely.set_precision(simple, grid, mode="pointwise")
 
     def tile(self, z: int, x: int, y: int, *, max_features: int = 4000, cluster_px: int = 48) -> dict:
         """The GeoJSON FeatureCollection of tile z/x/y (features, or clusters when there are too many)."""

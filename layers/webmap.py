@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,6 +108,9 @@ class MapData:
         self.built = Path(built) if built else area.default_build_path
         self.built_layers = set(pyogrio.list_layers(self.built)[:, 0]) if self.built.exists() else set()
         self._frames: dict[str, gpd.GeoDataFrame] = {}
+        self._field_cache: dict[str, list[str]] = {}
+        self._boundaries_in_areas: set[str] | None = None
+        self._lock = threading.RLock()
         self._indexes: dict[tuple[str, str | None], TileIndex] = {}
         self.layers: dict[str, WebLayer] = {}
         for spec in sorted(self._catalogue(), key=lambda s: s.order):
@@ -134,9 +138,8 @@ class MapData:
     def _source(self, spec: WebLayer) -> str | None:
         for name in spec.sources:
             if name == "exposure_areas" and name in self.built_layers:
-                frame = self._frame(name)
-                if "boundary" in frame.columns:
-                    if (frame["boundary"] == spec.name.removeprefix("boundaries_")).any():
+                if "boundary" in self._fields(name):
+                    if spec.name.removeprefix("boundaries_") in self._boundary_values():
                         return name
                     continue
                 if spec.name != f"boundaries_{self.boundary_ids()[0]}":
@@ -147,6 +150,21 @@ class MapData:
             if not self.built_layers and name in self._inputs():
                 return name
         return None
+
+    def _fields(self, source: str) -> list[str]:
+        """Column names of a source, without reading its rows."""
+        if source in self.built_layers:
+            if source not in self._field_cache:
+                self._field_cache[source] = list(pyogrio.read_info(self.built, layer=source)["fields"])
+            return self._field_cache[source]
+        return list(self._frame(source).columns)
+
+    def _boundary_values(self) -> set[str]:
+        """The boundary sets ``exposure_areas`` has figures for."""
+        if self._boundaries_in_areas is None:
+            col = pyogrio.read_dataframe(self.built, layer="exposure_areas", columns=["boundary"], read_geometry=False)
+            self._boundaries_in_areas = set(col["boundary"].dropna().astype(str))
+        return self._boundaries_in_areas
 
     def _frame(self, source: str) -> gpd.GeoDataFrame:
         if source not in self._frames:
@@ -174,8 +192,7 @@ class MapData:
         return self.layers[name]
 
     def per_scenario(self, name: str) -> bool:
-        spec = self._spec(name)
-        return "scenario" in self._frame(self._source(spec)).columns
+        return "scenario" in self._fields(self._source(self._spec(name)))
 
     def scenarios(self) -> list[str]:
         """Hazard scenario ids: the area's, else those found in the layers' ``scenario`` columns."""
@@ -183,8 +200,8 @@ class MapData:
             return [h.id for h in self.area.hazards]
         found: list[str] = []
         for spec in self.layers.values():
-            frame = self._frame(self._source(spec))
-            if "scenario" in frame.columns:
+            if self.per_scenario(spec.name):
+                frame = self._frame(self._source(spec))
                 found += [v for v in pd.unique(frame["scenario"].dropna()) if v not in found]
         return found
 
@@ -194,10 +211,12 @@ class MapData:
             raise NotFoundError(f"no hazard scenario '{scenario}'; scenarios are {self.scenarios()}")
         key = (name, scenario if self.per_scenario(name) else None)
         if key not in self._indexes:
-            spec = self._spec(name)
-            frame = self.frame(name, scenario)
-            props = list(spec.properties) + [c for c in (spec.style, spec.size) if c and c not in spec.properties]
-            self._indexes[key] = TileIndex(frame, properties=props, id_column=spec.id_column, group=spec.group)
+            with self._lock:  # a page asks for many tiles at once: build each index once, not once per request
+                if key not in self._indexes:
+                    spec = self._spec(name)
+                    frame = self.frame(name, scenario)
+                    props = list(spec.properties) + [c for c in (spec.style, spec.size) if c and c not in spec.properties]
+                    self._indexes[key] = TileIndex(frame, properties=props, id_column=spec.id_column, group=spec.group)
         return self._indexes[key]
 
     # -- description for the page -----------------------------------------
@@ -294,6 +313,7 @@ def standalone_map(
     source: MapData | Area | str | Path,
     out_html: str | Path,
     *,
+    built: str | Path | None = None,
     zoom: int = 15,
     skip: tuple[str, ...] = ("roads",),
     strings: dict[str, str] | None = None,
@@ -304,14 +324,15 @@ def standalone_map(
     ``source`` is a :class:`MapData`, an :class:`~layers.area.Area`, an area
     folder or ``area.toml`` (its build is used when it exists), or a built
     GeoPackage (its area is found beside it, ``<area>/build/area.gpkg``; alone
-    it gives a map without hazard overlays). The file opens from disk with no
+    it gives a map without hazard overlays); ``built`` names the GeoPackage
+    to use with an area given as ``source``. The file opens from disk with no
     server and no network (the background map, when ``basemap`` names one,
     needs the network; without it the map shows a plain background).
     Geometries are simplified for ``zoom``. Layers named in ``skip`` are left
     out when they are plain inputs (roads: the background map has them; the
     exposed roads of an analysis are kept).
     """
-    data = _map_data(source)
+    data = _map_data(source, built)
     out_html = Path(out_html)
 
     def overlay_url(spec: HazardSpec, overlay: Overlay | None) -> str:
@@ -352,20 +373,20 @@ def standalone_map(
     return out_html
 
 
-def _map_data(source: MapData | Area | str | Path) -> MapData:
+def _map_data(source: MapData | Area | str | Path, built: str | Path | None = None) -> MapData:
     from .area import load_area
 
     if isinstance(source, MapData):
         return source
     if isinstance(source, Area):
-        return MapData(source, None)
+        return MapData(source, built)
     path = Path(source)
     if path.suffix.lower() == ".gpkg":
         if not path.exists():
             raise InvalidInputError(f"built GeoPackage {path} does not exist; run `geoapp build AREA_DIR` first")
         toml = path.parent.parent / "area.toml"
         return MapData(load_area(toml) if toml.exists() else None, path)
-    return MapData(load_area(path), None)
+    return MapData(load_area(path), built)
 
 
 def _escape(text: str) -> str:

@@ -8,6 +8,7 @@ simplified to the zoom, or clusters when a tile holds too many).
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
@@ -69,10 +70,25 @@ def _index(layer: str) -> TileIndex:
     return map_data().index(layer, scenario)
 
 
+# Serialised tiles of the analysis layers (identical for every user), newest last; reports are never cached here.
+_TILE_CACHE: OrderedDict[tuple, str] = OrderedDict()
+TILE_CACHE_SIZE = 4000
+
+
 @bp.get("/tiles/<layer>/<int:z>/<int:x>/<int:y>.json")
 def tile(layer: str, z: int, x: int, y: int) -> Response:
-    kind = REPORTS.kind if layer == REPORTS.name else map_data().layers.get(layer, REPORTS).kind
-    body = collection_json(_index(layer).tile(z, x, y, max_features=MAX_FEATURES[kind]))
+    index = _index(layer)
+    key = (index.token, z, x, y)
+    body = _TILE_CACHE.get(key) if layer != REPORTS.name else None
+    if body is None:
+        kind = REPORTS.kind if layer == REPORTS.name else map_data().layers[layer].kind
+        body = collection_json(index.tile(z, x, y, max_features=MAX_FEATURES[kind]))
+        if layer != REPORTS.name:
+            _TILE_CACHE[key] = body
+            if len(_TILE_CACHE) > TILE_CACHE_SIZE:
+                _TILE_CACHE.popitem(last=False)
+    else:
+        _TILE_CACHE.move_to_end(key)
     resp = Response(body, mimetype="application/geo+json")
     resp.cache_control.max_age = TILE_MAX_AGE_S if layer != REPORTS.name else int(REPORTS_TTL_S)
     return resp

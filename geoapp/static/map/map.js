@@ -235,14 +235,14 @@
     var li = el("li"), sw = el("span", { "class": "swatch" + (shape ? " " + shape : ""), "aria-hidden": "true" });
     sw.style.background = colour; li.appendChild(sw); li.appendChild(el("span", null, text)); list.appendChild(li);
   }
-  function showScenario(s) {
+  function showScenario(s, first) {
     scenario = s;
     if (overlay) map.removeLayer(overlay);
     overlay = L.imageOverlay(s.overlay, s.bounds, { opacity: 0.8, interactive: false, alt: t("js_overlay_alt", "Flood depth") + ": " + s.title });
     overlay.addTo(map); overlay.bringToBack();
     depthLegend.textContent = "";
     s.legend.forEach(function (c) { legendItem(depthLegend, c.colour, t("class_" + c.name, c.name) + ": " + c.label); });
-    Object.keys(active).forEach(function (name) { if (active[name].spec.per_scenario) active[name].redraw(); });
+    if (!first) Object.keys(active).forEach(function (name) { if (active[name].spec.per_scenario) active[name].redraw(); });
     document.body.setAttribute("data-scenario", s.id);
   }
   var scenarioBox = document.getElementById("scenarios");
@@ -272,7 +272,7 @@
   legendItem(classLegend, st.not_affected, t("js_not_affected", "not affected"));
   legendItem(classLegend, "#fff", t("js_facility_at_risk", "facility at risk (thick ring)"), "ring");
 
-  if (scenario) showScenario(scenario);
+  if (scenario) showScenario(scenario, true);
   if (inline || !cfg.layers.some(function (l) { return l.default_on; })) { document.body.setAttribute("data-map-ready", "1"); }
   window.geoappMap = { map: map, layers: active, config: cfg, pending: function () { return pending; },
     overlay: function () { return overlay; }, scenario: function () { return scenario && scenario.id; } };
