@@ -24,14 +24,11 @@ import pandas as pd
 import shapely
 
 from ._errors import InvalidInputError
+from .network import DRIVE_EXCLUDED
 
-# OSM highway values a car or an ambulance cannot use (foot, bicycle or horse only; or not built).
-FOOT_ONLY = frozenset(
-    {
-        "footway", "path", "pedestrian", "steps", "cycleway", "bridleway", "corridor", "crossing",
-        "elevator", "platform", "via_ferrata", "proposed", "construction", "abandoned", "razed",
-    }
-)
+# OSM highway values a car or an ambulance cannot use: the drive network's exclusions, plus
+# footway crossings and razed ways that exports carry as highway values.
+FOOT_ONLY = DRIVE_EXCLUDED | {"crossing", "razed"}
 # Free-text export labels ("Cycleway, footpath, etc.") are matched by keyword.
 _FOOT_WORDS = re.compile(r"foot|cycle|path|steps|pedestrian|bridle")
 # Building types that say nothing about the building.
