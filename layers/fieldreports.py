@@ -160,15 +160,15 @@ def normalise_reports(
         errs[m] = cur.where(cur == "", cur + "; ") + text
 
     cache: dict[str, pd.Series] = {}
-    empty_text = pd.Series(pd.NA, index=raw.index, dtype="string")
+    empty_text = pd.Series([None] * n, index=raw.index, dtype=object)
     empty_num = pd.Series(np.nan, index=raw.index, dtype="float64")
 
     def text(col: str) -> pd.Series:
+        """Stripped text, None for blanks (object dtype: far cheaper than pandas strings on 1-row payloads)."""
         if col not in raw:
             return empty_text
         if col not in cache:
-            s = raw[col].astype("string").str.strip()
-            cache[col] = s.mask(s == "")
+            cache[col] = pd.Series([_clean(v) for v in raw[col].tolist()], index=raw.index, dtype=object)
         return cache[col]
 
     def number(col: str, label: str) -> pd.Series:
@@ -220,9 +220,12 @@ def normalise_reports(
     add(lon_bad, lambda: "longitude " + lon.astype("string") + " is outside -180..180")
 
     # --- category -----------------------------------------------------------------------
-    cat = text("category").str.lower().str.replace(r"[\s\-]+", "_", regex=True)
     labels = {c.label.lower().replace(" ", "_"): c.name for c in config.categories.values()}
-    cat = cat.replace(labels)
+    cat = pd.Series(
+        [None if k is None else labels.get(k, k) for k in (v and _SNAKE(v.lower()) for v in text("category"))],
+        index=raw.index,
+        dtype=object,
+    )
     if default_category is not None:
         cat = cat.fillna(default_category)
     add(cat.isna(), "no category: add a 'category' column (or choose one for the whole file)")
@@ -295,7 +298,7 @@ def normalise_reports(
             "id": ids,
             "category": cat,
             "description": desc,
-            "severity": _severity_int(severity),
+            "severity": severity,  # float64, NaN = not given (bad values fail the row)
             "observed_at": observed,
             "lon": lon.astype("float64"),
             "lat": lat.astype("float64"),
@@ -319,8 +322,18 @@ def normalise_reports(
     return ParseResult(good[~dup].reset_index(drop=True), errors, int(dup.sum()))
 
 
-def _severity_int(s: pd.Series) -> pd.Series:
-    return s.where(s.isin([1, 2, 3, 4, 5])).astype("Int64")
+_BLANK = re.compile(r"[\s\-]+")
+
+
+def _SNAKE(text: str) -> str:  # noqa: N802 - a tiny helper used like a function object
+    return _BLANK.sub("_", text)
+
+
+def _clean(v) -> str | None:
+    if v is None or v is pd.NA or (isinstance(v, float) and v != v):
+        return None
+    v = str(v).strip()
+    return v or None
 
 
 def _quote(s: pd.Series) -> pd.Series:
