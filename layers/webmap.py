@@ -221,15 +221,17 @@ class MapData:
 
     # -- description for the page -----------------------------------------
     def describe(self) -> list[dict]:
-        """Each available layer: name, kind, style, size, whether on by default and per scenario, source."""
-        return [
-            {
-                "name": s.name, "kind": s.kind, "style": s.style, "size": s.size, "default_on": s.default_on,
-                "popup": list(s.popup),
-                "per_scenario": self.per_scenario(s.name), "source": self._source(s),
-            }
-            for s in self.layers.values()
-        ]
+        """Each available layer: name, kind, style, size (and ``size_max``, its 95th percentile), popup columns,
+        whether on by default and per scenario, source."""
+        out = []
+        for s in self.layers.values():
+            row = {"name": s.name, "kind": s.kind, "style": s.style, "size": s.size, "default_on": s.default_on,
+                   "popup": list(s.popup), "per_scenario": self.per_scenario(s.name), "source": self._source(s)}
+            if s.size and s.size in self._fields(row["source"]):
+                values = pd.to_numeric(self._frame(row["source"])[s.size], errors="coerce").dropna()
+                row["size_max"] = float(values.quantile(0.95)) if len(values) else None
+            out.append(row)
+        return out
 
     def bounds(self) -> tuple[float, float, float, float]:
         """(west, south, east, north) in EPSG:4326 of the buildings, else of the first boundary set."""

@@ -74,9 +74,10 @@
   var STYLE = {
     buildings: function (p) { return { color: "#555", weight: 0.5, fillColor: classColour(p.hazard_class), fillOpacity: 0.85 }; },
     roads: function (p) { return { color: p.hazard_class ? classColour(p.hazard_class) : "#7a7a7a", weight: p.hazard_class ? 3 : 1.2, opacity: 0.9 }; },
-    evacuation_routes: function (p) {
-      var w = 1.5 + Math.min(9, Math.log(1 + (p.people || 0)) * 1.4);
-      return { color: "#009e73", weight: w, opacity: 0.85 };
+    evacuation_routes: function (p, spec) {
+      var top = (spec && spec.size_max) || 1;
+      var w = 1 + 9 * Math.min(1, Math.sqrt((p.people || 0) / top)); // width grows with the people walking there
+      return { color: "#009e73", weight: w, opacity: 0.8 };
     },
     unreachable: function () { return { color: "#cc79a7", weight: 1, fillColor: "#cc79a7", fillOpacity: 0.35, dashArray: "4 3" }; },
     precarity_cells: function (p) {
@@ -94,7 +95,7 @@
     } else if (name === "shelters") {
       var r = p.load_pct;
       opts.fillColor = p.over_capacity || r >= 100 ? "#d55e00" : r >= 80 ? "#e69f00" : "#009e73";
-      opts.radius = 5 + Math.min(10, Math.sqrt(p.capacity || 0) / 4);
+      opts.radius = 4 + Math.min(8, Math.sqrt(p.capacity || 0) / 6);
       opts.color = p.safe === false ? "#bd0026" : "#222";
     } else {
       opts.fillColor = name === "reports" ? "#e69f00" : categoryColour(p.category);
@@ -172,7 +173,7 @@
     var styler = styleFor(spec);
     return L.geoJSON(fc, {
       renderer: renderer,
-      style: function (f) { return Object.assign({ renderer: renderer }, styler(f.properties || {})); },
+      style: function (f) { return Object.assign({ renderer: renderer }, styler(f.properties || {}, spec)); },
       pointToLayer: function (f, latlng) {
         return f.properties && f.properties.cluster_count ? clusterMarker(spec.name, f.properties, latlng) : pointMarker(spec.name, f.properties || {}, latlng);
       },
@@ -271,6 +272,15 @@
   cfg.classes.forEach(function (c) { legendItem(classLegend, classColour(c), t("class_" + c, c)); });
   legendItem(classLegend, st.not_affected, t("js_not_affected", "not affected"));
   legendItem(classLegend, "#fff", t("js_facility_at_risk", "facility at risk (thick ring)"), "ring");
+  var names = cfg.layers.map(function (l) { return l.name; });
+  if (names.indexOf("evacuation_routes") >= 0) legendItem(classLegend, "#009e73", t("js_route_legend", "Evacuation route (wider = more people)"), "line");
+  if (names.indexOf("shelters") >= 0) {
+    legendItem(classLegend, "#009e73", t("js_shelter_ok", "Shelter with room"), "dot");
+    legendItem(classLegend, "#e69f00", t("js_shelter_nearly_full", "Shelter nearly full (80% or more)"), "dot");
+    legendItem(classLegend, "#d55e00", t("js_shelter_full", "Shelter over capacity"), "dot");
+  }
+  if (names.indexOf("unreachable") >= 0) legendItem(classLegend, "#cc79a7", t("js_unreachable_legend", "No safe route to a shelter"));
+  if (names.indexOf("precarity_cells") >= 0) legendItem(classLegend, PRECARITY[4], t("js_precarity_legend", "Precarious (darker = more)"));
 
   if (scenario) showScenario(scenario, true);
   if (inline || !cfg.layers.some(function (l) { return l.default_on; })) { document.body.setAttribute("data-map-ready", "1"); }
