@@ -202,7 +202,8 @@ def walk_distances(
             index=np.concatenate([u[t_edge], v[t_edge]]),
         ).groupby(level=0).min()
         # scipy.sparse drops explicit zeros: a target exactly on a node still needs its arc.
-        row = sparse.csr_matrix((np.maximum(legs.to_numpy(), 1e-9), (np.zeros(len(legs), int), legs.index)), shape=(1, n + 1))
+        cost = np.maximum(legs.to_numpy(), 1e-9)
+        row = sparse.csr_matrix((cost, (np.zeros(len(legs), int), legs.index)), shape=(1, n + 1))
         dist = dijkstra(sparse.vstack([base, row]).tocsr(), directed=True, indices=n)
         d = b_gap[on] + np.minimum(dist[u[e]] + g * lengths[e], dist[v[e]] + (1 - g) * lengths[e])
         # A target on the building's own edge: straight along the edge.
@@ -211,7 +212,8 @@ def walk_distances(
         )
         if len(pairs):
             i = pairs["i"].to_numpy()
-            direct = b_gap[on][i] + pairs["s"].to_numpy() + np.abs(pairs["g"] - pairs["f"]).to_numpy() * lengths[pairs["edge"].to_numpy()]
+            along = np.abs(pairs["g"] - pairs["f"]).to_numpy() * lengths[pairs["edge"].to_numpy()]
+            direct = b_gap[on][i] + pairs["s"].to_numpy() + along
             best = pd.Series(direct).groupby(i).min()
             d[best.index.to_numpy()] = np.minimum(d[best.index.to_numpy()], best.to_numpy())
         out[name][on] = d
@@ -226,7 +228,8 @@ def check_weights(weights: dict | None) -> dict[str, float]:
     out = dict(DEFAULT_WEIGHTS)
     for name, value in (weights or {}).items():
         if name not in INDICATORS:
-            raise InvalidInputError(f"precarity weight '{name}' is not an indicator; indicators are {', '.join(INDICATORS)}")
+            known = ", ".join(INDICATORS)
+            raise InvalidInputError(f"precarity weight '{name}' is not an indicator; indicators are {known}")
         try:
             w = float(value)
         except (TypeError, ValueError):
