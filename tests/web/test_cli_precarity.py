@@ -130,11 +130,20 @@ def test_census_polygons_as_population(shared_data, tmp_path):
             "--hazard", str(f / "continuous_flood_20_20.asc"), "--population", str(f / "census.geojson"),
             "--population-field", "population", "--boundaries", str(f / "census.geojson"), "--boundary-name", "population",
             "--h3-resolution", "10", "--out", str(out), "--json"]  # fmt: skip
+    # Two published needs inside the first ward, as a GeoJSON export of field reports.
+    wards = gpd.read_file(f / "census.geojson")
+    inside = wards.geometry.iloc[0].representative_point()
+    reports = gpd.GeoDataFrame({"category": ["need_water", "need_food"], "status": ["published", "published"]},
+                               geometry=[inside, inside], crs=wards.crs)  # fmt: skip
+    reports.to_file(tmp_path / "reports.geojson")
+    args += ["--reports", str(tmp_path / "reports.geojson")]
     with pytest.warns(UserWarning, match="empty or have no area"):  # the fixture's 4th ward has no geometry
         result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
-    wards = gpd.read_file(f / "census.geojson")
     areas = gpd.read_file(out, layer="precarity_areas")
     placed = wards.loc[~(wards.geometry.isna() | wards.geometry.is_empty), "population"].sum()
     assert areas["population"].sum() == pytest.approx(placed, rel=1e-5)  # overlay pieces: float noise only
     assert "hazard_score" not in json.loads(result.stdout)["skipped"]
+    first = areas.loc[areas["area_id"] == 1].iloc[0]
+    assert first["reports_per_1000"] == pytest.approx(2000.0 / first["population"])
+    assert (areas.loc[areas["area_id"] != 1, "reports_per_1000"].dropna() == 0).all()
