@@ -29,7 +29,8 @@ How it works
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
@@ -53,6 +54,7 @@ class EvacuationResult:
     shelters: gpd.GeoDataFrame
     routes: gpd.GeoDataFrame
     building_routes: gpd.GeoDataFrame | None = None
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage: snap, graph, search, rest
 
     def summary(self) -> dict:
         """The ``geoapp evacuate --json`` object."""
@@ -134,6 +136,7 @@ def evacuate(
         Also return one route line per reachable building.
     """
     _check_inputs(network, buildings, shelters)
+    clock = {"start": time.perf_counter(), "search": 0.0}
     n = network.n_nodes
     passable, flooded = walk_costs(
         network, depth_m, walk_speed_m_s=walk_speed_m_s, max_walk_depth_m=max_walk_depth_m, flood_penalty=flood_penalty
@@ -147,15 +150,20 @@ def evacuate(
     dry = np.isfinite(passable)
     b_geoms = buildings.geometry.to_numpy()
     b_edge, b_frac, b_gap = network.snap(b_geoms, max_distance_m=max_snap_m)
-    d_edge, d_frac, d_gap = network.snap(b_geoms, max_distance_m=max_snap_m, usable=dry)
-    use_dry = (d_edge >= 0) & (d_gap <= b_gap + JUNCTION_TOLERANCE_M)
-    b_edge, b_frac, b_gap = (np.where(use_dry, a, b) for a, b in ((d_edge, b_edge), (d_frac, b_frac), (d_gap, b_gap)))
-    s_edge, s_frac, s_gap = network.snap(shelters.geometry.to_numpy(), max_distance_m=max_snap_m, usable=dry)
+    if not dry.all():
+        d_edge, d_frac, d_gap = network.snap(b_geoms, max_distance_m=max_snap_m, usable=dry)
+        use_dry = (d_edge >= 0) & (d_gap <= b_gap + JUNCTION_TOLERANCE_M)
+        b_edge, b_frac, b_gap = (np.where(use_dry, a, b) for a, b in ((d_edge, b_edge), (d_frac, b_frac), (d_gap, b_gap)))
+    s_edge, s_frac, s_gap = network.snap(
+        shelters.geometry.to_numpy(), max_distance_m=max_snap_m, usable=None if dry.all() else dry
+    )
     safe = shelters["safe"].to_numpy(bool) & (s_edge >= 0)
     capacity = shelters["capacity"].to_numpy(np.float64)
     capacity = np.where(np.isnan(capacity), np.inf, capacity)
 
+    clock["snapped"] = time.perf_counter()
     graph = _Graph.build(network, passable, flooded, s_edge, s_frac, s_gap / walk_speed_m_s)
+    clock["built"] = time.perf_counter()
     b_on = b_edge >= 0
     start_flooded = np.zeros(nb, dtype=bool)
     start_flooded[b_on] = ~np.isfinite(passable[b_edge[b_on]])
@@ -179,7 +187,9 @@ def evacuate(
             stacklevel=2,
         )
     while len(todo) and open_.any():
+        t0 = time.perf_counter()
         search = graph.search(np.flatnonzero(open_))
+        clock["search"] += time.perf_counter() - t0
         sh, t, via = graph.assign(search, todo, b_edge, b_frac, passable, flooded, start_flooded, s_edge, s_frac, open_)
         t = t + b_gap[todo] / walk_speed_m_s
         got = sh >= 0
@@ -270,7 +280,15 @@ def evacuate(
     per_building = None
     if building_routes:
         per_building = _building_route_lines(network, routes_parts, out_b)
-    return EvacuationResult(out_b, out_s, routes.reset_index(drop=True), per_building)
+    end = time.perf_counter()
+    timings = {
+        "snap": clock["snapped"] - clock["start"],
+        "graph": clock["built"] - clock["snapped"],
+        "search": clock["search"],
+        "rest": end - clock["built"] - clock["search"],
+        "total": end - clock["start"],
+    }
+    return EvacuationResult(out_b, out_s, routes.reset_index(drop=True), per_building, timings)
 
 
 def edge_depth_m(network: Network, hazard, *, classes=None) -> np.ndarray:
