@@ -429,3 +429,38 @@ def test_people_and_reports_give_hazard_shares_and_reports_per_1000(town):
     assert areas.loc["Informal", "reports_per_1000"] == pytest.approx(2.0)
     assert areas.loc["Planned", "reports_per_1000"] == 0.0
     assert "hazard_score" not in res.skipped
+
+
+def test_build_step_hazard_without_population(town, tmp_path):
+    """No population: shares over buildings, from the built exposure layer when present, else from the raster."""
+    import rasterio
+    from rasterio.transform import from_origin
+
+    from layers.area import load_area
+    from layers.precarity_inputs import precarity_step
+
+    buildings, roads, boundaries = town
+    buildings.to_file(tmp_path / "buildings.gpkg")
+    boundaries.to_file(tmp_path / "wards.gpkg")
+    # 2 m of water over the informal block, dry elsewhere (100 m cells).
+    depth = np.zeros((12, 40), dtype="float32")
+    depth[:, :6] = 2.0
+    with rasterio.open(tmp_path / "flood.tif", "w", driver="GTiff", width=40, height=12, count=1, dtype="float32",
+                       crs=CRS, transform=from_origin(X0 - 50, Y0 + 1150, 100, 100)) as dst:  # fmt: skip
+        dst.write(depth, 1)
+    (tmp_path / "area.toml").write_text(
+        '[area]\nname = "town"\ncrs = "EPSG:32737"\n[layers]\nbuildings = "buildings.gpkg"\n'
+        '[[hazard]]\nid = "now"\nfile = "flood.tif"\n'
+        '[[boundaries]]\nid = "wards"\nfile = "wards.gpkg"\nname_field = "name"\n'
+    )
+    area = load_area(tmp_path)
+    areas = precarity_step(area, {})["precarity_areas"].set_index("name")
+    assert areas.loc["Informal", "buildings_share_high"] == 1.0
+    assert areas.loc["Planned", "buildings_share_high"] == 0.0
+    assert areas.loc["Informal", "rank"] == 1
+    # The exposure step's per-building classes win when built (here: everything "low" in scenario "now").
+    b = area.buildings()
+    exposed = gpd.GeoDataFrame({"building_id": b["building_id"], "hazard_class": "low", "scenario": "now"},
+                               geometry=b.geometry, crs=b.crs)  # fmt: skip
+    areas = precarity_step(area, {"exposure_buildings": exposed})["precarity_areas"].set_index("name")
+    assert areas["buildings_share_low"].tolist() == [1.0, 1.0]
