@@ -32,7 +32,7 @@ _COLUMNS = [
     Report.id, Report.category, Report.description, Report.severity, Report.observed_at, Report.lon, Report.lat,
     Report.accuracy_m, Report.altitude_m, Report.geometry_wkt, Report.attributes, Report.source, Report.status,
     Report.reporter_name, Report.reporter_contact, Report.outside_area, Report.created_at, Report.updated_at,
-    Report.created_by, Report.photo_type.is_not(None).label("has_photo"),
+    Report.created_by, Report.original, Report.photo_type.is_not(None).label("has_photo"),
 ]  # fmt: skip
 _NAMES = [c.key if hasattr(c, "key") else c.name for c in _COLUMNS]
 # What the public and planners are ever shown: fetching less is most of the speed of a large listing.
@@ -132,8 +132,9 @@ def iter_report_frames(
     limit: int | None = None,
     offset: int = 0,
     chunk: int = 5000,
+    ids: list[str] | None = None,
 ) -> Iterator[pd.DataFrame]:
-    """Matching reports in chunks, privacy applied for ``level``, oldest first."""
+    """Matching reports in chunks, privacy applied for ``level``, oldest first (``ids``: only these)."""
     statuses, categories, box = parse_filters(level=level, status=status, category=category, bbox=bbox)
     cfg = report_config()
     exact = level in ("planner", "moderator")
@@ -143,6 +144,8 @@ def iter_report_frames(
     q = select(*cols).where(Report.status.in_(statuses)).order_by(Report.created_at, Report.id)
     if categories:
         q = q.where(Report.category.in_(categories))
+    if ids is not None:
+        q = q.where(Report.id.in_(ids))
     if box:
         # Blurred points may move up to half a cell (diagonal): search a little wider, then test the blurred points.
         pad_m = 0.0 if exact else max((c.blur_m for c in cfg.categories.values()), default=0.0)

@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 
 import pandas as pd
+import shapely
 from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
 from sqlalchemy import select
 
@@ -184,8 +185,6 @@ def _int_arg(name: str, *, minimum: int, maximum: int | None = None) -> int | No
 
 def features(frame: pd.DataFrame) -> list[dict]:
     """GeoJSON Feature dicts of a privacy-filtered frame."""
-    import shapely
-
     props = frame.drop(columns=["lon", "lat", "geometry_wkt"], errors="ignore")
     for col in props.columns:
         if pd.api.types.is_datetime64_any_dtype(props[col]):
@@ -242,9 +241,9 @@ def one(report_id: str):
     """One report as a Feature (moderators also get its moderation history)."""
     user = auth.current_user()
     level = viewer_level(user)
-    frame = next(
-        (f[f["id"] == report_id] for f in iter_report_frames(level=level) if (f["id"] == report_id).any()), None
-    ) if level != "moderator" else _moderator_frame(report_id)  # fmt: skip
+    frames = iter_report_frames(level=level, ids=[report_id])
+    frame = next(frames, None)
+    frames.close()
     if frame is None or frame.empty:
         raise APIError(404, "not_found", f"no report {report_id!r} visible to you")
     feat = features(frame)[0]
@@ -254,20 +253,6 @@ def one(report_id: str):
             for r in db.session().scalars(select(Review).where(Review.report_id == report_id).order_by(Review.at, Review.id))
         ]
     return jsonify(feat)
-
-
-def _moderator_frame(report_id: str):
-    from ..reportdata import _COLUMNS, _NAMES
-
-    from layers.privacy import apply_privacy
-
-    rows = db.session().execute(select(*_COLUMNS).where(Report.id == report_id)).all()
-    frame = pd.DataFrame.from_records(rows, columns=_NAMES)
-    out = apply_privacy(frame, config=report_config(), exact=True, personal=True)
-    original = db.session().scalar(select(Report.original).where(Report.id == report_id))
-    if len(out):
-        out["original"] = [original]
-    return out
 
 
 @bp.get("/<report_id>/photo")
@@ -342,9 +327,10 @@ def _apply_edits(rep: Report, edits: dict) -> dict:
     }  # fmt: skip
     merged.update({k: v for k, v in edits.items() if k not in ("lon", "lat")})
     lon, lat = edits.get("lon", rep.lon), edits.get("lat", rep.lat)
-    geometry = {"type": "Point", "coordinates": [lon, lat]} if rep.geometry_wkt is None else json.loads(
-        __import__("shapely").to_geojson(__import__("shapely").from_wkt(rep.geometry_wkt))
-    )  # fmt: skip
+    if rep.geometry_wkt is None:
+        geometry = {"type": "Point", "coordinates": [lon, lat]}
+    else:
+        geometry = json.loads(shapely.to_geojson(shapely.from_wkt(rep.geometry_wkt)))
     raw = raw_from_geojson({"type": "Feature", "geometry": geometry, "properties": merged})
     result = normalise_reports(raw, config=report_config(), source=rep.source, strict_ids=True)
     if result.errors:

@@ -34,6 +34,7 @@ def test_users_create_prints_a_token_stored_only_hashed(tmp_path, monkeypatch):
         assert user.token_hash == hash_token(token) and token not in (user.token_hash or "")
     resp = app.test_client().get("/api/reports", query_string={"status": "pending"}, headers=bearer(token))
     assert resp.status_code == 200
+    resp.close()  # a streamed answer holds its request context until closed
     again = CliRunner().invoke(main, ["users", "create", "ana", "--role", "admin"])
     assert again.exit_code != 0 and "already exists" in again.output
     bad_role = CliRunner().invoke(main, ["users", "create", "bo", "--role", "king"])
@@ -89,3 +90,12 @@ def test_anonymous_submissions_are_rate_limited(tmp_path, make_user):
     big = {"type": "FeatureCollection", "features": [feature() for _ in range(5)]}
     other = app.test_client()
     assert other.post("/api/reports", json=big, environ_base={"REMOTE_ADDR": "10.0.0.9"}).status_code == 429
+
+
+def test_db_upgrade_and_users_list(tmp_path, monkeypatch):
+    monkeypatch.setenv("GEOAPP_DATABASE_URL", f"sqlite:///{tmp_path / 'u.db'}")
+    runner = CliRunner()
+    assert "up to date" in runner.invoke(main, ["db", "upgrade"]).output
+    runner.invoke(main, ["users", "create", "zed", "--role", "planner"])
+    listed = runner.invoke(main, ["users", "list"])
+    assert listed.exit_code == 0 and "zed\tplanner" in listed.output

@@ -217,3 +217,21 @@ def test_concurrent_submissions_are_all_stored_exactly_once(app, make_user):
     with Session(storage_app.extensions["geoapp.db"]) as s:
         assert s.scalar(select(func.count()).select_from(Report)) == 4000
         assert s.scalar(select(func.count(func.distinct(Report.description)))) == 4000
+
+
+def test_postgis_geometry_column_follows_lon_lat_and_polygons(storage_app, storage_client, make_user):
+    """On PostGIS the generated ``geom`` holds the point (or the community polygon) for GIS clients."""
+    if storage_app.extensions["geoapp.db"].dialect.name != "postgresql":
+        pytest.skip("PostGIS only")
+    from sqlalchemy import text
+
+    _, mod = make_user(storage_app, "moderator")
+    poly = {"type": "Polygon", "coordinates": [[[106.8, -6.2], [106.81, -6.2], [106.81, -6.21], [106.8, -6.2]]]}
+    f = {"type": "Feature", "geometry": poly, "properties": {"id": str(uuid.uuid4()), "category": "community_boundary", "name": "RW 05"}}
+    assert storage_client.post("/api/reports", json=collection(feature(), f), headers=bearer(mod)).json["accepted"] == 2
+    with storage_app.extensions["geoapp.db"].connect() as conn:
+        rows = conn.execute(text("SELECT category, ST_GeometryType(geom), ST_X(ST_PointOnSurface(geom)), ST_SRID(geom) FROM reports ORDER BY category")).all()
+    assert [(r[0], r[1], r[3]) for r in rows] == [("blocked_drain", "ST_Point", 4326), ("community_boundary", "ST_Polygon", 4326)]
+    assert rows[0][2] == pytest.approx(JAKARTA[0])
+    fc = get_all(storage_client, bbox="106.79,-6.22,106.82,-6.19")
+    assert [x["geometry"]["type"] for x in fc["features"]] == ["Polygon"]  # public: the boundary, exact
