@@ -90,17 +90,20 @@ def emergency_access(
     depth_m: np.ndarray | None = None,
     max_drive_depth_m: float = 0.3,
     categories: Sequence[str] = EMERGENCY_CATEGORIES,
+    drive_speed_kph: float | None = None,
     max_snap_m: float = 500.0,
 ) -> tuple[gpd.GeoDataFrame, np.ndarray]:
     """Drive time from the nearest hospital or fire station to each neighbourhood, flooded roads closed.
 
     Returns the neighbourhoods (``area_id, name, time_s, time_dry_s, delay_s, reachable,
     facility_id, facility_category``) and the flooded drive time (s) to every network node.
+    Speeds are by road class (:data:`layers.network.DRIVE_SPEED_KPH`) unless ``drive_speed_kph``
+    sets one speed for every road.
     """
     if network.mode != "drive":
         raise InvalidInputError("emergency access needs a drive network (network_from_roads(..., mode='drive'))")
     stations = facilities[facilities["category"].isin(list(categories)).to_numpy()].reset_index(drop=True)
-    base = drive_time_s(network)
+    base = drive_time_s(network, speed_kph=drive_speed_kph)
     depth = np.zeros(network.n_edges) if depth_m is None else np.nan_to_num(np.asarray(depth_m, np.float64))
     wet_cost = np.where(depth > max_drive_depth_m, np.inf, base)
     out = boundaries[["area_id", "name"]].copy() if "area_id" in boundaries else boundaries[["name"]].copy()

@@ -814,8 +814,9 @@ def evacuation_step(area, built: dict[str, gpd.GeoDataFrame]) -> dict[str, gpd.G
         if boundaries is not None:
             depth = edge_depth_m(drive, hz)
             access, node_time = emergency_access(
-                drive, facilities, boundaries, depth_m=depth, max_drive_depth_m=float(cfg.get("max_drive_depth_m", 0.3))
-            )
+                drive, facilities, boundaries, depth_m=depth, max_drive_depth_m=float(cfg.get("max_drive_depth_m", 0.3)),
+                drive_speed_kph=cfg.get("drive_speed_kph"),
+            )  # fmt: skip
             layers["emergency_access"] = access.assign(scenario=hz.id)
             bands = cfg.get("isochrones_min", ISOCHRONE_MINUTES)
             layers["isochrones"] = isochrones(drive, node_time, minutes=bands).assign(scenario=hz.id)

@@ -332,7 +332,12 @@ def _osm_roads(path: str | Path, *, crs=None) -> gpd.GeoDataFrame:
     return roads
 
 
-def drive_time_s(network: Network) -> np.ndarray:
-    """Free-flow drive time (s) of every edge from ``DRIVE_SPEED_KPH``."""
-    kph = network.edges["road_class"].map(DRIVE_SPEED_KPH).fillna(DEFAULT_DRIVE_KPH).to_numpy(np.float64)
+def drive_time_s(network: Network, *, speed_kph: float | None = None) -> np.ndarray:
+    """Drive time (s) of every edge: ``DRIVE_SPEED_KPH`` by road class, or one ``speed_kph`` for all."""
+    if speed_kph is not None:
+        if not speed_kph > 0:
+            raise InvalidInputError(f"drive speed {speed_kph} km/h must be positive")
+        kph = np.full(network.n_edges, float(speed_kph))
+    else:
+        kph = network.edges["road_class"].map(DRIVE_SPEED_KPH).fillna(DEFAULT_DRIVE_KPH).to_numpy(np.float64)
     return network.edges["length_m"].to_numpy(np.float64) / (kph / 3.6)

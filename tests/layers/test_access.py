@@ -56,6 +56,14 @@ def test_drive_time_to_a_neighbourhood():
     assert np.isfinite(node_time).all()
 
 
+def test_one_drive_speed_for_every_road():
+    net = drive_net(SQUARE)
+    out, _ = emergency_access(net, stations((0, 0)), hoods((500, 0)), drive_speed_kph=36.0)
+    assert out["time_s"].iloc[0] == pytest.approx(50.0)
+    with pytest.raises(InvalidInputError, match="must be positive"):
+        emergency_access(net, stations((0, 0)), hoods((500, 0)), drive_speed_kph=0)
+
+
 def test_one_way_street_against_the_direction_forces_the_detour():
     net = drive_net([[(500, 0), (0, 0)], SQUARE[1]], oneway=[True, False])
     out, _ = emergency_access(net, stations((0, 0)), hoods((500, 0)))

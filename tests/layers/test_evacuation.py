@@ -223,6 +223,42 @@ def test_edge_depth_is_the_max_along_each_edge(tmp_path):
     np.testing.assert_allclose(got, [0.0, 0.2, 2.0, 0.0])
 
 
+def test_no_shelter_in_the_area_still_reports_every_building():
+    from layers.evacuation import evacuation_layers
+
+    net = network_from_roads(roads([(0, 0), (100, 0)]))
+    fac = gpd.GeoDataFrame(
+        {"facility_id": [1], "category": pd.array(["hospital"], dtype="string"), "name": None, "capacity": np.nan,
+         "building_id": pd.array([pd.NA], dtype="Int64"), "source_type": "amenity"},
+        geometry=[Point(0, 0)], crs=CRS,
+    )  # fmt: skip
+    with pytest.warns(UserWarning) as record:
+        layers, res = evacuation_layers(net, buildings((50, 2)), fac)
+    messages = " ".join(str(w.message) for w in record)
+    assert "no shelter in the area" in messages and "no safe shelter" in messages
+    assert layers["evacuation_buildings"]["reason"].tolist() == ["no_safe_shelter"]
+    assert layers["unreachable"]["kind"].tolist() == ["building", "zone"]
+
+
+def test_hazard_that_misses_the_network_warns_and_treats_roads_as_dry(tmp_path):
+    import rasterio
+    from affine import Affine
+
+    from layers.evacuation import evacuation_layers
+
+    path = tmp_path / "far.tif"
+    with rasterio.open(
+        path, "w", driver="GTiff", width=2, height=2, count=1, dtype="float32", crs=CRS,
+        transform=Affine(10, 0, 900_000, 0, -10, 9_000_000),
+    ) as dst:  # fmt: skip
+        dst.write(np.full((2, 2), 3.0, dtype="float32"), 1)
+    net = network_from_roads(roads([(0, 0), (100, 0)]))
+    s = shelters((100, 0)).assign(capacity=np.nan)
+    with pytest.warns(UserWarning, match="does not reach any edge"):
+        layers, res = evacuation_layers(net, buildings((0, 2)), None, shelters=s, hazard=path)
+    assert res.buildings["distance_m"].tolist() == [pytest.approx(102.0)]
+
+
 def test_bad_inputs_are_clear_errors():
     net = network_from_roads(roads([(0, 0), (100, 0)]))
     with pytest.raises(InvalidInputError, match="walk speed"):
@@ -298,6 +334,23 @@ def test_kibera_distances_equal_networkx(kibera, tmp_path):
     ok = np.isfinite(expected)
     # Shelters sit on nodes, so the only difference can be the 1e-9 s floor on zero-cost steps.
     np.testing.assert_allclose(got[ok], expected[ok], rtol=1e-9, atol=1e-6)
+    # Dry, at 1 m/s: distances in metres equal networkx's length-weighted distances.
+    dry = evacuate(net, blds, sh, max_snap_m=300)
+    g2 = nx.Graph()
+    g2.add_weighted_edges_from(zip(e["u"], e["v"], e["length_m"]))
+    d2 = nx.multi_source_dijkstra_path_length(g2, set(int(i) for i in pick))
+    length = e["length_m"].to_numpy()
+    want = np.array(
+        [
+            min(d2.get(int(e["u"].iloc[ei]), np.inf) + f * length[ei], d2.get(int(e["v"].iloc[ei]), np.inf) + (1 - f) * length[ei]) + gap
+            if ei >= 0 else np.inf
+            for ei, f, gap in zip(b_edge, b_frac, b_gap)
+        ]
+    )  # fmt: skip
+    have = dry.buildings["distance_m"].to_numpy()
+    fin = np.isfinite(want)
+    np.testing.assert_array_equal(fin, dry.buildings["reachable"].to_numpy())
+    np.testing.assert_allclose(have[fin], want[fin], rtol=1e-9, atol=1e-6)
 
 
 def test_people_per_building_share_cells_by_footprint_area(tmp_path):
