@@ -116,6 +116,26 @@
     }, function () { say("err", t("location_failed")); }, { enableHighAccuracy: true, timeout: 20000, maximumAge: 60000 });
   });
 
+  // Optional small map: Leaflet is fetched only when asked for (nothing heavy needed to submit).
+  document.getElementById("show-map").addEventListener("click", function () {
+    var btn = this, box = document.getElementById("mini-map");
+    box.hidden = false; btn.hidden = true;
+    var css = document.createElement("link"); css.rel = "stylesheet"; css.href = btn.getAttribute("data-css");
+    document.head.appendChild(css);
+    var js = document.createElement("script"); js.src = btn.getAttribute("data-js");
+    js.onload = function () {
+      var c = JSON.parse(btn.getAttribute("data-center"));
+      var lat = parseFloat(form.lat.value) || c[1], lon = parseFloat(form.lon.value) || c[0];
+      var map = L.map(box).setView([lat, lon], 16);
+      L.tileLayer("https://tile.openstreetmap.org/{z}/{x}/{y}.png", { maxZoom: 19, attribution: "© OpenStreetMap" }).addTo(map);
+      var marker = L.marker([lat, lon], { draggable: true }).addTo(map);
+      function put(ll) { form.lat.value = ll.lat.toFixed(6); form.lon.value = ll.lng.toFixed(6); form.accuracy_m.value = ""; }
+      marker.on("dragend", function () { put(marker.getLatLng()); });
+      map.on("click", function (e) { marker.setLatLng(e.latlng); put(e.latlng); });
+    };
+    document.body.appendChild(js);
+  });
+
   function setNow() {
     var d = new Date(); d.setMinutes(d.getMinutes() - d.getTimezoneOffset());
     form.observed_at.value = d.toISOString().slice(0, 16);

@@ -11,7 +11,7 @@ from flask import Blueprint, abort, redirect, render_template, request, session,
 from flask_wtf.csrf import generate_csrf
 
 from .. import auth, db
-from ..reportdata import report_config
+from ..reportdata import report_config, reports_extent
 
 bp = Blueprint("report_pages", __name__)
 I18N = Path(__file__).resolve().parent.parent / "i18n"
@@ -66,7 +66,16 @@ def report_form():
         {"name": c.name, "label": _strings(_lang()).get(f"cat_{c.name}", c.label), "blur_m": c.blur_m}
         for c in cfg.categories.values() if c.geometry == "point"
     ]  # fmt: skip
-    return _page("report_form.html", categories=categories)
+    return _page("report_form.html", categories=categories, center=_center())
+
+
+def _center() -> list[float]:
+    """Lon/lat the optional map opens at when the phone has no position yet: the area's middle."""
+    extent = reports_extent()
+    if extent is None:
+        return [0.0, 0.0]
+    p = extent.centroid
+    return [round(p.x, 6), round(p.y, 6)]
 
 
 @bp.get("/moderate")

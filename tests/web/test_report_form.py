@@ -19,7 +19,8 @@ def test_form_page_is_light_and_says_what_is_public(client):
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "What will be public" in html and "never public" in html
-    assert "leaflet" not in html.lower()  # no map library needed to submit
+    assert "<script src" not in html.replace('<script src="/static/report_form.js">', "")  # one script, no map library
+    assert 'data-js="/static/map/vendor/leaflet/leaflet.js"' in html  # the optional map loads only when asked for
     js = client.get("/static/report_form.js")
     css = client.get("/static/report_form.css")
     total = len(page.data) + len(js.data) + len(css.data)
