@@ -249,3 +249,21 @@ def flood_observations(scenario: str | None = None) -> gpd.GeoDataFrame:
     out = compare_with_hazard(gdf, spec.path, classes=spec.classes, field=spec.field, layer=spec.layer)
     out["scenario"] = spec.id
     return out
+
+
+def field_reports_layer(*, crs=None) -> gpd.GeoDataFrame:
+    """Published reports as a build/export layer: the public view (blurred, nothing personal).
+
+    ``name`` and ``capacity`` come out of the public attributes (shelter sites,
+    community boundaries), ``attributes`` becomes JSON text so GIS files can hold
+    it; in ``crs`` (default the area's working CRS). Pass it to
+    ``layers.build.build_area(..., inputs={"field_reports": ...})``.
+    """
+    import json
+
+    gdf = reports_geodataframe(viewer=None)
+    attrs = gdf["attributes"].tolist() if len(gdf) else []
+    gdf["name"] = pd.Series([a.get("name") if isinstance(a, dict) else None for a in attrs], index=gdf.index, dtype=object)
+    gdf["capacity"] = pd.Series([a.get("capacity") if isinstance(a, dict) else None for a in attrs], index=gdf.index, dtype=object)
+    gdf["attributes"] = [json.dumps(a, ensure_ascii=False) if a else None for a in attrs]
+    return gdf.to_crs(crs if crs is not None else working_crs())

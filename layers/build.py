@@ -46,8 +46,12 @@ def _steps() -> list[tuple[str, Step]]:
     ]
 
 
-def build_area(area: Area, out: str | Path | None = None, *, progress: bool = True) -> Path:
+def build_area(area: Area, out: str | Path | None = None, *, progress: bool = True, inputs: Layers | None = None) -> Path:
     """Run every step for ``area`` and write all layers to ``out`` (a .gpkg).
+
+    ``inputs`` are layers made outside the core and seen by every step, e.g.
+    ``{"field_reports": geoapp.reportdata.field_reports_layer()}`` (published
+    reports from the database, public view).
 
     Returns the path written. Layers are written to a temporary file first and
     moved into place, so a failed build never leaves a half-written GeoPackage.
@@ -56,7 +60,7 @@ def build_area(area: Area, out: str | Path | None = None, *, progress: bool = Tr
 
     out = Path(out) if out else area.default_build_path
     out.parent.mkdir(parents=True, exist_ok=True)
-    built: Layers = {}
+    built: Layers = dict(inputs or {})
     steps = _steps()
     with tqdm(steps, desc=f"build {area.name}", unit="step", disable=not progress) as bar:
         for name, step in bar:

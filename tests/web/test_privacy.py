@@ -118,3 +118,24 @@ def test_flood_observations_flag_wet_reports_where_the_model_is_dry(app, client,
     assert obs["model_class"].tolist() == ["high", None]
     assert obs["wet_report_dry_model"].tolist() == [False, True]
     assert obs["observed_depth_m"].tolist() == [0.4, 0.4] and set(obs["scenario"]) == {"current"}
+
+
+def test_field_reports_layer_is_public_and_writes_to_a_geopackage(app, client, make_user, tmp_path):
+    """The build/export layer: published only, blurred, JSON attributes, shelter name/capacity as columns."""
+    import geopandas as gpd
+
+    from geoapp.reportdata import field_reports_layer
+
+    _publish_household_report(app, client, make_user)
+    _, trusted = make_user(app, "volunteer", trusted=True)
+    client.post("/api/reports", json=feature("shelter_site", (106.83, -6.2), attributes={"name": "SDN 01", "capacity": "80"}), headers=bearer(trusted))
+    client.post("/api/reports", json=feature("need_food", (106.83, -6.2), reporter_name="Hidden"))  # pending
+    with app.test_request_context():
+        layer = field_reports_layer()
+    assert layer.crs == "EPSG:32748" and sorted(layer["category"]) == ["need_medical", "shelter_site"]
+    assert not PERSONAL & set(layer.columns)
+    layer.to_file(tmp_path / "r.gpkg", layer="field_reports")
+    back = gpd.read_file(tmp_path / "r.gpkg")
+    shelter = back[back["category"] == "shelter_site"].iloc[0]
+    assert shelter["name"] == "SDN 01" and shelter["capacity"] == "80"
+    assert "Siti" not in back.to_json()
