@@ -79,6 +79,8 @@ def reports_extent():
     from .area import current_area
 
     area = current_area()
+    if not area.boundaries:
+        return None  # nothing to check against: every report is kept
     key = str(area.root)
     if key not in _EXTENTS:
         _EXTENTS[key] = area_extent(area.boundary_layer())
