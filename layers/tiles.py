@@ -144,9 +144,10 @@ class TileIndex:
         ]
         return {"type": "FeatureCollection", "features": features}
 
-    def rows(self) -> dict:
-        """Every feature's attributes keyed by id (for popups of standalone maps)."""
-        records = _records(self.frame.drop(columns=self.frame.geometry.name))
+    def rows(self, columns: list[str] | tuple[str, ...] = ()) -> dict:
+        """Every feature's attributes (only ``columns`` when some of them exist) keyed by id (standalone-map popups)."""
+        keep = [c for c in columns if c in self.frame.columns] or [c for c in self.frame.columns if c != self.frame.geometry.name]
+        records = _records(self.frame[keep])
         return {str(i): r for i, r in zip(self.ids.tolist(), records)}
 
     def _clusters(self, z: int, x: int, y: int, rows: np.ndarray, cluster_px: int) -> dict:

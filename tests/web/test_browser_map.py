@@ -1,8 +1,8 @@
 """The risk map and dashboard in a real browser (Debian's headless Chromium through Playwright).
 
-The app serves a build of the Jakarta sample with exposure per scenario (the
-session's ``built_area``, given exposure layers here when the build has none
-yet) and one published field report whose text is an HTML injection attempt.
+The app serves the session's build of the Jakarta sample (``built_area``: exposure,
+evacuation and precarity per scenario) and one published field report whose
+text is an HTML injection attempt.
 Screenshots go to test-artifacts/ for people to look at.
 """
 
@@ -11,7 +11,6 @@ from __future__ import annotations
 import shutil
 import threading
 import uuid
-from pathlib import Path
 
 import pyogrio
 from werkzeug.serving import WSGIRequestHandler
@@ -26,34 +25,6 @@ XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
 NEIGHBOURHOOD = "PASAR BARU RW 08"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]
-
-
-def _with_exposure(built: Path, out: Path) -> Path:
-    """``built`` plus exposure layers for every scenario on the first boundary set (when the build lacks them)."""
-    if "exposure_areas" in set(pyogrio.list_layers(built)[:, 0]):
-        return built
-    import pandas as pd
-
-    from layers.area import load_area
-    from layers.exposure import exposure
-    from layers.export import write_geopackage
-    from layers.hazard import open_hazard
-    from layers.population import read_population
-
-    area = load_area(ROOT / "data" / "jakarta")
-    layers = {name: pyogrio.read_dataframe(built, layer=name) for name in pyogrio.list_layers(built)[:, 0]
-              if not name.startswith("geoapp_")}
-    boundary = area.boundaries[0].id
-    pop = read_population(area.population.path, units=area.population.units, scale=area.population.scale)
-    parts: dict[str, list] = {}
-    for h in area.hazards:
-        res = exposure(open_hazard(h.path, classes=h.classes), buildings=layers["buildings"],
-                       facilities=layers["facilities"], population=pop, boundaries=layers[f"boundaries_{boundary}"],
-                       displacement=h.displacement, crs=area.crs)
-        for name, gdf in res.layers(scenario=h.id, boundary=boundary).items():
-            parts.setdefault(name, []).append(gdf)
-    layers.update({name: pd.concat(p, ignore_index=True) for name, p in parts.items()})
-    return write_geopackage(layers, out)
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -84,7 +55,8 @@ def server(built_area, tmp_path_factory):
     from geoapp.auth import create_user
 
     tmp = tmp_path_factory.mktemp("browser")
-    build = _with_exposure(built_area, tmp / "area.gpkg")
+    build = built_area
+    assert "exposure_areas" in set(pyogrio.list_layers(build)[:, 0]), "the build should hold the exposure analysis"
     app = create_app({"TESTING": True, "SECRET_KEY": "k", "DATABASE_URL": f"sqlite:///{tmp / 'r.db'}",
                       "BUILD": str(build), "MAP_TILES": "", "ANON_RATE_LIMIT": "1000/hour"})
     with app.app_context(), Session(app.extensions["geoapp.db"]) as s, s.begin():
