@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import tempfile
+import zlib
 from pathlib import Path
 
-from flask import Blueprint, Response, current_app, render_template, url_for
+from flask import Blueprint, Response, current_app, render_template, send_file, url_for
 
 from layers.webmap import REPORTS, dumps, page_config, standalone_map
 
 from .. import i18n
-from ..area import current_area
+from ..area import build_path, current_area
 from .tiles import map_data, reports_index
 
 bp = Blueprint("riskmap", __name__)
@@ -58,9 +59,16 @@ def index() -> str:
 def standalone() -> Response:
     """One self-contained HTML map of the area to download and open without a server."""
     name = f"{current_area().name}-map.html"
-    with tempfile.TemporaryDirectory(prefix="geoapp-map-") as tmp:
-        out = standalone_map(map_data(), Path(tmp) / name, strings=i18n.strings(i18n.current_language()))
-        body = out.read_bytes()
-    resp = Response(body, mimetype="text/html")
+    lang = i18n.current_language()
+    built = build_path()
+    stamp = int(built.stat().st_mtime) if built.exists() else 0
+    key = f"{zlib.crc32(str(built).encode()):08x}-{stamp}-{lang}"
+    cached = Path(current_app.instance_path) / "maps" / f"{current_area().name}-{key}.html"
+    if not cached.exists():  # a few seconds for a whole build: made once per build and language
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="geoapp-map-", dir=cached.parent) as tmp:
+            out = standalone_map(map_data(), Path(tmp) / name, strings=i18n.strings(lang))
+            out.replace(cached)
+    resp = send_file(cached, mimetype="text/html", max_age=0)
     resp.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return resp
