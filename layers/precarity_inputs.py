@@ -128,7 +128,7 @@ def precarity_step(area, built: dict) -> dict[str, gpd.GeoDataFrame]:
     hazard, the area's first scenario on the population grid (or ``exposure_buildings``'
     classes when the area has no population).
     """
-    cfg = dict(area.precarity)
+    settings = _settings(area)
     buildings = built.get("buildings")
     buildings = area.buildings() if buildings is None else buildings
     roads = built.get("roads")
@@ -149,15 +149,41 @@ def precarity_step(area, built: dict) -> dict[str, gpd.GeoDataFrame]:
             buildings = buildings.assign(hazard_class=b_class)
     res = precarity_index(
         buildings, roads=roads, facilities=facilities, people=people, hazard_classes=class_names,
-        reports=needs_reports(reports), boundaries=units,
-        resolution=int(cfg.get("h3_resolution", DEFAULT_RESOLUTION)), weights=cfg.get("weights"),
-        threshold=float(cfg.get("threshold", DEFAULT_THRESHOLD)), n_classes=int(cfg.get("classes", 5)),
-        road_distance_m=float(cfg.get("road_distance_m", 50.0)),
+        reports=needs_reports(reports), boundaries=units, **settings,
     )  # fmt: skip
     out = res.layers()
     community = community_boundaries(reports)
     if community is not None:
         out["community_boundaries"] = community.to_crs(area.crs)
+    return out
+
+
+def _settings(area) -> dict:
+    """The ``[precarity]`` table checked up front; a bad value is an AreaConfigError naming its key and file."""
+    from ._errors import AreaConfigError, GeoappError
+    from .precarity import check_weights
+
+    cfg = dict(area.precarity)
+    out = {
+        "resolution": int(cfg.get("h3_resolution", DEFAULT_RESOLUTION)),
+        "threshold": float(cfg.get("threshold", DEFAULT_THRESHOLD)),
+        "n_classes": int(cfg.get("classes", 5)),
+        "road_distance_m": float(cfg.get("road_distance_m", 50.0)),
+        "weights": cfg.get("weights"),
+    }
+    checks = {
+        "h3_resolution": (0 <= out["resolution"] <= 15, "must be between 0 and 15 (9 ≈ 0.1 km² cells)"),
+        "threshold": (0 < out["threshold"] <= 1, "must be in (0, 1]: it is compared with the index"),
+        "classes": (out["n_classes"] >= 2, "must be at least 2 (5 = quintiles)"),
+        "road_distance_m": (out["road_distance_m"] > 0, "must be a positive distance in metres"),
+    }
+    for key, (ok, why) in checks.items():
+        if not ok:
+            raise AreaConfigError(f"{cfg[key]!r} {why}", key=f"precarity.{key}", path=str(area.toml_path))
+    try:
+        check_weights(out["weights"])
+    except GeoappError as exc:
+        raise AreaConfigError(str(exc), key="precarity.weights", path=str(area.toml_path)) from None
     return out
 
 

@@ -464,3 +464,20 @@ def test_build_step_hazard_without_population(town, tmp_path):
                                geometry=b.geometry, crs=b.crs)  # fmt: skip
     areas = precarity_step(area, {"exposure_buildings": exposed})["precarity_areas"].set_index("name")
     assert areas["buildings_share_low"].tolist() == [1.0, 1.0]
+
+
+@pytest.mark.parametrize(
+    "setting, key",
+    [("h3_resolution = 16", "precarity.h3_resolution"), ("threshold = 0", "precarity.threshold"),
+     ("classes = 1", "precarity.classes"), ("weights = { shade = 1 }", "precarity.weights")],
+)  # fmt: skip
+def test_bad_precarity_settings_name_key_and_file(town, tmp_path, setting, key):
+    from layers._errors import AreaConfigError
+    from layers.area import load_area
+    from layers.precarity_inputs import precarity_step
+
+    town[0].to_file(tmp_path / "buildings.gpkg")
+    (tmp_path / "area.toml").write_text(f'[layers]\nbuildings = "buildings.gpkg"\n[precarity]\n{setting}\n')
+    with pytest.raises(AreaConfigError, match=key) as err:
+        precarity_step(load_area(tmp_path), {})
+    assert "area.toml" in str(err.value)
