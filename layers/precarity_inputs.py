@@ -53,8 +53,11 @@ def community_boundaries(reports: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame |
     out = reports[keep.to_numpy() & reports.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()]
     if out.empty:
         return None
+    out = out.reset_index(drop=True)
+    if "name" not in out and "attributes" in out:  # stored reports keep extra fields in an ``attributes`` dict
+        out["name"] = [a.get("name") if isinstance(a, dict) else None for a in out["attributes"]]
     cols = [c for c in ("id", "name", "description", "observed_at") if c in out]
-    return out[cols + [out.geometry.name]].reset_index(drop=True)
+    return out[cols + [out.geometry.name]]
 
 
 def needs_reports(reports: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:

@@ -481,3 +481,21 @@ def test_bad_precarity_settings_name_key_and_file(town, tmp_path, setting, key):
     with pytest.raises(AreaConfigError, match=key) as err:
         precarity_step(load_area(tmp_path), {})
     assert "area.toml" in str(err.value)
+
+
+def test_community_boundaries_from_stored_reports():
+    """Reports as geoapp stores them (extra fields in an ``attributes`` dict): published polygons only, with their name."""
+    from layers.precarity_inputs import community_boundaries, needs_reports
+
+    reports = gpd.GeoDataFrame(
+        {"id": ["a", "b", "c"], "category": ["community_boundary", "community_boundary", "need_food"],
+         "status": ["published", "rejected", "published"],
+         "attributes": [{"name": "Mtaa wa Kati"}, {"name": "x"}, {}]},
+        geometry=[box(0, 0, 1, 1), box(0, 0, 2, 2), Point(0.5, 0.5)],
+        crs=4326,
+    )  # fmt: skip
+    out = community_boundaries(reports)
+    assert out["id"].tolist() == ["a"] and out["name"].tolist() == ["Mtaa wa Kati"]
+    assert "attributes" not in out
+    assert needs_reports(reports)["id"].tolist() == ["c"]
+    assert community_boundaries(reports[reports.category == "need_food"]) is None
