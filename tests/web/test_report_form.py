@@ -97,3 +97,58 @@ def test_offline_submission_is_kept_and_sent_once_when_back_online(app):
     with Session(app.extensions["geoapp.db"]) as s:
         rep = s.get(Report, queued_id)
         assert rep.source == "web" and rep.description == "no clean water since Monday" and rep.status == "pending"
+
+
+@pytest.mark.browser
+def test_moderator_approves_and_rejects_in_bulk_in_the_browser(app, make_user):
+    """Log in, see the pending queue on the map and list, approve two, reject one with a reason."""
+    chromium = shutil.which("chromium")
+    if not chromium:
+        require("GEOAPP_REQUIRE_BROWSER", "Debian's chromium")
+    from playwright.sync_api import sync_playwright
+    from werkzeug.serving import make_server
+
+    from tests.web.test_reports import feature
+
+    make_user(app, "moderator", name="mia", password="pw-mia")
+    client = app.test_client()
+    ids = []
+    for i in range(3):
+        f = feature("blocked_drain", (106.83 + i * 0.001, -6.2), description=f"drain {i}")
+        client.post("/api/reports", json=f)
+        ids.append(f["properties"]["id"])
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(
+                executable_path=chromium,
+                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+            )
+            page = browser.new_page()
+            page.goto(f"{base}/moderate")
+            assert "/login" in page.url
+            page.fill("#name", "mia")
+            page.fill("#password", "pw-mia")
+            page.click("button[type=submit]")
+            page.wait_for_selector("#queue li input[type=checkbox]")
+            assert page.locator("#queue li").count() == 3
+            assert page.locator(".leaflet-interactive").count() == 3  # the same reports on the map
+            page.check(f"input[value='{ids[0]}']")
+            page.check(f"input[value='{ids[1]}']")
+            page.click("#approve")
+            page.wait_for_function("document.querySelectorAll('#queue li input[type=checkbox]').length === 1")
+            page.check(f"input[value='{ids[2]}']")
+            page.click("#reject")
+            assert "reason" in page.text_content("#mod-status").lower()
+            page.fill("#reason", "duplicate")
+            page.click("#reject")
+            page.wait_for_function("document.querySelectorAll('#queue li input[type=checkbox]').length === 0")
+            browser.close()
+    finally:
+        server.shutdown()
+        thread.join()
+    with Session(app.extensions["geoapp.db"]) as s:
+        assert [s.get(Report, i).status for i in ids] == ["published", "published", "rejected"]
