@@ -226,3 +226,38 @@ def test_plain_background_when_map_tiles_cannot_load(chromium, server):
         page.close()
     finally:
         server["app"].config["MAP_TILES"] = ""
+
+
+def test_layers_toggle_from_the_keyboard(page):
+    box = page.locator("#layer-buildings")
+    box.focus()
+    page.keyboard.press("Space")
+    assert not box.is_checked()
+    assert page.evaluate("window.geoappMap.map.hasLayer(window.geoappMap.layers.buildings)") is False
+    page.locator("#scenario-current").focus()
+    page.keyboard.press("ArrowDown")  # radio group: arrows move the choice
+    assert page.get_attribute("body", "data-scenario") == "design"
+
+
+def test_standalone_map_opens_from_disk_without_a_server(chromium, server, tmp_path):
+    from layers.area import load_area
+    from layers.webmap import standalone_map
+
+    out = standalone_map(load_area(ROOT / "data" / "jakarta"), tmp_path / "jakarta.html", built=server["build"])
+    context = chromium.new_context(viewport={"width": 1280, "height": 800})
+    context.route("http*://**", lambda route: route.abort())  # no network at all
+    page = context.new_page()
+    errors = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(out.as_uri())
+    page.wait_for_selector("body[data-map-ready='1']", timeout=30_000)
+    first = page.evaluate("window.geoappMap.overlay()._url")
+    assert first.startswith("data:image/png;base64,")
+    page.locator("#scenario-design").check()
+    assert page.evaluate("window.geoappMap.overlay()._url") != first
+    assert page.evaluate("window.geoappMap.layers.buildings.featureCount()") == 7689
+    assert errors == []
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "standalone-map.png"))
+    context.close()
