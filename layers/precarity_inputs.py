@@ -95,15 +95,28 @@ def precarity_from_files(
     road_distance_m: float = 50.0,
     progress: bool = False,
 ) -> PrecarityResult:
-    """The precarity index from files (what ``geoapp precarity`` runs); layers in the buildings' UTM zone."""
-    from .vectors import boundaries_from_file, buildings_from_file, facilities_from_file, read_vector, roads_from_file
+    """The precarity index from files (what ``geoapp precarity`` runs); layers in the buildings' UTM zone.
+
+    Without ``facilities``, the buildings whose amenity or type names a facility are used.
+    """
+    from .vectors import (
+        boundaries_from_file,
+        buildings_from_file,
+        facilities_from_buildings,
+        facilities_from_file,
+        read_vector,
+        roads_from_file,
+    )
 
     if boundaries is not None and not boundary_name:
         raise InvalidInputError("--boundaries needs --boundary-name, the field holding each unit's name")
     b = buildings_from_file(buildings)
     crs = b.crs
     r = roads_from_file(roads, crs=crs) if roads else None
-    f = facilities_from_file(facilities, crs=crs) if facilities else None
+    if facilities:
+        f = facilities_from_file(facilities, crs=crs)
+    else:  # facilities mapped as buildings (amenity / type), as an area does without a facilities file
+        f = facilities_from_buildings(read_vector(buildings, what="buildings"), crs=crs) if roads else None
     units = boundaries_from_file(boundaries, name_field=boundary_name, crs=crs) if boundaries else None
     rep = read_vector(reports, what="field reports").to_crs(crs) if reports else None
     people, class_names = None, None

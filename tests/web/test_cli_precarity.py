@@ -147,3 +147,11 @@ def test_census_polygons_as_population(shared_data, tmp_path):
     first = areas.loc[areas["area_id"] == 1].iloc[0]
     assert first["reports_per_1000"] == pytest.approx(2000.0 / first["population"])
     assert (areas.loc[areas["area_id"] != 1, "reports_per_1000"].dropna() == 0).all()
+
+
+def test_facilities_default_to_tagged_buildings(dar):
+    """Tandale's buildings include schools and a hospital: with roads, walks are computed without --facilities."""
+    args = ["precarity", "--buildings", str(dar / "tandale-buildings.shp"), "--roads", str(dar / "tandale-roads.shp"), "--json"]
+    data = json.loads(CliRunner().invoke(main, args).stdout)
+    assert "walk_school_m" not in data["skipped"] and "walk_health_m" not in data["skipped"]
+    assert "water_point" in data["skipped"]["walk_water_m"]
