@@ -15,7 +15,6 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 
 from ._errors import InvalidInputError
 from .precarity import (
@@ -65,12 +64,6 @@ def needs_reports(reports: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
     if reports is None or reports.empty:
         return None
     return reports[reports.geom_type.isin(["Point", "MultiPoint"]).to_numpy()]
-
-
-def _read_layer(path, loader, what: str, **kwargs) -> gpd.GeoDataFrame | None:
-    if path is None:
-        return None
-    return loader(Path(path), **kwargs)
 
 
 def precarity_from_files(
