@@ -179,6 +179,7 @@ def evacuate(
     open_ = safe.copy()
     todo = np.flatnonzero(b_on)
     routes_parts: list[pd.DataFrame] = []
+    stranded: list[np.ndarray] = []  # spilled, and no shelter with room is reachable any more
     round_no = 0
     if not safe.any():
         warnings.warn(
@@ -193,6 +194,8 @@ def evacuate(
         sh, t, via = graph.assign(search, todo, b_edge, b_frac, passable, flooded, start_flooded, s_edge, s_frac, open_)
         t = t + b_gap[todo] / walk_speed_m_s
         got = sh >= 0
+        if round_no > 0:
+            stranded.append(todo[~got])
         d = np.full(len(todo), np.inf)
         d[got] = graph.path_length(search, via[got], todo[got], b_edge, b_frac, s_edge, s_frac, s_gap, network) + b_gap[
             todo[got]
@@ -226,7 +229,8 @@ def evacuate(
         round_no += 1
 
     # Left over: no shelter with room is reachable. They go to their first choice, now over capacity.
-    left = todo[first_choice[todo] >= 0] if round_no else np.array([], dtype=np.int64)
+    left = np.concatenate([todo, *stranded]) if round_no else np.array([], dtype=np.int64)
+    left = left[first_choice[left] >= 0]
     if len(left):
         shelter_of[left] = first_choice[left]
         time_s[left] = first_time[left]

@@ -150,6 +150,18 @@ def test_no_room_anywhere_reports_over_capacity():
     assert res.summary()["shelters"] == {"total": 1, "safe": 1, "used": 1, "over_capacity": 1}
 
 
+def test_spilled_building_that_cannot_reach_a_shelter_with_room_stays_with_its_nearest():
+    """Shelter 10 (room for 5) is full after building 1; shelter 20 has room but lies on another island."""
+    net = network_from_roads(roads([(0, 0), (1000, 0)], [(5000, 0), (6000, 0)]))
+    res = evacuate(
+        net, buildings((100, 2), (300, 2)), shelters((0, 0), (6000, 0), capacity=[5, 100]), people=4.0
+    )
+    assert res.buildings["shelter_id"].tolist() == [10, 10]
+    assert res.buildings["reachable"].all()
+    assert res.shelters["over_capacity"].tolist() == [True, False]
+    assert res.shelters["assigned"].tolist() == [8.0, 0.0]
+
+
 def test_unsafe_shelter_is_not_used():
     net = network_from_roads(roads([(0, 0), (1000, 0)]))
     res = evacuate(net, buildings((100, 2)), shelters((0, 0), (1000, 0), safe=[False, True]))
