@@ -9,7 +9,7 @@ from datetime import timezone
 import numpy as np
 import pandas as pd
 from sqlalchemy import JSON, Boolean, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from layers.fieldreports import ParseResult
@@ -100,15 +100,17 @@ def store_batch(s: Session, result: ParseResult, *, user: User | None, summary: 
         stmt = postgresql.insert(table).on_conflict_do_nothing(index_elements=["id"]).returning(table.c.id)
         inserted = [i for start in range(0, len(rows), 5000) for i in s.execute(stmt, rows[start : start + 5000]).scalars()]
     else:
-        # SQLite: one plain executemany (fast); ids already stored are left out first, and ON CONFLICT
-        # DO NOTHING covers a concurrent writer (SQLite serialises writers, so the look-up stays true).
+        # SQLite: one plain executemany (fast). Ids already stored are left out first; ON CONFLICT DO
+        # NOTHING covers a writer that stored the same id in between, and the row count says so.
         have: set[str] = set()
         for start in range(0, len(all_ids), 900):
             have.update(s.scalars(select(table.c.id).where(table.c.id.in_(all_ids[start : start + 900]))))
         rows = [r for r in rows if r["id"] not in have]
         inserted = [r["id"] for r in rows]
         if rows and s.get_bind().dialect.name == "sqlite":
-            _sqlite_executemany(s, rows)
+            written = _sqlite_executemany(s, rows)
+            if written < len(inserted):  # another request stored some of these ids in between: duplicates
+                inserted = inserted[:written]  # counts stay exact (for one report, so does the id list)
         elif rows:
             s.execute(insert(table), rows)
     rows_total = len(all_ids)
@@ -124,7 +126,7 @@ def store_batch(s: Session, result: ParseResult, *, user: User | None, summary: 
         )
 
 
-def _sqlite_executemany(s: Session, rows: list[dict]) -> None:
+def _sqlite_executemany(s: Session, rows: list[dict]) -> int:
     """One driver-level executemany with values already in SQLite's storage form (SQLAlchemy's per-row
     bind processing costs more than the insert itself at 100k rows). Same text as the ORM writes:
     datetimes as 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC), JSON via json.dumps, booleans as 0/1."""
@@ -142,7 +144,7 @@ def _sqlite_executemany(s: Session, rows: list[dict]) -> None:
             conv.append(None)
     data = [tuple(f(r[c]) if f else r[c] for c, f in zip(cols, conv, strict=True)) for r in rows]
     sql = f"INSERT INTO {Report.__tablename__} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) ON CONFLICT (id) DO NOTHING"
-    s.connection().exec_driver_sql(sql, data)
+    return s.connection().exec_driver_sql(sql, data).rowcount
 
 
 def summary_status(summary: StoreSummary) -> int:
