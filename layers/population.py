@@ -178,7 +178,10 @@ def people_on_hazard(pop: PopulationGrid, hazard: Hazard | None, *, crs=None) ->
             k_max = max(1, int(math.sqrt(MAX_SUBCELLS / max(len(vals), 1))))
             warnings.warn(f"population cells split {k_max}×{k_max} instead of {k}×{k} to stay in memory", stacklevel=2)
             k = k_max
-        method = "cells into hazard cells" if k == 1 else f"split {k}x{k}"
+        if isinstance(hazard, HazardZones):
+            method = "cell centres in zones"
+        else:
+            method = "cells into hazard cells" if k == 1 else f"split {k}x{k}"
     # Sub-cell centres (k×k per cell), each with 1/k² of the cell's people.
     off = (np.arange(k) + 0.5) / k
     sub_r = (rows[:, None, None] + off[None, :, None] + 0 * off[None, None, :]).ravel()
@@ -251,13 +254,14 @@ def _raster_class_at(hazard: HazardRaster, x: np.ndarray, y: np.ndarray) -> np.n
 
 
 def _zones_class_at(hazard: HazardZones, x, y, crs) -> np.ndarray:
-    polys = hazard.class_polygons()
+    """Most severe class of the zones holding each point (zones as given: small polygons query fast)."""
+    zones = hazard.zones
     out = np.full(len(x), NOT_AFFECTED, dtype=np.int8)
-    if not len(polys):
+    if not len(zones):
         return out
-    pts = gpd.GeoSeries(shapely.points(x, y), crs=crs).to_crs(polys.crs).to_numpy()
-    src, dst = shapely.STRtree(polys.geometry.to_numpy()).query(pts, predicate="intersects")
-    np.maximum.at(out, src, polys["hazard_class"].to_numpy()[dst])
+    pts = gpd.GeoSeries(shapely.points(x, y), crs=crs).to_crs(zones.crs).to_numpy()
+    src, dst = shapely.STRtree(zones.geometry.to_numpy()).query(pts, predicate="intersects")
+    np.maximum.at(out, src, zones["hazard_class"].to_numpy()[dst])
     return out
 
 

@@ -284,3 +284,30 @@ def test_inasafe_flood_zones_on_roads(shared_data):
     s = res.summary()["roads"]
     assert s["total_km"] == pytest.approx(roads.length.sum() / 1000, abs=1e-3)
     assert s["by_class_km"]["wet"] == pytest.approx(roads.intersection(wet).length.sum() / 1000, abs=1e-3)
+
+
+def test_jakarta_2007_flood_zones(sample_area_dir, shared_data):
+    """Observed 2007 flood (1,009 RW polygons, FLOODPRONE) × Jakarta buildings and population grid."""
+    import shapely
+
+    from layers.area import load_area
+
+    area = load_area(sample_area_dir)
+    hazard = open_hazard(shared_data / "jakarta" / "Jakarta_RW_2007flood.shp", classes="wet:yes", field="FLOODPRONE")
+    pop = read_population(area.population.path, scale=area.population.scale)
+    res = exposure(hazard, buildings=area.buildings(), population=pop, crs=area.crs)
+    s = res.summary()
+    zones = gpd.read_file(shared_data / "jakarta" / "Jakarta_RW_2007flood.shp")
+    wet = zones[zones["FLOODPRONE"].str.lower() == "yes"]
+    wet = wet.set_geometry(shapely.make_valid(wet.geometry.to_numpy()))  # the raw file has invalid rings
+    # People: cell centres inside the wet zones (shapely.contains_xy on their union, in EPSG:4326).
+    t = pop.transform
+    rows, cols = np.nonzero(pop.people > 0)
+    inside = shapely.contains_xy(wet.union_all(), t.c + (cols + 0.5) * t.a, t.f + (rows + 0.5) * t.e)
+    assert s["population"]["method"] == "cell centres in zones"
+    assert s["population"]["by_class"]["wet"] == pytest.approx(pop.people[rows, cols][inside].sum(), rel=1e-9)
+    # Buildings: sharing area with a wet zone.
+    b = area.buildings()
+    overlap = gpd.overlay(b[["building_id", "geometry"]], wet.to_crs(area.crs)[["geometry"]], how="intersection")
+    assert s["buildings"]["affected"] == overlap.loc[overlap.area > 0, "building_id"].nunique()
+    assert 0 < s["buildings"]["affected"] < 7689
