@@ -8,6 +8,7 @@ anonymous caller can see is decided in one place.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Iterator
 
 import geopandas as gpd
@@ -39,6 +40,7 @@ _NAMES = [c.key if hasattr(c, "key") else c.name for c in _COLUMNS]
 _PUBLIC = {"id", "category", "description", "severity", "observed_at", "lon", "lat", "geometry_wkt", "attributes",
            "source", "status", "has_photo"}  # fmt: skip
 _EXTENTS: dict[str, object] = {}
+_EXTENT_LOCK = threading.Lock()
 
 
 def viewer_level(viewer: User | str | None) -> str:
@@ -83,8 +85,11 @@ def reports_extent():
         return None  # nothing to check against: every report is kept
     key = str(area.root)
     if key not in _EXTENTS:
-        _EXTENTS[key] = area_extent(area.boundary_layer())
-        shapely.prepare(_EXTENTS[key])
+        with _EXTENT_LOCK:  # computed once, not by every request of the first burst
+            if key not in _EXTENTS:
+                extent = area_extent(area.boundary_layer())
+                shapely.prepare(extent)
+                _EXTENTS[key] = extent
     return _EXTENTS[key]
 
 

@@ -235,3 +235,40 @@ def test_postgis_geometry_column_follows_lon_lat_and_polygons(storage_app, stora
     assert rows[0][2] == pytest.approx(JAKARTA[0])
     fc = get_all(storage_client, bbox="106.79,-6.22,106.82,-6.19")
     assert [x["geometry"]["type"] for x in fc["features"]] == ["Polygon"]  # public: the boundary, exact
+
+
+def test_the_same_report_sent_by_20_threads_at_once_is_stored_once(storage_app, make_user):
+    """A resend racing the original (two tabs, a retry after a timeout): one row, one 'accepted', 19 duplicates."""
+    from http.client import HTTPConnection
+
+    from werkzeug.serving import make_server
+
+    _, token = make_user(storage_app, "volunteer")
+    server = make_server("127.0.0.1", 0, storage_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    body = json.dumps(feature(description="raced"))
+    barrier = threading.Barrier(20)
+    answers: list = []
+
+    def send() -> None:
+        conn = HTTPConnection("127.0.0.1", server.server_port, timeout=60)
+        barrier.wait()
+        conn.request("POST", "/api/reports", body=body, headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+        resp = conn.getresponse()
+        answers.append((resp.status, json.loads(resp.read())))
+        conn.close()
+
+    try:
+        threads = [threading.Thread(target=send) for _ in range(20)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        server.shutdown()
+        thread.join()
+    assert sorted(a[0] for a in answers) == [200] * 19 + [201]
+    assert sum(a[1]["accepted"] for a in answers) == 1 and sum(a[1]["duplicates"] for a in answers) == 19
+    _, mod = make_user(storage_app, "moderator")
+    assert len(get_all(storage_app.test_client(), bearer(mod))["features"]) == 1
