@@ -206,3 +206,16 @@ def test_jakarta_building_classes_match_exactextract(shared_data):
     ref_counts = np.bincount(h.classes.classify(ref) + 1, minlength=4)
     assert counts.tolist() == ref_counts.tolist()
     assert counts.sum() == 7689 and counts[1:].sum() > 3000
+
+
+def test_classified_grid(tmp_path):
+    """A grid of class codes (0 dry, 1 low, 2 medium, 3 high; int16 with nodata) classified by code ranges."""
+    codes = np.array([[0, 1], [2, 3]], dtype=np.int16)
+    path = tmp_path / "codes.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=2, height=2, count=1, dtype="int16", crs=UTM,
+                       transform=from_origin(0, 2, 1, 1), nodata=-1) as dst:
+        dst.write(codes, 1)
+    h = open_hazard(path, classes="low:1-2,medium:2-3,high:3-4")
+    pts = gpd.GeoSeries([Point(0.5, 1.5), Point(1.5, 1.5), Point(0.5, 0.5), Point(1.5, 0.5)], crs=UTM)
+    assert class_at_points(pts, h).tolist() == [-1, 0, 1, 2]
+    assert geometry_hazard(gpd.GeoSeries([box(0.5, 0.5, 1.5, 1.5)], crs=UTM), h)["hazard_class"].tolist() == [2]
