@@ -29,7 +29,6 @@ import pandas as pd
 import shapely
 
 from ._errors import InvalidInputError
-from .classes import NOT_AFFECTED
 from .crs import working_crs
 from .hazard import Hazard, HazardRaster, check_overlap, geometry_hazard
 from .needs import check_profile, minimum_needs
@@ -404,12 +403,9 @@ def exposure(
         raise InvalidInputError("nothing to assess: give buildings, roads, facilities or population")
     if crs is None:
         first = next((v for v in (buildings, roads, facilities, boundaries, population) if isinstance(v, gpd.GeoDataFrame)), None)
-        crs = working_crs(first) if first is not None else None
-        if crs is None:
-            from .crs import working_crs as wc
-
-            bb = gpd.GeoSeries([shapely.box(*hazard.bounds)], crs=hazard.crs)
-            crs = wc(bb)
+        if first is None:
+            first = gpd.GeoSeries([shapely.box(*hazard.bounds)], crs=hazard.crs)
+        crs = working_crs(first)
     for name, layer in given.items():
         if layer.crs is None:
             raise InvalidInputError(f"the {name} layer has no CRS; add a .prj or write the file with one")

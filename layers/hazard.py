@@ -269,7 +269,6 @@ class Touched:
     row: np.ndarray
     col0: np.ndarray
     col1: np.ndarray
-    extra: dict = field(default_factory=dict)
 
     def cells(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Expanded (index, row, col) of every touched cell."""
