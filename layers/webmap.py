@@ -14,6 +14,7 @@ import json
 import re
 import threading
 from collections.abc import Callable
+from functools import lru_cache
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -130,7 +131,9 @@ class MapData:
     def _inputs(self) -> dict[str, object]:
         if self.area is None:
             return {}
-        loaders = {"buildings": self.area.buildings, "roads": self.area.roads, "facilities": self.area.facilities}
+        loaders = {"buildings": self.area.buildings, "facilities": self.area.facilities}
+        if self.area.roads_path or self.area.osm_path:
+            loaders["roads"] = self.area.roads
         for b in self.area.boundaries:
             loaders[f"boundaries_{b.id}"] = lambda bid=b.id: self.area.boundary_layer(bid)
         return loaders
@@ -243,6 +246,16 @@ class MapData:
         raise NotFoundError(f"{self.built} has no layer with features to centre a map on")
 
 
+def scenario_overlay(spec: HazardSpec) -> Overlay:
+    """The rendered overlay of a hazard scenario, cached while its file is unchanged."""
+    return _overlay(spec.path, spec.path.stat().st_mtime, spec.classes, spec.field, spec.layer, spec.units)
+
+
+@lru_cache(maxsize=16)
+def _overlay(path: Path, _mtime: float, classes, field: str | None, layer: str | None, units: str) -> Overlay:
+    return hazard_overlay(path, classes, field=field, layer=layer, units=units)
+
+
 def page_config(
     data: MapData,
     *,
@@ -267,7 +280,7 @@ def page_config(
         if spec.kind == "raster":
             bounds, key = overlay_bounds(spec.path), legend(spec.classes, units=spec.units)
         else:
-            overlay = hazard_overlay(spec.path, spec.classes, field=spec.field, layer=spec.layer, units=spec.units)
+            overlay = scenario_overlay(spec)
             bounds, key = overlay.bounds, overlay.legend
         w, s, e, n = bounds
         scenarios.append({"id": spec.id, "title": spec.title, "units": spec.units, "legend": key,
@@ -340,7 +353,7 @@ def standalone_map(
         strings = json.loads((ASSETS.parent.parent / "i18n" / "en.json").read_text(encoding="utf-8"))
 
     def overlay_url(spec: HazardSpec, overlay: Overlay | None) -> str:
-        overlay = overlay or hazard_overlay(spec.path, spec.classes, field=spec.field, layer=spec.layer, units=spec.units)
+        overlay = overlay or scenario_overlay(spec)
         return "data:image/png;base64," + base64.b64encode(overlay.png).decode("ascii")
 
     js_strings = {k: v for k, v in strings.items() if k.startswith(("js_", "layer_", "col_", "cat_", "class_"))}

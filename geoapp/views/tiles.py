@@ -12,9 +12,8 @@ from collections import OrderedDict
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from layers.render import hazard_overlay
 from layers.tiles import TileIndex, collection_json
-from layers.webmap import REPORTS, MapData
+from layers.webmap import REPORTS, MapData, scenario_overlay
 
 from ..area import build_path, current_area
 from ..errors import APIError
@@ -104,11 +103,6 @@ def feature(layer: str, feature_id: str) -> Response:
 
 @bp.get("/hazard/<scenario>.png")
 def hazard_png(scenario: str) -> Response:
-    spec = current_area().hazard(scenario)
-    overlays = current_app.extensions.setdefault("geoapp.overlays", {})
-    key = (str(spec.path), spec.path.stat().st_mtime, spec.classes.spec())
-    if key not in overlays:
-        overlays[key] = hazard_overlay(spec.path, spec.classes, field=spec.field, layer=spec.layer, units=spec.units)
-    resp = Response(overlays[key].png, mimetype="image/png")
+    resp = Response(scenario_overlay(current_area().hazard(scenario)).png, mimetype="image/png")
     resp.cache_control.max_age = TILE_MAX_AGE_S
     return resp

@@ -102,3 +102,21 @@ def test_standalone_map_of_the_sample_area_has_hazard_overlays_inline(sample_are
     assert 1_000_000 < out.stat().st_size < 12_000_000
     with pytest.raises(InvalidInputError, match="geoapp build"):
         standalone_map(tmp_path / "nothing.gpkg", tmp_path / "x.html")
+
+
+def test_vector_hazard_scenarios_get_a_rendered_overlay(tmp_path):
+    """An area whose hazard is zones with a text class gets the same overlay, legend and bounds."""
+    crs = "EPSG:32748"
+    gpd.GeoDataFrame({"building": ["yes"]}, geometry=[box(700_000, 9_310_000, 700_010, 9_310_010)], crs=crs).to_file(
+        tmp_path / "b.gpkg")
+    gpd.GeoDataFrame({"FLOODPRONE": ["YES", "no"]}, geometry=[box(699_900, 9_309_900, 700_100, 9_310_100),
+                                                              box(700_100, 9_309_900, 700_300, 9_310_100)],
+                     crs=crs).to_file(tmp_path / "zones.gpkg")
+    (tmp_path / "area.toml").write_text(
+        '[area]\nname = "t"\n[layers]\nbuildings = "b.gpkg"\n'
+        '[[hazard]]\nid = "zones"\nfile = "zones.gpkg"\nfield = "FLOODPRONE"\nclasses = "wet:yes"\n')
+    cfg = page_config(MapData(load_area(tmp_path)), overlay_url=lambda spec, overlay: f"{spec.id}:{len(overlay.png) > 0}")
+    (scenario,) = cfg["scenarios"]
+    assert scenario["overlay"] == "zones:True" and scenario["legend"][0]["label"] == "yes"
+    (s, w), (n, e) = scenario["bounds"]
+    assert e - w == pytest.approx(n - s, rel=0.05)  # only the 'yes' zone is drawn: a square
