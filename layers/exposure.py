@@ -31,7 +31,7 @@ import shapely
 from ._errors import InvalidInputError
 from .crs import working_crs
 from .hazard import Hazard, HazardRaster, check_overlap, geometry_hazard
-from .needs import check_profile, minimum_needs
+from .needs import PROFILES, check_profile, minimum_needs
 from .population import PopulationGrid, census_on_hazard, people_on_hazard, units_on_grid
 
 
@@ -335,6 +335,9 @@ def aggregate(result: ExposureResult, units: gpd.GeoDataFrame) -> gpd.GeoDataFra
         for c in classes:
             t[f"pop_{c}"] = np.bincount(unit_of, weights=np.where((cls == c).fillna(False), w, 0.0), minlength=n)
         t["displaced"] = sum(t[f"pop_{c}"] * result.displacement.get(c, 0.0) for c in classes)
+        if result.needs != "none":
+            for key, rate in PROFILES[result.needs].items():  # weekly needs of each unit's displaced
+                t[f"needs_{key}"] = np.ceil(np.round(t["displaced"].to_numpy() * rate, 6)).astype(np.int64)
     if result.buildings is not None:
         b = result.buildings
         unit = _unit_of(b.geometry, units)
@@ -481,7 +484,9 @@ def exposure_from_files(
     from .classes import DEFAULT_FLOOD_CLASSES, parse_classes, parse_displacement
     from .hazard import open_hazard
     from .population import read_census, read_population
-    from .vectors import boundaries_from_file, buildings_from_file, facilities_from_file, read_vector, roads_from_file
+    import pyogrio
+
+    from .vectors import boundaries_from_file, buildings_from_file, facilities_from_file, roads_from_file
 
     if boundaries and not boundary_name:
         raise InvalidInputError("--boundaries needs --boundary-name, the attribute holding each unit's name")
@@ -492,10 +497,15 @@ def exposure_from_files(
     rates = parse_displacement(displacement, scheme) if displacement else None
     haz = open_hazard(hazard, classes=scheme, field=hazard_field)
     first = next((p for p in (buildings, roads, facilities, boundaries, population if population_field else None) if p), None)
+    extent = gpd.GeoSeries([shapely.box(*haz.bounds)], crs=haz.crs)
     if first:
-        crs = working_crs(read_vector(first, what="input"))
-    else:
-        crs = working_crs(gpd.GeoSeries([shapely.box(*haz.bounds)], crs=haz.crs))
+        try:
+            info = pyogrio.read_info(first, force_total_bounds=True)
+        except pyogrio.errors.DataSourceError:
+            info = None  # the loader below gives the clear error
+        if info is not None and info["crs"] and info.get("total_bounds") is not None:
+            extent = gpd.GeoSeries([shapely.box(*info["total_bounds"])], crs=info["crs"])
+    crs = working_crs(extent)
     layers = {
         "buildings": buildings_from_file(buildings, crs=crs) if buildings else None,
         "roads": roads_from_file(roads, crs=crs) if roads else None,

@@ -105,6 +105,7 @@ def test_units_by_hand(city_result):
     assert a.loc["West", "roads_medium_km"] == pytest.approx(0.05)
     assert a.loc["East", ["roads_km", "roads_low_km"]].tolist() == pytest.approx([0.09, 0.04])
     assert a.loc["East", "facilities_at_risk"] == "hospital: 1"
+    assert a.loc["West", ["needs_rice_kg", "needs_toilets"]].tolist() == [420, 8]  # 150 displaced × 2.8 kg, × 0.05
     assert city_result.summary()["by_area"][0]["name"] == "West"
 
 
