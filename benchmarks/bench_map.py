@@ -132,7 +132,6 @@ def browser_case(built: Path, runs: int) -> dict:
                 return r.fulfill(body=(vendor / "leaflet.css").read_bytes(), content_type="text/css")
             return r.fulfill(body=b"", content_type="text/plain")
 
-        browser_ctx_route = route
         ours_s, ours_bytes, page = _measure(browser, url, "body[data-map-ready='1']", runs)
         shown = page.evaluate("""() => {
             const b = window.geoappMap.layers.buildings; let n = 0;
@@ -145,7 +144,7 @@ def browser_case(built: Path, runs: int) -> dict:
         times, sizes = [], []
         for _ in range(runs):
             context = browser.new_context(viewport={"width": 1280, "height": 800})
-            context.route("**/*", browser_ctx_route)
+            context.route("**/*", route)
             page = context.new_page()
             t0 = time.perf_counter()
             page.goto(peer_url, wait_until="load")

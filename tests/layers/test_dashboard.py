@@ -3,7 +3,6 @@
 import json
 
 import geopandas as gpd
-import pandas as pd
 import pytest
 from shapely.geometry import LineString, Point, box
 

@@ -7,7 +7,6 @@ import re
 import uuid
 
 import geopandas as gpd
-import pytest
 from PIL import Image
 from shapely.geometry import box
 
