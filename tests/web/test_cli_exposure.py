@@ -80,3 +80,23 @@ def test_errors_are_one_line(sample_area_dir, shared_data, args, message):
     result = CliRunner().invoke(main, base + args)
     assert result.exit_code != 0
     assert message in result.output and "Traceback" not in result.output
+
+
+def test_crs_less_and_far_away_inputs(sample_area_dir, tmp_path):
+    """A shapefile without .prj and a population grid on another continent: one clear line each."""
+    import geopandas as gpd
+    import numpy as np
+    import rasterio
+    from rasterio.transform import from_origin
+    from shapely.geometry import box
+
+    with pytest.warns(UserWarning, match="'crs' was not provided"):
+        gpd.GeoDataFrame({"type": ["house"]}, geometry=[box(106.85, -6.15, 106.8501, -6.1499)]).to_file(tmp_path / "b.shp")
+    with rasterio.open(tmp_path / "pop.tif", "w", driver="GTiff", width=2, height=2, count=1, dtype="float32",
+                       crs="EPSG:4326", transform=from_origin(10, 10, 0.01, 0.01)) as dst:
+        dst.write(np.ones((1, 2, 2), dtype="float32"))
+    hazard = ["exposure", "--hazard", str(sample_area_dir / "flood_current.tif")]
+    result = CliRunner().invoke(main, hazard + ["--buildings", str(tmp_path / "b.shp")])
+    assert result.exit_code != 0 and "has no CRS" in result.output and "Traceback" not in result.output
+    result = CliRunner().invoke(main, hazard + ["--population", str(tmp_path / "pop.tif")])
+    assert result.exit_code != 0 and "does not overlap the hazard" in result.output
