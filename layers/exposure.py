@@ -215,6 +215,7 @@ def roads_exposure(roads: gpd.GeoDataFrame, hazard: Hazard) -> tuple[gpd.GeoData
     order = np.argsort(inverse[pidx], kind="stable")
     geoms = shapely.line_merge(shapely.multilinestrings(parts[order], indices=inverse[pidx][order]))
     owner, cls = groups // 1000, (groups % 1000 - 1).astype(np.int8)
+    geoms = _on_edges_once(lines, owner, cls, geoms)
     pieces = gpd.GeoDataFrame(
         {"road_id": ids[owner], "road_class": rclass[owner], "hazard_class": _names(cls, hazard.classes.names).to_numpy()},
         geometry=geoms, crs=hazard.crs,
@@ -223,6 +224,25 @@ def roads_exposure(roads: gpd.GeoDataFrame, hazard: Hazard) -> tuple[gpd.GeoData
     pieces = pieces[pieces["length_m"] > 0][["road_id", "road_class", "hazard_class", "length_m", "geometry"]]
     lengths = pd.DataFrame({"road_id": ids, "road_class": rclass, "length_m": roads.length.to_numpy(np.float64)})
     return pieces.reset_index(drop=True), lengths
+
+
+def _on_edges_once(lines: np.ndarray, owner: np.ndarray, cls: np.ndarray, geoms: np.ndarray) -> np.ndarray:
+    """A stretch of road lying exactly on the edge between two class polygons belongs to both cuts:
+    keep it in the most severe class only. Only roads whose pieces add up to more than the road are
+    touched (rare: roads drawn along cell edges), one by one."""
+    total = np.bincount(owner, weights=shapely.length(geoms), minlength=len(lines))
+    excess = np.flatnonzero(total > shapely.length(lines) * (1 + 1e-9) + 1e-12)
+    if not len(excess):
+        return geoms
+    geoms = geoms.copy()
+    for road in excess:
+        rows = np.flatnonzero(owner == road)
+        taken = None
+        for r in rows[np.argsort(-cls[rows], kind="stable")]:  # most severe first; -1 (no class) last
+            if taken is not None:
+                geoms[r] = _linear(np.array([shapely.difference(geoms[r], taken)]))[0]
+            taken = geoms[r] if taken is None else shapely.union(taken, geoms[r])
+    return geoms
 
 
 def _linear(geoms: np.ndarray) -> np.ndarray:

@@ -312,3 +312,11 @@ def test_jakarta_2007_flood_zones(sample_area_dir, shared_data):
     overlap = gpd.overlay(b[["building_id", "geometry"]], wet.to_crs(area.crs)[["geometry"]], how="intersection")
     assert s["buildings"]["affected"] == overlap.loc[overlap.area > 0, "building_id"].nunique()
     assert 0 < s["buildings"]["affected"] < 7689
+
+
+def test_road_on_a_cell_edge_counts_once(city):
+    """A road along x = 50 (the edge between 1 m cells and dry cells) is 100 m, all of it in 'medium'."""
+    road = gpd.GeoDataFrame({"road_id": [7], "road_class": ["path"]}, geometry=[LineString([(50, 0), (50, 100)])], crs=UTM)
+    s = exposure(city["hazard"], roads=road, crs=UTM).summary()["roads"]
+    assert s["total_km"] == 0.1
+    assert s["by_class_km"] == {"low": 0.0, "medium": 0.1, "high": 0.0}
