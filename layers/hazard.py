@@ -167,7 +167,7 @@ def open_hazard(
     layer: str | None = None,
     units: str = "m",
 ) -> Hazard:
-    """Open a hazard raster, or vector zones when ``field`` is given (or the file is not a raster).
+    """Open a hazard raster, or vector zones when ``field`` is given.
 
     Parameters
     ----------
