@@ -7,6 +7,7 @@ simplified to the zoom, or clusters when a tile holds too many).
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import OrderedDict
 
@@ -72,22 +73,25 @@ def _index(layer: str) -> TileIndex:
 # Serialised tiles of the analysis layers (identical for every user), newest last; reports are never cached here.
 _TILE_CACHE: OrderedDict[tuple, str] = OrderedDict()
 TILE_CACHE_SIZE = 4000
+_TILE_LOCK = threading.Lock()
 
 
 @bp.get("/tiles/<layer>/<int:z>/<int:x>/<int:y>.json")
 def tile(layer: str, z: int, x: int, y: int) -> Response:
     index = _index(layer)
     key = (index.token, z, x, y)
-    body = _TILE_CACHE.get(key) if layer != REPORTS.name else None
+    with _TILE_LOCK:
+        body = _TILE_CACHE.get(key) if layer != REPORTS.name else None
+        if body is not None:
+            _TILE_CACHE.move_to_end(key)
     if body is None:
         kind = REPORTS.kind if layer == REPORTS.name else map_data().layers[layer].kind
         body = collection_json(index.tile(z, x, y, max_features=MAX_FEATURES[kind]))
         if layer != REPORTS.name:
-            _TILE_CACHE[key] = body
-            if len(_TILE_CACHE) > TILE_CACHE_SIZE:
-                _TILE_CACHE.popitem(last=False)
-    else:
-        _TILE_CACHE.move_to_end(key)
+            with _TILE_LOCK:
+                _TILE_CACHE[key] = body
+                if len(_TILE_CACHE) > TILE_CACHE_SIZE:
+                    _TILE_CACHE.popitem(last=False)
     resp = Response(body, mimetype="application/geo+json")
     resp.cache_control.max_age = TILE_MAX_AGE_S if layer != REPORTS.name else int(REPORTS_TTL_S)
     return resp
