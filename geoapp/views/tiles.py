@@ -29,6 +29,7 @@ TILE_MAX_AGE_S = 300
 MAX_FEATURES = {"polygon": 1500, "line": 2000, "point": 800}
 
 
+_TILE_LOCK = threading.Lock()
 # Map layers per (area config, build file, its mtime), shared by the apps of one process (tests make many).
 _MAP_DATA: dict[tuple, MapData] = {}
 
@@ -37,11 +38,12 @@ def map_data() -> MapData:
     """The area's map layers, re-read when the built GeoPackage changes."""
     path = build_path()
     key = (str(current_app.config["AREA"]), str(path), path.stat().st_mtime if path.exists() else None)
-    if key not in _MAP_DATA:
-        if len(_MAP_DATA) >= 4:
-            _MAP_DATA.pop(next(iter(_MAP_DATA)))
-        _MAP_DATA[key] = MapData(current_area(), path)
-    return _MAP_DATA[key]
+    with _TILE_LOCK:
+        if key not in _MAP_DATA:
+            if len(_MAP_DATA) >= 4:
+                _MAP_DATA.pop(next(iter(_MAP_DATA)))
+            _MAP_DATA[key] = MapData(current_area(), path)  # cheap: layers are read on first use
+        return _MAP_DATA[key]
 
 
 def reports_index() -> TileIndex | None:
@@ -73,7 +75,6 @@ def _index(layer: str) -> TileIndex:
 # Serialised tiles of the analysis layers (identical for every user), newest last; reports are never cached here.
 _TILE_CACHE: OrderedDict[tuple, str] = OrderedDict()
 TILE_CACHE_SIZE = 4000
-_TILE_LOCK = threading.Lock()
 
 
 @bp.get("/tiles/<layer>/<int:z>/<int:x>/<int:y>.json")
