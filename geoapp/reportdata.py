@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import shapely
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import inspect, select, text
 from sqlalchemy.orm import Session
 
 from layers._errors import InvalidInputError
@@ -41,6 +41,16 @@ _PUBLIC = {"id", "category", "description", "severity", "observed_at", "lon", "l
            "source", "status", "has_photo"}  # fmt: skip
 _EXTENTS: dict[str, object] = {}
 _EXTENT_LOCK = threading.Lock()
+
+
+def _has_geom() -> bool:
+    """Whether the reports table has the PostGIS ``geom`` column (added by the migration when PostGIS is there)."""
+    key = "geoapp.reports_geom"
+    if key not in current_app.extensions:
+        engine = db.engine()
+        has = engine.dialect.name == "postgresql" and any(c["name"] == "geom" for c in inspect(engine).get_columns("reports"))
+        current_app.extensions[key] = has
+    return current_app.extensions[key]
 
 
 def viewer_level(viewer: User | str | None) -> str:
@@ -158,9 +168,11 @@ def iter_report_frames(
         pad_m = 0.0 if exact else max((c.blur_m for c in cfg.categories.values()), default=0.0)
         dlat = pad_m / 111_000.0
         dlon = dlat / max(math.cos(math.radians(max(abs(box[1]), abs(box[3])))), 0.01)
-        q = q.where(
-            Report.lon >= box[0] - dlon, Report.lon <= box[2] + dlon, Report.lat >= box[1] - dlat, Report.lat <= box[3] + dlat
-        )
+        x0, y0, x1, y1 = box[0] - dlon, box[1] - dlat, box[2] + dlon, box[3] + dlat
+        if _has_geom():  # PostGIS: the GiST index, and polygons that cross the box count
+            q = q.where(text("reports.geom && ST_MakeEnvelope(:bx0, :by0, :bx1, :by1, 4326)").bindparams(bx0=x0, by0=y0, bx1=x1, by1=y1))
+        else:
+            q = q.where(Report.lon >= x0, Report.lon <= x1, Report.lat >= y0, Report.lat <= y1)
     python_paging = bool(box) and not exact
     if not python_paging:
         if offset:
@@ -175,6 +187,7 @@ def iter_report_frames(
             frame = apply_privacy(frame, config=cfg, crs=crs, exact=exact, personal=level == "moderator")
             if python_paging:
                 inside = (frame["lon"] >= box[0]) & (frame["lon"] <= box[2]) & (frame["lat"] >= box[1]) & (frame["lat"] <= box[3])
+                inside |= frame["geometry_wkt"].notna()  # polygons are never blurred: the database test stands
                 frame = frame[inside.to_numpy()]
                 if skip:
                     dropped = min(skip, len(frame))

@@ -272,3 +272,17 @@ def test_the_same_report_sent_by_20_threads_at_once_is_stored_once(storage_app, 
     assert sum(a[1]["accepted"] for a in answers) == 1 and sum(a[1]["duplicates"] for a in answers) == 19
     _, mod = make_user(storage_app, "moderator")
     assert len(get_all(storage_app.test_client(), bearer(mod))["features"]) == 1
+
+
+def test_bbox_finds_polygons_that_cross_it_on_postgis(storage_app, storage_client, make_user):
+    """On PostGIS the bbox is a spatial test on ``geom``: a community boundary crossing the box is found."""
+    if storage_app.extensions["geoapp.db"].dialect.name != "postgresql":
+        pytest.skip("PostGIS only: SQLite tests the representative point")
+    _, mod = make_user(storage_app, "moderator")
+    poly = {"type": "Polygon", "coordinates": [[[106.80, -6.20], [106.84, -6.20], [106.84, -6.24], [106.80, -6.24], [106.80, -6.20]]]}
+    f = {"type": "Feature", "geometry": poly, "properties": {"id": str(uuid.uuid4()), "category": "community_boundary"}}
+    assert storage_client.post("/api/reports", json=f, headers=bearer(mod)).status_code == 201
+    corner = "106.835,-6.205,106.845,-6.195"  # overlaps the polygon's north-east corner only
+    assert len(get_all(storage_client, bbox=corner)["features"]) == 1
+    assert len(get_all(storage_client, bearer(mod), bbox=corner)["features"]) == 1
+    assert get_all(storage_client, bbox="106.9,-6.3,107.0,-6.25")["features"] == []
