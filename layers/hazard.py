@@ -530,7 +530,10 @@ def geometry_hazard(geoms, hazard: Hazard, *, share: bool = False, progress: str
             nhit = np.add.reduceat((c >= 0).astype(np.int64), starts)
             ncell = np.diff(np.r_[starts, len(idx)])
             fraction[owners[nhit == ncell]] = 1.0
-            some = np.isin(idx, owners[(nhit > 0) & (nhit < ncell)]) & (c >= 0)
+            some = np.flatnonzero(np.isin(idx, owners[(nhit > 0) & (nhit < ncell)]) & (c >= 0))
+            # A concave footprint's strip pieces may share a cell: count each cell once.
+            key = (idx[some].astype(np.int64) * values.shape[0] + row[some]) * values.shape[1] + col[some]
+            some = some[np.unique(key, return_index=True)[1]]
             mixed.append((idx[some], row[some] + offset[0], col[some] + offset[1]))
 
     # Chunks of geometries in north-south order: each chunk's cells stay few and its windows compact.
