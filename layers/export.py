@@ -508,6 +508,9 @@ def export_layers(
         if progress:
             progress(1, 1, name)
         return out
+    if path.suffix.lower() != ".zip":
+        raise InvalidInputError(f"{FORMATS[format].label} holds one layer per file: {len(layers)} layers make a zip, "
+                                f"so name the output '{path.stem}.zip' (or export one layer)")
     with tempfile.TemporaryDirectory(prefix=f"geoapp-{format}-") as tmp:
         for i, (name, gdf) in enumerate(layers.items()):
             writer(gdf, Path(tmp) / f"{name}{FORMATS[format].suffix}", **kwargs)

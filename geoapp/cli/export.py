@@ -20,7 +20,8 @@ FORMAT_CHOICES = [*FORMATS, "html"]
               help="File format; one-layer-per-file formats give a .zip of one file per layer.")
 @click.option("--out", type=click.Path(dir_okay=False), required=True, help="File to write.")
 @click.option("--layers", "names", default=None,
-              help="Comma-separated layer names (default: every layer of the build; GPX: shelters or facilities).")
+              help="Comma-separated layer names (default: every layer of the build; GPX: shelters, else facilities). "
+                   "Several layers in a one-layer format (geojson, csv, gpx, fgb) need an --out ending in .zip.")
 @click.option("--build", "built", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Built GeoPackage to export from (default AREA_DIR/build/area.gpkg; built on the fly when absent).")
 @click.option("--csv-geometry", type=click.Choice(["wkt", "lonlat"]), default="wkt", show_default=True,
@@ -47,7 +48,7 @@ def export(area_dir: str, fmt: str, out: str, names: str | None, built: str | No
             from layers.export import list_layers
 
             have = [layer["name"] for layer in list_layers(gpkg)]
-            wanted = [n for n in ("shelters", "evacuation_routes") if n in have] or ["facilities"]
+            wanted = ["shelters" if "shelters" in have else "facilities"]  # waypoints for a handheld GPS
         layers = read_layers(gpkg, wanted)
         meta = read_metadata(gpkg) or area.metadata()
         with tqdm(total=len(layers), desc=f"export {fmt}", unit="layer", disable=quiet) as bar:

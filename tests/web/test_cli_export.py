@@ -48,7 +48,8 @@ def test_export_one_layer_formats(sample_area_dir, built_area, tmp_path):
     gpx = tmp_path / "shelters.gpx"
     result = _run("export", str(sample_area_dir), "--format", "gpx", "--out", str(gpx), "--build", str(built_area), "--quiet")
     assert result.exit_code == 0, result.output
-    assert len(pyogrio.read_dataframe(gpx, layer="waypoints")) == 1243  # no shelters in this build: facilities
+    shelters = pyogrio.read_dataframe(built_area, layer="shelters")
+    assert len(pyogrio.read_dataframe(gpx, layer="waypoints")) == len(shelters) > 0
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -72,3 +73,9 @@ def test_export_html_standalone_map(sample_area_dir, built_area, tmp_path):
     assert result.exit_code == 0, result.output
     html = out.read_text()
     assert html.lstrip().lower().startswith("<!doctype html") and "leaflet" in html.lower()
+
+
+def test_several_layers_in_a_one_layer_format_need_a_zip(sample_area_dir, built_area, tmp_path):
+    result = _run("export", str(sample_area_dir), "--format", "geojson", "--layers", "roads,facilities",
+                  "--out", str(tmp_path / "x.geojson"), "--build", str(built_area))
+    assert result.exit_code != 0 and "name the output 'x.zip'" in result.output
