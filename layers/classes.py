@@ -63,12 +63,16 @@ class ClassScheme:
                 out[np.isin(text, c.values)] = i
             return out
         try:
-            arr = np.asarray(values, dtype=np.float64)
+            arr = np.asarray(values)
+            # Compare in the data's own precision: a float32 grid's 0.7 is 0.69999999 in float64
+            # and would otherwise fall into the class below the threshold it was written as.
+            dtype = arr.dtype if arr.dtype.kind == "f" else np.float64
+            arr = arr.astype(dtype, copy=False)
         except (TypeError, ValueError) as exc:
             raise InvalidInputError(
                 f"hazard values are not numbers ({exc}); use a text class spec such as 'wet:yes' for text attributes"
             ) from None
-        edges = np.array([c.lower for c in self.classes] + [self.classes[-1].upper])
+        edges = np.array([c.lower for c in self.classes] + [self.classes[-1].upper], dtype=dtype)
         # searchsorted over the lower bounds; values at or above the last upper bound are out.
         idx = np.searchsorted(edges, arr, side="right") - 1
         inside = (idx >= 0) & (idx < len(self.classes)) & ~np.isnan(arr)

@@ -18,6 +18,12 @@ def test_default_flood_classes_follow_inasafe():
     assert got.dtype == np.int8
 
 
+def test_float32_grids_classify_at_the_threshold_they_were_written_with():
+    """0.7 stored as float32 is 0.69999999 in float64; it still starts class medium."""
+    grid = np.array([0.1, 0.7, 1.5, 0.69], dtype=np.float32)
+    assert parse_classes(DEFAULT_FLOOD_CLASSES).classify(grid).tolist() == [0, 1, 2, 0]
+
+
 def test_classes_are_ordered_by_lower_bound_and_round_trip():
     scheme = parse_classes("high:1.5-,low:0.1-0.7,medium:0.7-1.5")
     assert scheme.names == ["low", "medium", "high"]
