@@ -16,15 +16,9 @@ import shapely
 from PIL import Image
 
 from layers._errors import AreaConfigError, InvalidInputError, TooLargeError
-from layers.fieldreports import (
-    area_extent,
-    clean_photo,
-    normalise_reports,
-    raw_from_geojson,
-    read_reports,
-    sniff_format,
-)
+from layers.fieldreports import area_extent, clean_photo, normalise_reports, raw_from_geojson, read_reports
 from layers.reportconfig import ReportConfig
+from layers.reportfiles import sniff_format
 
 CFG = ReportConfig()
 NOW = datetime(2025, 1, 1, tzinfo=timezone.utc)
