@@ -17,11 +17,11 @@ from sqlalchemy import select
 
 from layers._errors import InvalidInputError
 from layers.fieldreports import clean_photo, iter_report_batches, normalise_reports, raw_from_geojson
-from layers.reportconfig import STATUSES
 
 from .. import auth, db
 from ..errors import APIError
-from ..models import Report, Review, utcnow
+from ..models import Report, Review
+from ..moderation import review_one
 from ..reportdata import iter_report_frames, report_config, reports_extent, viewer_level
 from ..reportstore import StoreSummary, store_batch, summary_status
 
@@ -265,16 +265,13 @@ def photo(report_id: str):
     return Response(rep.photo, mimetype=rep.photo_type, headers={"Cache-Control": "public, max-age=86400"})
 
 
-_EDITABLE = {"category", "description", "severity", "lon", "lat", "attributes"}
-
-
 @bp.post("/<report_id>/review")
 @auth.require("review")
 def review(report_id: str):
     """``{"status": "published|rejected|pending", "reason": "...", "edits": {...}}``; rejecting needs a reason."""
     body = _json_body()
     with db.transaction() as s:
-        out = review_one(s, report_id, body)
+        out = review_one(s, report_id, body, user=auth.current_user())
     return jsonify(out)
 
 
@@ -289,65 +286,6 @@ def review_bulk():
     if len(ids) > 5000:
         raise InvalidInputError("review at most 5000 reports at once")
     with db.transaction() as s:
-        done = [review_one(s, i, {k: v for k, v in body.items() if k != "ids"}) for i in ids]
+        user = auth.current_user()
+        done = [review_one(s, i, {k: v for k, v in body.items() if k != "ids"}, user=user) for i in ids]
     return jsonify({"reviewed": len(done), "status": body.get("status")})
-
-
-def review_one(s, report_id: str, body: dict) -> dict:
-    if not isinstance(body, dict):
-        raise InvalidInputError("the body must be a JSON object")
-    status = body.get("status")
-    reason = body.get("reason")
-    edits = body.get("edits") or {}
-    if status not in STATUSES:
-        raise InvalidInputError(f"status must be one of {', '.join(STATUSES)}")
-    if reason is not None and (not isinstance(reason, str) or len(reason) > 2000):
-        raise InvalidInputError("reason must be text of at most 2000 characters")
-    if status == "rejected" and not (reason or "").strip():
-        raise InvalidInputError("give a reason when rejecting a report (it is kept in the history)")
-    if not isinstance(edits, dict) or set(edits) - _EDITABLE:
-        raise InvalidInputError(f"edits may change only {', '.join(sorted(_EDITABLE))}")
-    rep = s.get(Report, report_id, with_for_update=s.get_bind().dialect.name == "postgresql")
-    if rep is None:
-        raise APIError(404, "not_found", f"no report {report_id!r}")
-    changes = _apply_edits(rep, edits) if edits else None
-    user = auth.current_user()
-    s.add(Review(report_id=rep.id, user_id=user.id, at=utcnow(), from_status=rep.status, to_status=status,
-                 reason=(reason or "").strip() or None, changes=changes))  # fmt: skip
-    rep.status = status
-    rep.updated_at = utcnow()
-    return {"id": rep.id, "status": status}
-
-
-def _apply_edits(rep: Report, edits: dict) -> dict:
-    """Validate edited fields like a new submission; return ``{field: [old, new]}`` (the original stays in ``original``)."""
-    merged = {
-        "id": rep.id, "category": rep.category, "description": rep.description,
-        "severity": rep.severity, "attributes": dict(rep.attributes or {}),
-    }  # fmt: skip
-    merged.update({k: v for k, v in edits.items() if k not in ("lon", "lat")})
-    lon, lat = edits.get("lon", rep.lon), edits.get("lat", rep.lat)
-    if rep.geometry_wkt is None:
-        geometry = {"type": "Point", "coordinates": [lon, lat]}
-    else:
-        geometry = json.loads(shapely.to_geojson(shapely.from_wkt(rep.geometry_wkt)))
-    raw = raw_from_geojson({"type": "Feature", "geometry": geometry, "properties": merged})
-    result = normalise_reports(raw, config=report_config(), source=rep.source, strict_ids=True)
-    if result.errors:
-        raise InvalidInputError("edits: " + result.errors[0]["error"])
-    new = result.records.iloc[0]
-    changes = {}
-    if rep.original is None:  # the first edit keeps the report as submitted
-        rep.original = {
-            "category": rep.category, "description": rep.description, "severity": rep.severity, "lon": rep.lon,
-            "lat": rep.lat, "attributes": rep.attributes, "geometry_wkt": rep.geometry_wkt,
-        }  # fmt: skip
-    for key in ("category", "description", "severity", "lon", "lat", "attributes"):
-        value = new[key]
-        value = value.item() if hasattr(value, "item") else value  # numpy scalars → Python for the database
-        value = None if value is pd.NA or (isinstance(value, float) and pd.isna(value)) else value
-        value = int(value) if key == "severity" and value is not None else value
-        if value != getattr(rep, key):
-            changes[key] = [getattr(rep, key), value]
-            setattr(rep, key, value)
-    return changes
