@@ -34,6 +34,8 @@ def scenario_results(area: Area, *, buildings=None, roads=None, facilities=None,
     if roads is None and (area.roads_path or area.osm_path):
         roads = area.roads()
     facilities = area.facilities() if facilities is None else facilities
+    # An area without (say) facilities is normal: leave empty layers out rather than warn.
+    buildings, roads, facilities = (None if x is None or len(x) == 0 else x for x in (buildings, roads, facilities))
     out = {}
     for spec in area.hazards:
         hazard = open_hazard(spec)
