@@ -1,7 +1,7 @@
 """Benchmark: field-report import and GeoJSON serving on SQLite, against two peers.
 
 1. Import an N-row CSV (default 100,000; target under 20 s) through
-   ``geoapp.views.reports.import_path`` — sniffing, column mapping, validation
+   ``geoapp.reportstore.import_path`` — sniffing, column mapping, validation
    of every row, content ids, one transaction with ON CONFLICT DO NOTHING —
    against ``pandas.read_csv + DataFrame.to_sql`` (a raw load, no validation) and
    ``ogr2ogr -f SQLite`` (GDAL's CSV → SQLite copy, no validation) when installed.
@@ -55,7 +55,7 @@ def write_csv(path: Path, n: int, seed: int = 0) -> None:
 def bench_import(tmp: Path, n: int) -> dict:
     from geoapp import create_app
     from geoapp.models import Report
-    from geoapp.views.reports import import_path
+    from geoapp.reportstore import import_path
 
     csv_path = tmp / "reports.csv"
     write_csv(csv_path, n)

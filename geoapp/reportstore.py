@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import timezone
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -12,9 +13,11 @@ from sqlalchemy import JSON, Boolean, insert, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
-from layers.fieldreports import ParseResult
+from layers.fieldreports import ParseResult, iter_report_batches
 
+from . import db
 from .models import Report, Review, User, UTCDateTime, utcnow
+from .reportdata import report_config, reports_extent
 
 MAX_LISTED_ERRORS = 10_000
 
@@ -149,3 +152,16 @@ def _sqlite_executemany(s: Session, rows: list[dict]) -> int:
 
 def summary_status(summary: StoreSummary) -> int:
     return 201 if summary.accepted else 200 if not summary.rejected_total else 400
+
+
+def import_path(path: Path, *, name: str, user: User | None, category: str | None = None, progress=None) -> StoreSummary:
+    """Import one file in one transaction (all good rows or, on a file-level error, nothing)."""
+    summary = StoreSummary()
+    with db.transaction() as s:
+        for result in iter_report_batches(
+            path, name=name, config=report_config(), default_category=category, extent=reports_extent()
+        ):
+            store_batch(s, result, user=user, summary=summary)
+            if progress is not None:
+                progress(len(result.records) + len(result.errors) + result.duplicates)
+    return summary

@@ -26,7 +26,7 @@ def reports() -> None:
 def import_cmd(file: Path, category: str | None, user_name: str | None, db: str | None) -> None:
     """Import FILE in one transaction; prints {"accepted", "duplicates", "rejected"} as JSON."""
     from .. import db as dbmod
-    from ..views.reports import import_path
+    from ..reportstore import import_path
 
     app = app_for_cli(db)
     with app.test_request_context():

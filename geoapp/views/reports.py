@@ -16,14 +16,14 @@ from flask import Blueprint, Response, current_app, jsonify, request, stream_wit
 from sqlalchemy import select
 
 from layers._errors import InvalidInputError
-from layers.fieldreports import clean_photo, iter_report_batches, normalise_reports, raw_from_geojson
+from layers.fieldreports import clean_photo, normalise_reports, raw_from_geojson
 
 from .. import auth, db
 from ..errors import APIError
 from ..models import Report, Review
 from ..moderation import review_one
 from ..reportdata import iter_report_frames, report_config, reports_extent, viewer_level
-from ..reportstore import StoreSummary, store_batch, summary_status
+from ..reportstore import StoreSummary, import_path, store_batch, summary_status
 
 bp = Blueprint("reports_api", __name__, url_prefix="/api/reports")
 
@@ -118,19 +118,6 @@ def import_file():
         upload.save(path)
         summary = import_path(path, name=Path(upload.filename).name, user=user, category=request.form.get("category") or None)
     return jsonify(summary.as_json()), 200
-
-
-def import_path(path: Path, *, name: str, user, category: str | None = None, progress=None) -> StoreSummary:
-    """Import one file in one transaction (all good rows or, on a file-level error, nothing)."""
-    summary = StoreSummary()
-    with db.transaction() as s:
-        for result in iter_report_batches(
-            path, name=name, config=report_config(), default_category=category, extent=reports_extent()
-        ):
-            store_batch(s, result, user=user, summary=summary)
-            if progress is not None:
-                progress(len(result.records) + len(result.errors) + result.duplicates)
-    return summary
 
 
 # --- list -----------------------------------------------------------------------------------
