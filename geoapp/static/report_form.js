@@ -143,5 +143,8 @@
   form.category.addEventListener("change", showPublic);
   window.addEventListener("online", flush);
   setInterval(flush, 30000);
+  if ("serviceWorker" in navigator) {  // so the form also opens without a connection
+    navigator.serviceWorker.register("/report-sw.js", { scope: "/report" }).catch(function () {});
+  }
   showPublic(); setNow(); showQueue(); flush();
 })();

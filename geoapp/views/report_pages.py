@@ -7,7 +7,7 @@ from functools import cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import generate_csrf
 
 from .. import auth, db
@@ -76,6 +76,15 @@ def _center() -> list[float]:
         return [0.0, 0.0]
     p = extent.centroid
     return [round(p.x, 6), round(p.y, 6)]
+
+
+@bp.get("/report-sw.js")
+def report_service_worker():
+    """The form's service worker, served from the root so its scope covers /report."""
+    resp = current_app.send_static_file("report_sw.js")
+    resp.headers["Cache-Control"] = "no-cache"
+    resp.mimetype = "text/javascript"
+    return resp
 
 
 @bp.get("/moderate")

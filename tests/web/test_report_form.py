@@ -65,12 +65,17 @@ def test_offline_submission_is_kept_and_sent_once_when_back_online(app):
             context = browser.new_context()
             page = context.new_page()
             page.goto(f"{base}/report")
+            assert page.evaluate("navigator.serviceWorker.ready.then(() => true)")  # installed, page cached
+            # The form opens again without a network (the service worker kept it).
+            context.set_offline(True)
+            page.reload()
+            assert page.locator("#send").is_visible()
+            assert page.evaluate("fetch('/api/reports?limit=1').then(() => 'online', () => 'offline')") == "offline"
             page.select_option("#category", "need_water")
             assert "100" in page.text_content("#public-text")
             page.fill("#description", "no clean water since Monday")
             page.fill("#lat", "-6.2")
             page.fill("#lon", "106.83")
-            context.set_offline(True)
             page.click("#send")
             page.wait_for_function("JSON.parse(localStorage.getItem('geoapp.reports.queue') || '[]').length === 1")
             assert "offline" in page.text_content("#status").lower()
