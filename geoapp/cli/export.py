@@ -26,8 +26,12 @@ FORMAT_CHOICES = [*FORMATS, "html"]
               help="Built GeoPackage to export from (default AREA_DIR/build/area.gpkg; built on the fly when absent).")
 @click.option("--csv-geometry", type=click.Choice(["wkt", "lonlat"]), default="wkt", show_default=True,
               help="CSV geometry as a WKT column or lon/lat columns.")
+@click.option("--with-reports", is_flag=True,
+              help="Add published field reports as layer field_reports, as the public sees them (blurred, no personal data).")
+@click.option("--db", "db_url", default=None, help="Report database URL (default GEOAPP_DATABASE_URL or the instance SQLite).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def export(area_dir: str, fmt: str, out: str, names: str | None, built: str | None, csv_geometry: str, quiet: bool) -> None:
+def export(area_dir: str, fmt: str, out: str, names: str | None, built: str | None, csv_geometry: str,
+           with_reports: bool, db_url: str | None, quiet: bool) -> None:
     """Export the layers of the area in AREA_DIR to one GIS file (or a standalone HTML map)."""
     area = load_area(area_dir)
     with tempfile.TemporaryDirectory(prefix="geoapp-export-") as tmp:
@@ -50,6 +54,8 @@ def export(area_dir: str, fmt: str, out: str, names: str | None, built: str | No
             have = [layer["name"] for layer in list_layers(gpkg)]
             wanted = ["shelters" if "shelters" in have else "facilities"]  # waypoints for a handheld GPS
         layers = read_layers(gpkg, wanted)
+        if with_reports:
+            layers["field_reports"] = _public_reports(area_dir, db_url)
         meta = read_metadata(gpkg) or area.metadata()
         with tqdm(total=len(layers), desc=f"export {fmt}", unit="layer", disable=quiet) as bar:
             def progress(done: int, total: int, name: str) -> None:
@@ -58,6 +64,16 @@ def export(area_dir: str, fmt: str, out: str, names: str | None, built: str | No
 
             path = export_layers(layers, out, format=fmt, metadata=meta, csv_geometry=csv_geometry, progress=progress)
     click.echo(str(path))
+
+
+def _public_reports(area_dir: str, db_url: str | None):
+    """Published reports with the privacy of an anonymous ``GET /api/reports``."""
+    from geoapp import create_app
+    from geoapp.reportdata import reports_geodataframe
+
+    app = create_app({"AREA": str(area_dir), **({"DATABASE_URL": db_url} if db_url else {})})
+    with app.app_context():
+        return reports_geodataframe(viewer=None)
 
 
 COMMANDS = [export]

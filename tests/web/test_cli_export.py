@@ -79,3 +79,28 @@ def test_several_layers_in_a_one_layer_format_need_a_zip(sample_area_dir, built_
     result = _run("export", str(sample_area_dir), "--format", "geojson", "--layers", "roads,facilities",
                   "--out", str(tmp_path / "x.geojson"), "--build", str(built_area))
     assert result.exit_code != 0 and "name the output 'x.zip'" in result.output
+
+
+def test_with_reports_exports_what_the_public_sees(sample_area_dir, built_area, tmp_path, make_user):
+    import uuid
+
+    from geoapp import create_app
+    from tests.web.conftest import bearer
+
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    app = create_app({"TESTING": True, "SECRET_KEY": "t", "DATABASE_URL": url, "ANON_RATE_LIMIT": "1000/hour"})
+    _, trusted = make_user(app, "volunteer", trusted=True)
+    exact = (106.8201, -6.1899)
+    feat = {"type": "Feature", "geometry": {"type": "Point", "coordinates": list(exact)},
+            "properties": {"id": str(uuid.uuid4()), "category": "flooding_observed", "reporter_name": "Qwzx Reporter",
+                           "reporter_contact": "+62 811"}}
+    assert app.test_client().post("/api/reports", json=feat, headers=bearer(trusted)).status_code == 201
+    out = tmp_path / "r.gpkg"
+    result = _run("export", str(sample_area_dir), "--layers", "facilities", "--with-reports", "--db", url,
+                  "--out", str(out), "--build", str(built_area), "--quiet")
+    assert result.exit_code == 0, result.output
+    reports = pyogrio.read_dataframe(out, layer="field_reports")
+    assert len(reports) == 1 and not {"reporter_name", "reporter_contact", "created_by"} & set(reports.columns)
+    assert b"Qwzx" not in out.read_bytes() and b"+62 811" not in out.read_bytes()
+    p = reports.to_crs(4326).geometry.iloc[0]
+    assert (round(p.x, 7), round(p.y, 7)) != exact
