@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import shapely
-from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
+from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import select
 
 from layers._errors import InvalidInputError
@@ -141,7 +141,10 @@ def list_reports():
         limit=limit,
         offset=offset,
     )
-    first = next(frames, None)  # validate filters before the response starts
+    # The first chunk is read here, inside the request: filters are validated (errors are clean 4xx
+    # answers) and the generator has captured the engine, settings and CRS it needs, so the rest of the
+    # stream needs no request context (an answer nobody reads then holds none either).
+    first = next(frames, None)
 
     def chained():
         if first is not None:
@@ -150,11 +153,11 @@ def list_reports():
 
     if fmt == "csv":
         return Response(
-            stream_with_context(_csv_stream(chained())),
+            _csv_stream(chained()),
             mimetype="text/csv",
             headers={"Content-Disposition": "attachment; filename=reports.csv"},
         )
-    return Response(stream_with_context(_geojson_stream(chained())), mimetype="application/geo+json")
+    return Response(_geojson_stream(chained()), mimetype="application/geo+json")
 
 
 def _int_arg(name: str, *, minimum: int, maximum: int | None = None) -> int | None:

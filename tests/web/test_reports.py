@@ -286,3 +286,14 @@ def test_bbox_finds_polygons_that_cross_it_on_postgis(storage_app, storage_clien
     assert len(get_all(storage_client, bbox=corner)["features"]) == 1
     assert len(get_all(storage_client, bearer(mod), bbox=corner)["features"]) == 1
     assert get_all(storage_client, bbox="106.9,-6.3,107.0,-6.25")["features"] == []
+
+
+def test_an_unread_stream_holds_no_request_context(app, client):
+    """The listing streams without keeping the request context: an answer nobody reads leaks nothing."""
+    from flask import has_app_context, has_request_context
+
+    client.post("/api/reports", json=feature())
+    resp = client.get("/api/reports", query_string={"category": "blocked_drain"})
+    assert resp.status_code == 200 and resp.is_streamed
+    assert not has_request_context() and not has_app_context()
+    resp.close()
