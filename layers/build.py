@@ -17,6 +17,9 @@ from tqdm.auto import tqdm
 from .area import Area
 
 Layers = dict[str, gpd.GeoDataFrame]
+# A step may also return {METADATA_KEY: {key: text}}: rows for the GeoPackage's metadata table
+# (e.g. each scenario's exposure summary, so the dashboard shows exactly the analysis figures).
+METADATA_KEY = "metadata"
 Step = Callable[[Area, Layers], Layers]
 
 
@@ -61,13 +64,16 @@ def build_area(area: Area, out: str | Path | None = None, *, progress: bool = Tr
     out = Path(out) if out else area.default_build_path
     out.parent.mkdir(parents=True, exist_ok=True)
     built: Layers = dict(inputs or {})
+    metadata = area.metadata()
     steps = _steps()
     with tqdm(steps, desc=f"build {area.name}", unit="step", disable=not progress) as bar:
         for name, step in bar:
             bar.set_postfix_str(name)
-            built.update(step(area, built))
+            result = dict(step(area, built))
+            metadata.update(result.pop(METADATA_KEY, {}))
+            built.update(result)
     tmp = out.with_suffix(".tmp.gpkg")
     tmp.unlink(missing_ok=True)
-    write_geopackage(built, tmp, metadata=area.metadata())
+    write_geopackage(built, tmp, metadata=metadata)
     tmp.replace(out)
     return out

@@ -11,6 +11,8 @@ affected, and the net change of every headline figure.
 
 from __future__ import annotations
 
+import json
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -122,6 +124,11 @@ def exposure_step(area: Area, built: dict[str, gpd.GeoDataFrame]) -> dict[str, g
             if name != "exposure_areas":
                 frames.setdefault(name, []).append(frame)
     out = {name: gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=parts[0].crs) for name, parts in frames.items()}
+    # The headline figures exactly as `geoapp exposure --json` gives them (per-unit rows are layers already).
+    out["metadata"] = {
+        f"exposure_summary:{sid}": json.dumps({k: v for k, v in result.summary().items() if k != "by_area"})
+        for sid, result in results.items()
+    }
     if diffs:
         out["exposure_scenario_diff"] = gpd.GeoDataFrame(pd.concat(diffs, ignore_index=True), crs=diffs[0].crs)
     return out
