@@ -401,3 +401,15 @@ def test_dict_and_mixed_cells_become_text(sample, tmp_path):
     assert json.loads(back.attributes[0]) == {"depth_cm": 40, "note": "air setinggi lutut"}
     assert pd.isna(back.attributes[1]) and back.mixed.tolist() == ["1", "two", "3.5"]
     assert STYLES_TABLE not in pyogrio.list_layers(path)[:, 0]
+
+
+def test_built_analysis_layers_are_styled_by_class(built_area, tmp_path):
+    names = [n for n, _ in pyogrio.list_layers(built_area) if n.startswith("exposure_buildings")]
+    if not names:
+        pytest.skip("this build has no exposure layers")
+    layer = pyogrio.read_dataframe(built_area, layer=names[0], max_features=3000)
+    path = write_geopackage({names[0]: layer}, tmp_path / "e.gpkg")
+    qml = pyogrio.read_dataframe(path, layer=STYLES_TABLE, read_geometry=False).styleQML[0]
+    assert 'attr="hazard_class"' in qml
+    for cls in set(layer.hazard_class.dropna()) & set(CLASS_COLOURS):
+        assert f'value="{cls}"' in qml
