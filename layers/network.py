@@ -126,7 +126,8 @@ class Network:
         Edges are cut into pieces of at most ``SNAP_PIECE_M``; a KD-tree of the pieces' midpoints
         gives ``SNAP_K`` candidates per point, measured exactly in numpy. The answer is proven
         exact when the farthest candidate midpoint lies beyond the best distance plus half a piece;
-        the few points where it does not are answered by a GEOS STRtree nearest query.
+        where it does not, 8x more candidates are measured, and the rare points still unproven are
+        answered by a GEOS STRtree nearest query.
         """
         from scipy.spatial import cKDTree
 
@@ -147,26 +148,24 @@ class Network:
             return edge, frac, dist
         a, b = pieces["a"][keep], pieces["b"][keep]
         owner, before = pieces["owner"][keep], pieces["before"][keep]
-        tree = cKDTree((a + b) / 2.0, balanced_tree=False, compact_nodes=False)
-        k = min(SNAP_K, len(a))
+        if usable is None:
+            if "tree" not in pieces:
+                pieces["tree"] = cKDTree((a + b) / 2.0, balanced_tree=False, compact_nodes=False)
+            tree = pieces["tree"]
+        else:
+            tree = cKDTree((a + b) / 2.0, balanced_tree=False, compact_nodes=False)
         pxy = shapely.get_coordinates(pts)
-        dk, ik = tree.query(pxy, k=k)
-        dk, ik = dk.reshape(n, k), ik.reshape(n, k)
-        # Exact point-to-piece distance and position, vectorised over the k candidates.
-        pa, pb = a[ik], b[ik]
-        ab = pb - pa
-        l2 = np.einsum("nkd,nkd->nk", ab, ab)
-        t = np.clip(np.einsum("nkd,nkd->nk", pxy[:, None, :] - pa, ab) / np.where(l2 > 0, l2, 1.0), 0.0, 1.0)
-        d = np.hypot(*(pxy[:, None, :] - (pa + t[..., None] * ab)).transpose(2, 0, 1))
-        best = np.argmin(d, axis=1)
-        rows = np.arange(n)
-        e = owner[ik[rows, best]]
-        dist_best = d[rows, best]
-        along = before[ik[rows, best]] + t[rows, best] * np.sqrt(l2[rows, best])
+        piece, dist_best, t, proven, low = _nearest_pieces(tree, a, b, pxy, min(SNAP_K, len(a)))
+        proven |= low > max_distance_m  # surely off the network: no need to know its nearest edge
+        retry = np.flatnonzero(~proven)
+        if len(retry):  # crowded places: look at more candidates before falling back on GEOS
+            p2, d2, t2, ok2, _ = _nearest_pieces(tree, a, b, pxy[retry], min(8 * SNAP_K, len(a)))
+            piece[retry], dist_best[retry], t[retry], proven[retry] = p2, d2, t2, ok2
+        e = owner[piece]
+        along = before[piece] + t * np.hypot(*(b[piece] - a[piece]).T)
         length = self.edges["length_m"].to_numpy(np.float64)[e]
-        frac_best = np.clip(np.divide(along, length, out=np.zeros(n), where=length > 0), 0.0, 1.0)
-        proven = (k == len(a)) | (dk[:, -1] > dist_best + SNAP_PIECE_M / 2.0)
-        edge[:], frac[:], dist[:] = e, frac_best, dist_best
+        edge[:], dist[:] = e, dist_best
+        frac[:] = np.clip(np.divide(along, length, out=np.zeros(n), where=length > 0), 0.0, 1.0)
         todo = np.flatnonzero(~proven)
         if len(todo):
             ids = np.arange(self.n_edges) if usable is None else np.flatnonzero(usable)
@@ -204,6 +203,34 @@ class Network:
         return self._piece_cache
 
 
+def _nearest_pieces(tree, a: np.ndarray, b: np.ndarray, pxy: np.ndarray, k: int):
+    """Nearest of the ``k`` pieces with the closest midpoints: (piece, distance, position 0..1 on it,
+    proven, a lower bound of the true nearest distance).
+
+    Proven exact when the k-th midpoint is farther than the best distance plus half a piece (a
+    nearer piece would have its midpoint within that radius), or when k covers every piece.
+    """
+    n = len(pxy)
+    # Query in spatial order (cells of 8 pieces): neighbouring queries share tree nodes, 2-3x faster.
+    cell = np.floor(pxy / (8 * SNAP_PIECE_M)).astype(np.int64)
+    order = np.lexsort((cell[:, 0], cell[:, 1]))
+    dk, ik = np.empty((n, k)), np.empty((n, k), dtype=np.int64)
+    qd, qi = tree.query(pxy[order], k=k)
+    dk[order], ik[order] = qd.reshape(n, k), qi.reshape(n, k)
+    pa = a[ik]
+    ab = b[ik] - pa
+    l2 = np.einsum("nkd,nkd->nk", ab, ab)
+    rel = pxy[:, None, :] - pa
+    t = np.clip(np.einsum("nkd,nkd->nk", rel, ab) / np.where(l2 > 0, l2, 1.0), 0.0, 1.0)
+    off = rel - t[..., None] * ab
+    d = np.sqrt(np.einsum("nkd,nkd->nk", off, off))
+    best = np.argmin(d, axis=1)
+    rows = np.arange(n)
+    dist = d[rows, best]
+    proven = (k >= len(a)) | (dk[:, -1] > dist + SNAP_PIECE_M / 2.0)
+    return ik[rows, best], dist, t[rows, best], proven, dk[:, 0] - SNAP_PIECE_M / 2.0
+
+
 def arcs_matrix(
     tail: np.ndarray, head: np.ndarray, w: np.ndarray, n: int
 ) -> tuple[sparse.csr_matrix, np.ndarray]:
@@ -213,11 +240,19 @@ def arcs_matrix(
     Zero costs become 1e-9 (scipy.sparse would drop an explicit zero).
     """
     finite = np.flatnonzero(np.isfinite(w))
-    order = finite[np.lexsort((w[finite], head[finite], tail[finite]))]
-    t, h, c = tail[order], head[order], w[order]
-    keep = np.ones(len(t), dtype=bool)
-    keep[1:] = (t[1:] != t[:-1]) | (h[1:] != h[:-1])
-    t, h, c, order = t[keep], h[keep], np.maximum(c[keep], 1e-9), order[keep]
+    key = tail[finite].astype(np.int64) * n + head[finite]
+    order = finite[np.argsort(key, kind="stable")]
+    key = tail[order].astype(np.int64) * n + head[order]
+    first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    if len(first) < len(order):  # parallel arcs: keep the cheapest of each group
+        cheapest = np.minimum.reduceat(w[order], first)
+        pos = np.arange(len(order))
+        hit = w[order] == np.repeat(cheapest, np.diff(np.r_[first, len(order)]))
+        pick = np.minimum.reduceat(np.where(hit, pos, len(order)), first)
+        order = order[pick]
+    else:
+        order = order[first]
+    t, h, c = tail[order], head[order], np.maximum(w[order], 1e-9)
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(t, minlength=n), out=indptr[1:])
     return sparse.csr_matrix((c, h, indptr), shape=(n, n)), order
