@@ -36,11 +36,13 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from scipy import sparse
 from scipy.sparse.csgraph import dijkstra
 
 from ._errors import InvalidInputError
 from .network import Network, arcs_matrix
 
+Arr = np.ndarray
 NO_PATH = -9999
 JUNCTION_TOLERANCE_M = 5.0  # a passable edge this much farther than a flooded one is still preferred
 UNREACHABLE_REASONS = ("off_network", "no_route", "no_safe_shelter")
@@ -405,7 +407,7 @@ class _Graph:
     """Reversed two-layer graph: dry nodes 0..n-1, flooded nodes n..2n-1, shelters 2n.."""
 
     n: int
-    matrix: object
+    matrix: sparse.csr_matrix
     arc_keys: np.ndarray  # tail * size + head, sorted
     arc_edge: np.ndarray  # network edge of each arc, -1 for layer changes and shelter links
     arc_len: np.ndarray  # metres walked on each arc
@@ -415,7 +417,9 @@ class _Graph:
     s_gap_s: np.ndarray  # seconds from each shelter to its road
 
     @classmethod
-    def build(cls, network: Network, passable, flooded, s_edge, s_frac, s_gap_s) -> _Graph:
+    def build(
+        cls, network: Network, passable: Arr, flooded: Arr, s_edge: Arr, s_frac: Arr, s_gap_s: Arr
+    ) -> _Graph:
         n = network.n_nodes
         size = 2 * n + len(s_edge)
         length = network.edges["length_m"].to_numpy(np.float64)
@@ -456,7 +460,10 @@ class _Graph:
         )
         return _Search(dist, pred, src)
 
-    def assign(self, s: _Search, todo, b_edge, b_frac, passable, flooded, start_flooded, s_edge, s_frac, open_):
+    def assign(
+        self, s: _Search, todo: Arr, b_edge: Arr, b_frac: Arr, passable: Arr, flooded: Arr,
+        start_flooded: Arr, s_edge: Arr, s_frac: Arr, open_: Arr,
+    ) -> tuple[Arr, Arr, Arr]:  # fmt: skip
         """Nearest open shelter, time and the node each building enters the tree at (-1 = direct)."""
         n = self.n
         e = b_edge[todo]
@@ -490,7 +497,10 @@ class _Graph:
                 via[k] = -1 - j  # marks a direct walk to shelter j
         return sh, t, via
 
-    def path_length(self, s: _Search, via, todo, b_edge, b_frac, s_edge, s_frac, s_gap, network) -> np.ndarray:
+    def path_length(
+        self, s: _Search, via: Arr, todo: Arr, b_edge: Arr, b_frac: Arr, s_edge: Arr, s_frac: Arr, s_gap: Arr,
+        network: Network,
+    ) -> Arr:  # fmt: skip
         """Metres walked from each building's road position to its shelter."""
         length = network.edges["length_m"].to_numpy(np.float64)
         e = b_edge[todo]
@@ -535,7 +545,7 @@ class _Graph:
             idx = idx[parent[idx] >= 0]
         return acc
 
-    def add_flow(self, s: _Search, via, people, edge_people) -> None:
+    def add_flow(self, s: _Search, via: Arr, people: Arr, edge_people: Arr) -> None:
         """Add each building's people to every edge of its path (subtree sums, level by level)."""
         tree = via >= 0
         flow = np.zeros(self.size)
@@ -556,7 +566,7 @@ class _Graph:
         real = self.arc_edge[arc] >= 0
         np.add.at(edge_people, self.arc_edge[arc][real], arc_flow[real])
 
-    def route_edges(self, s: _Search, via, bids, b_edge) -> pd.DataFrame:
+    def route_edges(self, s: _Search, via: Arr, bids: Arr, b_edge: Arr) -> pd.DataFrame:
         """(building, step, edge) rows of each building's path, from its own edge to the shelter."""
         rows = [pd.DataFrame({"b": bids, "step": 0, "edge": b_edge[bids]})]
         cur = via.copy()

@@ -203,7 +203,9 @@ class Network:
         return self._piece_cache
 
 
-def _nearest_pieces(tree, a: np.ndarray, b: np.ndarray, pxy: np.ndarray, k: int):
+def _nearest_pieces(
+    tree, a: np.ndarray, b: np.ndarray, pxy: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Nearest of the ``k`` pieces with the closest midpoints: (piece, distance, position 0..1 on it,
     proven, a lower bound of the true nearest distance).
 
