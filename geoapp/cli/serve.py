@@ -17,6 +17,9 @@ def _run(area: str | None, host: str, port: int, db: str | None) -> None:
     if db:
         config["DATABASE_URL"] = db
     app = create_app(config)
+    from ..views.tiles import warm
+
+    warm(app)
     click.echo(f"Serving {app.config['AREA']} on http://{host}:{port}/")
     app.run(host=host, port=port, threaded=True, use_reloader=False)
 

@@ -111,3 +111,23 @@ def hazard_png(scenario: str) -> Response:
     resp = Response(scenario_overlay(current_area().hazard(scenario)).png, mimetype="image/png")
     resp.cache_control.max_age = TILE_MAX_AGE_S
     return resp
+
+
+def warm(app) -> threading.Thread:
+    """Read the default layers and build their tile indexes in the background, so the first
+    page after `geoapp serve` starts does not wait for them (they load lazily otherwise)."""
+
+    def run() -> None:
+        with app.app_context():
+            try:
+                data = map_data()
+                first = (data.scenarios() or [None])[0]
+                for row in data.describe():
+                    if row["default_on"]:
+                        data.index(row["name"], first if row["per_scenario"] else None)
+            except Exception:  # a warm-up is an optimisation: the page still loads lazily
+                app.logger.warning("map warm-up failed", exc_info=True)
+
+    thread = threading.Thread(target=run, name="geoapp-map-warmup", daemon=True)
+    thread.start()
+    return thread

@@ -41,3 +41,14 @@ def test_cli_reports_core_errors_without_traceback(tmp_path):
     assert "Error: file 'missing.gpkg' does not exist" in result.output
     assert "key 'layers.buildings'" in result.output
     assert "Traceback" not in result.output
+
+
+def test_map_warm_up_builds_the_default_layer_indexes(tmp_path, built_area):
+    from geoapp.views.tiles import map_data, warm
+
+    app = create_app({"TESTING": True, "SECRET_KEY": "k", "DATABASE_URL": "sqlite://", "BUILD": str(built_area)})
+    warm(app).join(timeout=120)
+    with app.app_context():
+        data = map_data()
+        on = {row["name"] for row in data.describe() if row["default_on"]}
+        assert on and {name for name, _ in data._indexes} >= on
