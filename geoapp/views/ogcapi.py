@@ -44,6 +44,14 @@ ITEM_PARAMS = {"f", "limit", "offset", "bbox", "bbox-crs", "crs", "datetime"}
 TRS = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
 
 
+@bp.after_request
+def _cors(resp: Response) -> Response:
+    """Any web page may read the public layers (no cookies are sent cross-site; tokens need a preflight we do not grant)."""
+    resp.headers.setdefault("Access-Control-Allow-Origin", "*")
+    resp.headers.setdefault("Access-Control-Expose-Headers", "Content-Crs")
+    return resp
+
+
 # -- helpers ------------------------------------------------------------------------------------
 
 

@@ -273,3 +273,16 @@ def test_ogr2ogr_copies_a_collection_with_every_feature(live, rw, tmp_path):
     geo = rw.to_crs("OGC:CRS84").reset_index(drop=True)
     d = shapely.hausdorff_distance(copy.geometry.to_numpy(), geo.geometry.to_numpy())
     assert d.max() < 1e-6  # 7 decimals of a degree
+
+
+def test_analysis_layers_filter_by_scenario_and_allow_cross_origin_reads(ogc, built_area):
+    resp = _get(ogc, "/ogcapi/collections")
+    assert resp.headers["Access-Control-Allow-Origin"] == "*"
+    ids = [c["id"] for c in resp.get_json()["collections"]]
+    if "exposure_buildings" not in ids:
+        pytest.skip("this build has no exposure layers")
+    exp = pyogrio.read_dataframe(built_area, layer="exposure_buildings", read_geometry=False)
+    for scenario in exp.scenario.unique():
+        doc = _get(ogc, "/ogcapi/collections/exposure_buildings/items", scenario=scenario, limit=1).get_json()
+        assert doc["numberMatched"] == int((exp.scenario == scenario).sum())
+        assert doc["features"][0]["properties"]["scenario"] == scenario
