@@ -99,7 +99,7 @@ def normalise_reports(
     pre_errors = [e for e in pre_errors if e["row"] not in in_frame]
 
     def add(mask, msg) -> None:
-        m = mask.fillna(False).to_numpy(dtype=bool) if isinstance(mask, pd.Series) else np.asarray(mask, dtype=bool)
+        m = mask.to_numpy(dtype=bool, na_value=False) if isinstance(mask, pd.Series) else np.asarray(mask, dtype=bool)
         if not m.any():
             return
         if callable(msg):  # messages are built only when some row fails
