@@ -126,3 +126,22 @@ def test_jakarta_shelters(sample_area_dir):
     assert set(s["capacity_source"]) <= {"attribute", "floor_area"}
     assert (s["capacity"] > 0).all()
     assert 0.2 < s["safe"].mean() < 0.6  # much of Jakarta floods in the current scenario
+
+
+def test_only_published_shelter_site_reports_become_shelters():
+    from layers.evacuation import _published_shelter_sites
+
+    reports = gpd.GeoDataFrame(
+        {
+            "category": ["shelter_site", "flood_depth", "shelter_site"],
+            "status": ["published", "published", "pending"],
+            "name": ["Masjid", None, "Hall"],
+            "capacity": ["120", None, "50"],
+        },
+        geometry=[Point(1, 1), Point(2, 2), Point(3, 3)],
+        crs=CRS,
+    )
+    sites = _published_shelter_sites(reports)
+    assert sites["name"].tolist() == ["Masjid"]
+    assert _published_shelter_sites(reports.iloc[[1]]) is None
+    assert _published_shelter_sites(None) is None
