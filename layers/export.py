@@ -140,6 +140,16 @@ def read_layers(path: str | Path, names: list[str] | None = None) -> Layers:
     return {n: pyogrio.read_dataframe(path, layer=n) for n in names}
 
 
+# What an export of a build carries over from the build's metadata (not analysis summaries stored there).
+CARRIED_METADATA = ("area", "title", "source", "licence", "scenarios", "built_at")
+
+
+def export_metadata(path: str | Path) -> dict[str, str]:
+    """The descriptive metadata of a built GeoPackage for files exported from it."""
+    meta = read_metadata(path)
+    return {k: meta[k] for k in CARRIED_METADATA if k in meta}
+
+
 def read_metadata(path: str | Path) -> dict[str, str]:
     """The ``geoapp_metadata`` table of a GeoPackage we wrote, as a dict ({} when absent)."""
     try:
@@ -230,9 +240,9 @@ def metadata_rows(metadata: dict | None, layers: Layers) -> pd.DataFrame:
     meta.setdefault("date", datetime.now(timezone.utc).isoformat(timespec="seconds"))
     crs = {gdf.crs.to_string() for gdf in layers.values() if gdf.crs is not None}
     meta.setdefault("crs", ",".join(sorted(crs)))
-    if "scenario" not in meta:
+    if "scenario" not in meta:  # the scenarios the layers hold, else those of the area
         scen = sorted({str(s) for gdf in layers.values() if "scenario" in gdf.columns for s in gdf["scenario"].dropna().unique()})
-        meta["scenario"] = meta.get("scenarios", ",".join(scen))
+        meta["scenario"] = ",".join(scen) or meta.get("scenarios", "")
     meta.setdefault("source", "")
     meta.setdefault("licence", "")
     meta["generator"] = GENERATOR

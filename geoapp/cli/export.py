@@ -9,7 +9,7 @@ import click
 from tqdm.auto import tqdm
 
 from layers.area import load_area
-from layers.export import FORMATS, export_layers, read_layers, read_metadata
+from layers.export import FORMATS, export_layers, export_metadata, read_layers
 
 FORMAT_CHOICES = [*FORMATS, "html"]
 
@@ -56,7 +56,7 @@ def export(area_dir: str, fmt: str, out: str, names: str | None, built: str | No
         layers = read_layers(gpkg, wanted)
         if with_reports:
             layers["field_reports"] = _public_reports(area_dir, db_url)
-        meta = read_metadata(gpkg) or area.metadata()
+        meta = export_metadata(gpkg) or area.metadata()
         with tqdm(total=len(layers), desc=f"export {fmt}", unit="layer", disable=quiet) as bar:
             def progress(done: int, total: int, name: str) -> None:
                 bar.set_postfix_str(name)

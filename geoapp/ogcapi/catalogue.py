@@ -148,7 +148,7 @@ def reports_frame(*, bbox=None, category=None) -> gpd.GeoDataFrame:
 
 def read_layer(name: str, *, bbox=None) -> gpd.GeoDataFrame:
     """A whole published layer (its own CRS; reports in EPSG:4326), GeoPackage fid as the index."""
-    info = layer_info(name)
+    layer_info(name)  # NotFoundError naming the layers there are
     if name == REPORTS:
         return reports_frame()
     return pyogrio.read_dataframe(build_path(), layer=name, fid_as_index=True, bbox=bbox)

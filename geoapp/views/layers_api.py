@@ -22,7 +22,7 @@ from pathlib import Path
 from flask import Blueprint, current_app, jsonify, request, send_file, url_for
 
 from layers._errors import InvalidInputError, NotFoundError
-from layers.export import FORMATS, export_filename, export_layers, read_metadata
+from layers.export import FORMATS, export_filename, export_layers, export_metadata
 
 from .. import auth
 from ..area import build_path
@@ -102,9 +102,7 @@ def _suffix(names: list[str], fmt: str) -> str:
 
 
 def _metadata() -> dict:
-    meta = read_metadata(build_path()) if build_path().exists() else {}
-    meta.pop("layers", None)
-    return meta
+    return export_metadata(build_path()) if build_path().exists() else {}
 
 
 def _write(names: list[str], fmt: str, csv_geometry: str, out: Path, *, reports=None, progress=None) -> Path:

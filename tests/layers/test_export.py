@@ -413,3 +413,15 @@ def test_built_analysis_layers_are_styled_by_class(built_area, tmp_path):
     assert 'attr="hazard_class"' in qml
     for cls in set(layer.hazard_class.dropna()) & set(CLASS_COLOURS):
         assert f'value="{cls}"' in qml
+
+
+def test_exports_carry_descriptive_metadata_only(sample, tmp_path):
+    from layers.export import export_metadata
+
+    meta = {"area": "jakarta", "licence": "ODbL", "scenarios": "current,design", "exposure_summary:current": '{"big": 1}'}
+    build = write_geopackage(sample, tmp_path / "build.gpkg", metadata=meta)
+    carried = export_metadata(build)
+    assert carried == {"area": "jakarta", "licence": "ODbL", "scenarios": "current,design", "source": ""}
+    out = write_geopackage({"roads": sample["roads"]}, tmp_path / "roads.gpkg", metadata=carried)
+    got = read_metadata(out)
+    assert "exposure_summary:current" not in got and got["layers"] == "roads" and got["scenario"] == "current,design"
