@@ -69,11 +69,11 @@ def export(area_dir: str, fmt: str, out: str, names: str | None, built: str | No
 def _public_reports(area_dir: str, db_url: str | None):
     """Published reports with the privacy of an anonymous ``GET /api/reports``."""
     from geoapp import create_app
-    from geoapp.reportdata import reports_geodataframe
+    from geoapp.reportdata import field_reports_layer
 
     app = create_app({"AREA": str(area_dir), **({"DATABASE_URL": db_url} if db_url else {})})
     with app.app_context():
-        return reports_geodataframe(viewer=None)
+        return field_reports_layer()
 
 
 COMMANDS = [export]
