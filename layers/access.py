@@ -67,7 +67,9 @@ def drive_times_from(
     return dist[:n], which[:n]
 
 
-def _arrival(network: Network, node_time: np.ndarray, cost: np.ndarray, edge: np.ndarray, frac: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _arrival(
+    network: Network, node_time: np.ndarray, cost: np.ndarray, edge: np.ndarray, frac: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Time to reach a point ``frac`` along ``edge`` (from its u end; from v only on two-way edges)."""
     ok = edge >= 0
     e = np.where(ok, edge, 0)
@@ -171,7 +173,11 @@ def isochrones(
     band = np.searchsorted(np.asarray(minutes), t, side="left")  # first band with t <= its upper limit
     within = band < len(minutes)
     nodata = len(minutes)
-    cols = {"band": pd.Series(dtype="string"), "minutes_min": pd.Series(dtype="float64"), "minutes_max": pd.Series(dtype="float64")}
+    cols = {
+        "band": pd.Series(dtype="string"),
+        "minutes_min": pd.Series(dtype="float64"),
+        "minutes_max": pd.Series(dtype="float64"),
+    }
     if not within.any():
         return gpd.GeoDataFrame(cols, geometry=gpd.GeoSeries([], crs=network.crs), crs=network.crs)
     geoms = network.edges.geometry.to_numpy()[within]

@@ -366,7 +366,9 @@ def _check_inputs(network: Network, buildings: gpd.GeoDataFrame, shelters: gpd.G
         if missing:
             raise InvalidInputError(f"{name} lack column(s) {', '.join(missing)}")
         if network.crs is not None and frame.crs is not None and not frame.crs.equals(network.crs):
-            raise InvalidInputError(f"{name} are in {frame.crs.name} but the network is in {network.crs.name}; reproject first")
+            raise InvalidInputError(
+                f"{name} are in {frame.crs.name} but the network is in {network.crs.name}; reproject first"
+            )
     if network.n_edges == 0:
         raise InvalidInputError("the walk network has no edges: no road or path lines were given")
 

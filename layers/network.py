@@ -174,7 +174,8 @@ class Network:
             first = np.unique(src, return_index=True)[1]
             src, tgt, dd = todo[src[first]], ids[tgt[first]], dd[first]
             edge[src], dist[src] = tgt, dd
-            frac[src] = np.nan_to_num(shapely.line_locate_point(self.edges.geometry.to_numpy()[tgt], pts[src], normalized=True))
+            lines_hit = self.edges.geometry.to_numpy()[tgt]
+            frac[src] = np.nan_to_num(shapely.line_locate_point(lines_hit, pts[src], normalized=True))
         far = dist > max_distance_m
         edge[far], frac[far], dist[far] = -1, 0.0, np.inf
         return edge, frac, dist
