@@ -65,9 +65,21 @@ class Job:
 
 
 def _export_dir() -> Path:
-    path = Path(current_app.instance_path) / "exports"
+    """``EXPORT_DIR`` (default ``instance/exports``); files unused for ``EXPORT_KEEP_DAYS`` (default 7) are removed."""
+    configured = current_app.config.get("EXPORT_DIR")
+    path = Path(configured) if configured else Path(current_app.instance_path) / "exports"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def _prune(folder: Path) -> None:
+    cutoff = time.time() - float(current_app.config.get("EXPORT_KEEP_DAYS", 7)) * 86400
+    for f in folder.iterdir():
+        try:
+            if f.is_file() and max(f.stat().st_atime, f.stat().st_mtime) < cutoff:
+                f.unlink()
+        except OSError:  # another worker removed it first
+            pass
 
 
 def _format() -> tuple[str, str]:
@@ -163,6 +175,7 @@ def _export(names: list[str], fmt: str, csv_geometry: str, *, force_job: bool = 
     if force_job or features > _sync_limit():
         return _start_job(names, fmt, csv_geometry, reports)
     if cacheable:
+        _prune(cached.parent)
         return _send(_write(names, fmt, csv_geometry, cached), names, fmt)
     fd, tmp = tempfile.mkstemp(prefix="export-", suffix=_suffix(names, fmt), dir=_export_dir())
     os.close(fd)

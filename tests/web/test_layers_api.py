@@ -20,7 +20,8 @@ EXACT = [(106.8201 + i * 0.003, -6.1899 - i * 0.002) for i in range(4)]
 @pytest.fixture
 def api_app(tmp_path, built_area):
     return create_app({"TESTING": True, "SECRET_KEY": "t", "BUILD": str(built_area),
-                       "DATABASE_URL": f"sqlite:///{tmp_path / 'r.db'}", "ANON_RATE_LIMIT": "1000/hour"})
+                       "DATABASE_URL": f"sqlite:///{tmp_path / 'r.db'}", "ANON_RATE_LIMIT": "1000/hour",
+                       "EXPORT_DIR": str(tmp_path / "exports")})
 
 
 @pytest.fixture
@@ -169,3 +170,15 @@ def test_moderator_export_is_exact_and_not_cached(api, with_reports, tmp_path):
     assert api.get(url).status_code == 403
     doc, _ = _wait(api, url, bearer(with_reports))
     assert doc["status"] == "done"
+
+
+def test_old_cached_exports_are_pruned(api, api_app, tmp_path):
+    import os
+
+    folder = tmp_path / "exports"
+    folder.mkdir(exist_ok=True)
+    stale = folder / "0123456789abcdef0123.gpkg"
+    stale.write_bytes(b"old")
+    os.utime(stale, (time.time() - 8 * 86400, time.time() - 8 * 86400))
+    _download(api, "/api/layers/boundaries_kelurahan", f="gpkg")
+    assert not stale.exists() and len(list(folder.glob("*.gpkg"))) == 1

@@ -185,7 +185,8 @@ def test_html_views(ogc):
 
 def test_field_reports_collection_is_private_and_filters_by_datetime(tmp_path, built_area, make_user):
     app = create_app({"TESTING": True, "SECRET_KEY": "t", "BUILD": str(built_area),
-                      "DATABASE_URL": f"sqlite:///{tmp_path / 'r.db'}", "ANON_RATE_LIMIT": "1000/hour"})
+                      "DATABASE_URL": f"sqlite:///{tmp_path / 'r.db'}", "ANON_RATE_LIMIT": "1000/hour",
+                       "EXPORT_DIR": str(tmp_path / "exports")})
     client = app.test_client()
     _, trusted = make_user(app, "volunteer", trusted=True)
     _, moderator = make_user(app, "moderator")
