@@ -101,7 +101,8 @@ def walk_costs(
     d = np.zeros(len(length)) if depth_m is None else np.nan_to_num(np.asarray(depth_m, np.float64), nan=0.0)
     dry_time = length / walk_speed_m_s
     deep = d > max_walk_depth_m
-    passable = np.where(deep, np.inf, dry_time * (1.0 + np.clip(d, 0, None) / max_walk_depth_m))
+    shallow = np.clip(np.where(deep, 0.0, d), 0.0, None)  # deep (or inf: text zones) edges are closed
+    passable = np.where(deep, np.inf, dry_time * (1.0 + shallow / max_walk_depth_m))
     flooded = np.where(deep, dry_time * flood_penalty, np.inf)
     return passable, flooded
 
@@ -721,6 +722,7 @@ def evacuation_from_files(
     shelter_tags: str | None = None,
     capacity_field: str | None = None,
     classes: str | None = None,
+    hazard_field: str | None = None,
     walk_speed_m_s: float = 1.0,
     building_routes: bool = False,
     progress: bool = False,
@@ -730,12 +732,15 @@ def evacuation_from_files(
     Roads come from ``osm`` or ``roads``; buildings from ``buildings`` or the OSM file; shelters
     from the ``shelters`` file (every feature a shelter) or from the facilities (OSM amenities, or
     the buildings' amenity/type attributes) of ``shelter_tags`` categories. ``capacity_field``
-    names the capacity column of the shelters or buildings file. Works in the buildings' UTM zone.
+    names the capacity column of the shelters or buildings file. ``hazard_field`` makes ``hazard``
+    vector zones classified by that attribute (``classes`` such as ``wet:yes``: roads touching a
+    zone are closed). Works in the buildings' UTM zone.
     """
     from tqdm.auto import tqdm
 
     from .classes import DEFAULT_FLOOD_CLASSES, parse_classes
     from .crs import working_crs
+    from .hazard import open_hazard
     from .network import network_from_roads
     from .osm import buildings_from_osm, facilities_from_osm, roads_from_osm
     from .vectors import (
@@ -749,6 +754,7 @@ def evacuation_from_files(
     if not (buildings or osm):
         raise InvalidInputError("no buildings: give --buildings PATH (or an --osm file holding buildings)")
     scheme = parse_classes(classes or DEFAULT_FLOOD_CLASSES)
+    opened = open_hazard(hazard, classes=scheme, field=hazard_field)
     categories = shelter_categories_from_tags(shelter_tags) if shelter_tags else None
     bar = tqdm(total=4, desc="evacuate", unit="step", disable=not progress)
     # The capacity field belongs to the shelters file when one is given, else to the buildings file.
@@ -771,7 +777,7 @@ def evacuation_from_files(
     net = network_from_roads(r, mode="walk")
     bar.update()
     layers, res = evacuation_layers(
-        net, b, f, hazard=hazard, classes=scheme, shelter_categories=categories,
+        net, b, f, hazard=opened, classes=scheme, shelter_categories=categories,
         walk_speed_m_s=walk_speed_m_s, building_routes=building_routes,
     )  # fmt: skip
     bar.update(2)

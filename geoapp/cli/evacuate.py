@@ -13,7 +13,8 @@ from layers.export import write_geopackage
 @click.command("evacuate")
 @click.option("--osm", type=click.Path(exists=True, dir_okay=False), help="OSM file (.osm, .osm.bz2, .pbf): roads, buildings, amenities.")
 @click.option("--roads", type=click.Path(exists=True), help="Road lines (GeoPackage, Shapefile, ...), not necessarily split at junctions.")
-@click.option("--hazard", required=True, type=click.Path(exists=True), help="Flood depth raster (m).")
+@click.option("--hazard", required=True, type=click.Path(exists=True), help="Flood depth raster (m), or hazard zones with --hazard-field.")
+@click.option("--hazard-field", help="Attribute of vector hazard zones holding their class or depth (e.g. with --classes wet:yes).")
 @click.option("--classes", help="Hazard classes, e.g. 'low:0.1-0.7,medium:0.7-1.5,high:1.5-'; a shelter site in any class is unsafe.")
 @click.option("--buildings", type=click.Path(exists=True), help="Building footprints (default: the buildings of --osm).")
 @click.option("--shelters", type=click.Path(exists=True), help="Shelter points or polygons: every feature is a shelter.")
@@ -23,10 +24,12 @@ from layers.export import write_geopackage
 @click.option("--out", type=click.Path(dir_okay=False), help="GeoPackage to write the layers to.")
 @click.option("--routes", is_flag=True, help="Also write one route line per building (layer evacuation_building_routes).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
-def evacuate(osm, roads, hazard, classes, buildings, shelters, shelter_tags, capacity_field, walk_speed, out, routes, as_json) -> None:
+def evacuate(
+    osm, roads, hazard, hazard_field, classes, buildings, shelters, shelter_tags, capacity_field, walk_speed, out, routes, as_json
+) -> None:
     """Route every building to its nearest safe shelter with room, around flooded roads."""
     layers, result = evacuation_from_files(
-        osm=osm, roads=roads, hazard=hazard, classes=classes, buildings=buildings, shelters=shelters,
+        osm=osm, roads=roads, hazard=hazard, hazard_field=hazard_field, classes=classes, buildings=buildings, shelters=shelters,
         shelter_tags=shelter_tags, capacity_field=capacity_field, walk_speed_m_s=walk_speed,
         building_routes=routes, progress=not as_json,
     )  # fmt: skip

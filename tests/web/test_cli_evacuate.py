@@ -123,3 +123,25 @@ def test_bad_input_is_one_clear_line(sample_area_dir, args, message):
     assert result.exit_code != 0
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+def test_vector_hazard_zones_close_the_roads_they_touch(shared_data, tmp_path):
+    """InaSAFE's flood zones (FLOODPRONE yes/no, mixed case): shelters in a wet zone are unsafe."""
+    d = shared_data / "inasafe_fixtures"
+    out = tmp_path / "zones.gpkg"
+    result = CliRunner().invoke(
+        main,
+        ["evacuate", "--roads", str(d / "roads.shp"), "--buildings", str(d / "buildings.shp"),
+         "--hazard", str(d / "flood_multipart_polygons.shp"), "--hazard-field", "FLOODPRONE", "--classes", "wet:yes",
+         "--shelter-tags", "amenity=school,amenity=place_of_worship,amenity=hospital", "--out", str(out), "--json"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["buildings"]["total"] == 181
+    assert 0 < summary["shelters"]["safe"] < summary["shelters"]["total"]
+    sh = pyogrio.read_dataframe(out, layer="shelters")
+    assert set(sh.loc[~sh["safe"], "hazard_class"]) == {"wet"}
+    # Buildings on streets inside a wet zone wade out and still reach a shelter.
+    eb = pyogrio.read_dataframe(out, layer="evacuation_buildings")
+    wet = eb["start_flooded"].astype(bool)
+    assert wet.any() and eb.loc[wet, "reachable"].astype(bool).any()
