@@ -150,3 +150,19 @@ def test_jakarta_roads_network(sample_area_dir):
     )
     comps = np.bincount(net.components())
     assert comps.max() > 0.95 * net.n_nodes
+
+
+def test_tandale_footway_network(shared_data):
+    """Tandale (Dar es Salaam): 805 of 885 unsplit lines are footways; rebuilt, they form one network."""
+    from layers.crs import working_crs
+    from layers.vectors import roads_from_file
+
+    r = roads_from_file(shared_data / "dar_es_salaam" / "tandale-roads.shp")
+    r = r.to_crs(working_crs(r))
+    walk = network_from_roads(r, mode="walk")
+    drive = network_from_roads(r, mode="drive")
+    assert (walk.n_nodes, walk.n_edges) == (1510, 2086)
+    assert (walk.edges["road_class"] == "footway").sum() > 0.75 * walk.n_edges
+    assert np.bincount(walk.components()).max() > 0.98 * walk.n_nodes
+    # Footways carry most of the walk network; the drive network is a small part of it.
+    assert drive.edges["length_m"].sum() < 0.5 * walk.edges["length_m"].sum()
