@@ -11,7 +11,7 @@ import shapely
 from shapely.geometry import LineString, Point
 
 from layers._errors import InvalidInputError
-from layers.network import drive_time_s, network_from_roads, walk_network_from_osm
+from layers.network import drive_network_from_osm, drive_time_s, network_from_roads, walk_network_from_osm
 
 CRS = "EPSG:32748"
 
@@ -133,6 +133,9 @@ def test_kibera_walk_network_from_osm(shared_data):
     assert abs(len(ours) - len(osmnx_nodes)) <= 0.005 * len(osmnx_nodes)
     osmnx_km = sum(d["length"] for _, _, d in hw) / 2 / 1000
     assert net.edges["length_m"].sum() / 1000 == pytest.approx(osmnx_km, rel=0.01)
+    drive = drive_network_from_osm(osm)
+    assert not drive.edges["road_class"].isin(["footway", "path"]).any()
+    assert drive.n_edges < net.n_edges and len(drive.nodes()) == drive.n_nodes
 
 
 def test_jakarta_roads_network(sample_area_dir):
