@@ -203,15 +203,22 @@ def roads_from_frame(raw: gpd.GeoDataFrame, *, crs=None, source: str = "roads") 
         raise InvalidInputError(f"{source}: expected road lines, found {kind.iloc[0]} features")
     raw = raw[lines.to_numpy() & ~raw.geometry.is_empty.to_numpy()].reset_index(drop=True)
     n = len(raw)
+    oneway_text = _text(column(raw, "oneway"), n)
+    # OSM's oneway=-1: one-way against the drawing direction. Reverse the line so that
+    # "oneway" always means "in the direction of the geometry".
+    backwards = (oneway_text.str.strip() == "-1").fillna(False).to_numpy()
+    geometry = raw.geometry.to_numpy().copy()
+    if backwards.any():
+        geometry[backwards] = shapely.reverse(geometry[backwards])
     data = {
         "road_id": stable_ids(raw, *ID_COLUMNS),
         "road_class": snake(_text(column(raw, "highway", "osm_type", "road_class", "type", "fclass"), n))
         .fillna("unclassified")
         .astype("string"),
-        "oneway": parse_bool(_text(column(raw, "oneway"), n)).to_numpy(),
+        "oneway": parse_bool(oneway_text).to_numpy(),
         "name": _text(column(raw, "name"), n),
     }
-    out = _frame(data, raw.geometry, raw.crs, ROAD_COLUMNS)
+    out = _frame(data, geometry, raw.crs, ROAD_COLUMNS)
     return _to_crs(out, crs)
 
 

@@ -17,6 +17,7 @@ from layers.vectors import (
     facilities_from_file,
     read_vector,
     roads_from_file,
+    roads_from_frame,
 )
 
 
@@ -144,3 +145,18 @@ def test_empty_layer_warns_and_returns_schema(tmp_path):
         out = buildings_from_file(path, crs=32748)
     assert out.empty and list(out.columns) == BUILDING_COLUMNS + ["geometry"]
     warnings.simplefilter("error")
+
+
+def test_oneway_minus_one_reverses_the_line():
+    """oneway=-1 means one-way against the drawing direction: the loader flips the line."""
+    from shapely.geometry import LineString
+
+    raw = gpd.GeoDataFrame(
+        {"highway": ["primary", "primary", "primary"], "oneway": ["-1", "yes", None]},
+        geometry=[LineString([(0, 0), (100, 0)])] * 3,
+        crs=32748,
+    )
+    r = roads_from_frame(raw)
+    assert r.oneway.tolist() == [True, True, False]
+    assert list(r.geometry.iloc[0].coords) == [(100, 0), (0, 0)]
+    assert list(r.geometry.iloc[1].coords) == [(0, 0), (100, 0)]
