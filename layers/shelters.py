@@ -29,7 +29,7 @@ from .values import parse_capacity
 DEFAULT_SHELTER_CATEGORIES = ("school", "place_of_worship", "community_centre", "shelter")
 M2_PER_PERSON = 3.5  # SPHERE minimum covered living space per person
 SHELTER_COLUMNS = [
-    "shelter_id", "facility_id", "source", "category", "name", "capacity", "capacity_source",
+    "shelter_id", "facility_id", "report_id", "source", "category", "name", "capacity", "capacity_source",
     "floor_area_m2", "depth_m", "hazard_class", "safe",
 ]  # fmt: skip
 
@@ -80,6 +80,7 @@ def shelters_from_facilities(
                 "name": chosen["name"].astype("string").to_numpy() if "name" in chosen else pd.NA,
                 "capacity": parse_capacity(chosen[field].to_numpy()).to_numpy(),
                 "building_id": chosen["building_id"].astype("Int64").to_numpy() if "building_id" in chosen else pd.NA,
+                "report_id": pd.NA,
                 "geometry": chosen.geometry.to_numpy(),
             }
         )
@@ -98,6 +99,8 @@ def shelters_from_facilities(
                     "name": ex["name"].astype("string").to_numpy() if "name" in ex else pd.NA,
                     "capacity": parse_capacity(ex[cap_col].to_numpy()).to_numpy() if cap_col else np.nan,
                     "building_id": pd.NA,
+                    # the field report's own id, so a planner can trace the shelter to it
+                    "report_id": ex["id"].astype("string").to_numpy() if "id" in ex else pd.NA,
                     "geometry": pts.to_numpy(),
                 }
             )
@@ -110,6 +113,7 @@ def shelters_from_facilities(
         )
         return _empty(facilities.crs)
     out["building_id"] = pd.array(out["building_id"], dtype="Int64")
+    out["report_id"] = pd.array(out["report_id"], dtype="string")
     site = out.geometry.copy()
     floor = np.full(len(out), np.nan)
     if buildings is not None and len(buildings):
@@ -182,7 +186,7 @@ def _empty(crs) -> gpd.GeoDataFrame:
     cols = {c: pd.Series(dtype="float64") for c in SHELTER_COLUMNS}
     cols["shelter_id"] = pd.Series(dtype="int64")
     cols["safe"] = pd.Series(dtype="bool")
-    for c in ("source", "category", "name", "capacity_source", "hazard_class"):
+    for c in ("source", "category", "name", "capacity_source", "hazard_class", "report_id"):
         cols[c] = pd.Series(dtype="string")
     cols["facility_id"] = pd.Series(dtype="Int64")
     return gpd.GeoDataFrame(cols, geometry=gpd.GeoSeries([], crs=crs), crs=crs)

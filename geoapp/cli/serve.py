@@ -40,12 +40,13 @@ def serve(area: str | None, host: str, port: int, db: str | None) -> None:
 def demo(port: int, rebuild: bool) -> None:
     """Build the embedded Jakarta sample and serve it on 127.0.0.1."""
     from layers.area import load_area
-    from layers.build import build_area
+
+    from .build import build_with_reports
 
     area = load_area(SAMPLE_AREA)
     if rebuild or _stale(area.default_build_path, area.root, Path(load_area.__code__.co_filename).parent):
         click.echo(f"Building the {area.title} sample (first run only)...")
-        build_area(area)
+        build_with_reports(SAMPLE_AREA)
     os.environ.setdefault("GEOAPP_AREA", str(SAMPLE_AREA))
     _run(str(SAMPLE_AREA), "127.0.0.1", port, None)
 
