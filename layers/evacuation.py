@@ -824,7 +824,7 @@ def evacuation_step(area, built: dict[str, gpd.GeoDataFrame]) -> dict[str, gpd.G
     drive = network_from_roads(roads, mode="drive")
     boundaries = area.boundary_layer() if area.boundaries else None
     parts: dict[str, list[gpd.GeoDataFrame]] = {}
-    for hz in tqdm(area.hazards, desc="evacuation", unit="scenario", leave=False):
+    for hz in tqdm(area.hazards, desc="evacuation", unit="scenario", leave=False, disable=None):  # None: only on a terminal
         layers, _ = evacuation_layers(
             walk, buildings, facilities, hazard=hz, extra_shelters=extra,
             shelter_categories=shl.get("categories"), capacity_field=capacity_field,
