@@ -213,6 +213,12 @@ def dashboard(
             for key in ("population", "buildings", "facilities"):
                 if key in summary:
                     fig[key] = {**fig.get(key, {}), **summary[key]}
+            if isinstance(summary.get("facilities", {}).get("by_category"), dict):
+                # the summary counts each category per class; the dashboard shows the affected total
+                fig["facilities"]["by_category"] = {
+                    cat: sum(v.values()) if isinstance(v, dict) else v
+                    for cat, v in summary["facilities"]["by_category"].items()
+                }
             if "roads" in summary:
                 fig["roads"] = {"affected_km": summary["roads"]["affected_km"], "by_class_km": summary["roads"]["by_class_km"]}
         else:

@@ -80,3 +80,20 @@ def test_participation_counts_reports_by_status(app, client, make_user):
     assert _cell(html, "reports_received") == "3" and _cell(html, "published") == "1"
     assert _cell(html, "pending") == "2" and _cell(html, "contributors") == "1"
     assert re.search(r'data-key="neighbourhoods_mapped">1 / 2,6\d\d<', html)
+
+
+def test_dashboard_of_the_real_build_shows_the_stored_summary(built_area):
+    """The Jakarta build stores each scenario's exposure summary; the page shows its figures, per category too."""
+    import json
+
+    from geoapp import create_app
+    from layers.export import read_metadata
+
+    app = create_app({"TESTING": True, "SECRET_KEY": "k", "DATABASE_URL": "sqlite://", "BUILD": str(built_area)})
+    resp = app.test_client().get("/dashboard")
+    assert resp.status_code == 200
+    summary = json.loads(read_metadata(built_area)["exposure_summary:current"])
+    html = resp.get_data(as_text=True)
+    assert f"{round(summary['population']['affected']):,}" in html
+    schools = sum(summary["facilities"]["by_category"]["school"].values())
+    assert f"<td>{schools:,}</td>" in html
