@@ -19,24 +19,30 @@ _HERE = Path(__file__).resolve().parent
 
 
 @cache
-def strings(lang: str) -> dict[str, str]:
-    """All strings of ``lang``, falling back to English key by key."""
-    base = json.loads((_HERE / "en.json").read_text(encoding="utf-8"))
-    if lang != DEFAULT and lang in LANGUAGES:
-        base.update(json.loads((_HERE / f"{lang}.json").read_text(encoding="utf-8")))
+def strings(lang: str, family: str = "") -> dict[str, str]:
+    """All strings of ``lang``, falling back to English key by key.
+
+    ``family`` names a separate set of files (``report`` → ``report_en.json``...)
+    for pages that ship their own strings.
+    """
+    prefix = f"{family}_" if family else ""
+    base = json.loads((_HERE / f"{prefix}{DEFAULT}.json").read_text(encoding="utf-8"))
+    path = _HERE / f"{prefix}{lang}.json"
+    if lang != DEFAULT and lang in LANGUAGES and path.exists():
+        base.update(json.loads(path.read_text(encoding="utf-8")))
     return base
 
 
-def current_language() -> str:
-    """The language of this request (and remember an explicit ``?lang=`` choice)."""
+def current_language(available: dict[str, str] = LANGUAGES) -> str:
+    """The language of this request among ``available`` (and remember an explicit ``?lang=`` choice)."""
     asked = request.args.get("lang", "")
-    if asked in LANGUAGES:
+    if asked in available:
         session["lang"] = asked
         return asked
     remembered = session.get("lang")
-    if remembered in LANGUAGES:
+    if remembered in available:
         return remembered
-    return request.accept_languages.best_match(list(LANGUAGES), default=DEFAULT) or DEFAULT
+    return request.accept_languages.best_match(list(available), default=DEFAULT) or DEFAULT
 
 
 def gettext(key: str, **values) -> str:

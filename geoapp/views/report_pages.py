@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import json
-from functools import cache
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import generate_csrf
 
 from .. import auth, db
+from ..i18n import current_language
+from ..i18n import strings as i18n_strings
 from ..reportdata import report_config, reports_extent
 
 bp = Blueprint("report_pages", __name__)
-I18N = Path(__file__).resolve().parent.parent / "i18n"
 PAGE_LANGUAGES = {"en": "English", "fr": "Français", "sw": "Kiswahili"}
 
 
@@ -24,29 +22,9 @@ def _setup(state) -> None:
     auth.init_app(state.app)
 
 
-@cache
-def _strings(lang: str) -> dict[str, str]:
-    """The report pages' strings in ``lang``, falling back to English key by key."""
-    base = json.loads((I18N / "report_en.json").read_text(encoding="utf-8"))
-    path = I18N / f"report_{lang}.json"
-    if lang != "en" and path.exists():
-        base.update(json.loads(path.read_text(encoding="utf-8")))
-    return base
-
-
-def _lang() -> str:
-    asked = request.args.get("lang", "")
-    if asked in PAGE_LANGUAGES:
-        session["lang"] = asked
-        return asked
-    if session.get("lang") in PAGE_LANGUAGES:
-        return session["lang"]
-    return request.accept_languages.best_match(list(PAGE_LANGUAGES), default="en") or "en"
-
-
 def _page(template: str, **context):
-    lang = _lang()
-    strings = _strings(lang)
+    lang = current_language(PAGE_LANGUAGES)
+    strings = i18n_strings(lang, "report")
 
     def t(key: str, **values) -> str:
         text = strings.get(key, key)
@@ -63,7 +41,7 @@ def _page(template: str, **context):
 def report_form():
     cfg = report_config()
     categories = [
-        {"name": c.name, "label": _strings(_lang()).get(f"cat_{c.name}", c.label), "blur_m": c.blur_m}
+        {"name": c.name, "label": i18n_strings(current_language(PAGE_LANGUAGES), "report").get(f"cat_{c.name}", c.label), "blur_m": c.blur_m}
         for c in cfg.categories.values() if c.geometry == "point"
     ]  # fmt: skip
     return _page("report_form.html", categories=categories, center=_center())
@@ -110,7 +88,7 @@ def login():
             session.clear()
             session["user_id"] = user.id
             return redirect(nxt)
-        error = _strings(_lang())["login_failed"]
+        error = i18n_strings(current_language(PAGE_LANGUAGES), "report")["login_failed"]
     status = 401 if error else 200
     return _page("login_form.html", error=error, next=nxt), status
 
