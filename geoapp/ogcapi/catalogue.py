@@ -9,18 +9,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import geopandas as gpd
-import numpy as np
-import pyogrio
-import shapely
 from flask import current_app
-from pyproj import CRS, Transformer
+from pyproj import CRS
 
+from layers import features
 from layers._errors import NotFoundError
 from layers.export import describe, list_layers
 
 from ..area import build_path, current_area
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 REPORTS = "field_reports"
 REPORTS_TIME_FIELD = "observed_at"
@@ -54,13 +55,6 @@ def _titles() -> dict[str, str]:
     return titles
 
 
-def _wgs84_bounds(bounds, crs: CRS) -> tuple[float, float, float, float] | None:
-    if bounds is None or not np.all(np.isfinite(bounds)):
-        return None
-    t = Transformer.from_crs(crs, "OGC:CRS84", always_xy=True)
-    return tuple(float(v) for v in t.transform_bounds(*bounds, densify_pts=21))
-
-
 def catalogue() -> dict[str, LayerInfo]:
     """Every published layer by name, in the order of the build, field reports last."""
     path = build_path()
@@ -86,27 +80,12 @@ def _read_catalogue(path: Path) -> dict[str, LayerInfo]:
     out = {}
     for layer in list_layers(path):
         name = layer["name"]
-        info = pyogrio.read_info(path, layer=name, force_total_bounds=True)
-        crs = CRS.from_user_input(info["crs"]) if info["crs"] else CRS.from_epsg(4326)
-        dtypes = {f: _schema_type(t) for f, t in zip(info["fields"], info["dtypes"])}
+        facts = features.layer_facts(path, name)
         out[name] = LayerInfo(
             name, titles.get(name) or name.replace("_", " ").capitalize(), layer["description"], layer["geometry_type"],
-            crs, int(info["features"]), list(info["fields"]), _wgs84_bounds(info["total_bounds"], crs), None, dtypes,
+            facts.crs, facts.features, facts.fields, facts.bbox_wgs84, None, facts.dtypes,
         )
     return out
-
-
-def _schema_type(dtype: str) -> str:
-    d = str(dtype)
-    if d.startswith("int"):
-        return "integer"
-    if d.startswith("float"):
-        return "number"
-    if d == "bool":
-        return "boolean"
-    if d.startswith("datetime"):
-        return "datetime"
-    return "string"
 
 
 def reports_available() -> bool:
@@ -121,7 +100,7 @@ def reports_available() -> bool:
 def _reports_bbox() -> tuple[float, float, float, float] | None:
     try:
         area = current_area()
-        return _wgs84_bounds(area.boundary_layer().total_bounds, area.crs)
+        return features.bounds_wgs84(area.boundary_layer().total_bounds, area.crs)
     except Exception:  # no boundaries: no declared extent
         return None
 
@@ -151,13 +130,4 @@ def read_layer(name: str, *, bbox=None) -> gpd.GeoDataFrame:
     layer_info(name)  # NotFoundError naming the layers there are
     if name == REPORTS:
         return reports_frame()
-    return pyogrio.read_dataframe(build_path(), layer=name, fid_as_index=True, bbox=bbox)
-
-
-def matching_fids(name: str, bbox_layer_crs: tuple[float, float, float, float]) -> np.ndarray:
-    """Sorted fids of the features of a built layer whose geometry intersects a box (in the layer's CRS)."""
-    df = pyogrio.read_dataframe(build_path(), layer=name, columns=[], fid_as_index=True, bbox=bbox_layer_crs)
-    if len(df) == 0:
-        return np.array([], dtype="int64")
-    hit = shapely.intersects(df.geometry.to_numpy(), shapely.box(*bbox_layer_crs))
-    return np.sort(df.index.to_numpy(dtype="int64")[hit])
+    return features.read_layer(build_path(), name, bbox=bbox)

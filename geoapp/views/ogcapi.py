@@ -10,22 +10,23 @@ from __future__ import annotations
 import json
 import math
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
-import geopandas as gpd
-import numpy as np
 import pandas as pd
-import pyogrio
-import shapely
 from flask import Blueprint, Response, request, url_for
 from pyproj import CRS
 
+from layers import features
 from layers._errors import InvalidInputError, NotFoundError
 
 from ..area import build_path, current_area
 from ..ogcapi import crs as crsmod
 from ..ogcapi import html
-from ..ogcapi.catalogue import REPORTS, LayerInfo, catalogue, layer_info, matching_fids, reports_frame
+from ..ogcapi.catalogue import REPORTS, LayerInfo, catalogue, layer_info, reports_frame
 from ..ogcapi.openapi import DEFAULT_LIMIT, MAX_LIMIT, document
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 bp = Blueprint("ogcapi", __name__, url_prefix="/ogcapi")
 
@@ -70,19 +71,8 @@ def _root() -> str:
 
 
 def _json(doc: dict, media: str = "application/json", headers: dict | None = None) -> Response:
-    return Response(json.dumps(doc, ensure_ascii=False, default=_default, allow_nan=False), mimetype=media, headers=headers)
-
-
-def _default(v):
-    if isinstance(v, (np.integer,)):
-        return int(v)
-    if isinstance(v, (np.floating,)):
-        return None if math.isnan(v) else float(v)
-    if isinstance(v, (np.bool_,)):
-        return bool(v)
-    if isinstance(v, (pd.Timestamp, datetime)):
-        return v.isoformat()
-    return str(v)
+    return Response(json.dumps(doc, ensure_ascii=False, default=features.json_default, allow_nan=False), mimetype=media,
+                    headers=headers)
 
 
 def _page(name: str, doc: dict, title: str, **extra) -> Response:
@@ -234,12 +224,13 @@ def _int(name: str, default: int, *, minimum: int, maximum: int | None = None) -
     return min(value, maximum) if maximum is not None else value  # a larger limit is served at the maximum
 
 
-def _bbox(info: LayerInfo, allowed: list[str]) -> tuple[float, float, float, float] | None:
+def _bbox(allowed: list[str]) -> tuple[tuple[float, float, float, float] | None, CRS | None]:
+    """The ``bbox`` as given (``bbox-crs`` axis order) and ``bbox-crs``; (None, None) without a bbox."""
     raw = request.args.get("bbox")
     if not raw:
         if request.args.get("bbox-crs"):
             raise InvalidInputError("bbox-crs needs a bbox")
-        return None
+        return None, None
     try:
         nums = [float(v) for v in raw.split(",")]
     except ValueError:
@@ -249,8 +240,7 @@ def _bbox(info: LayerInfo, allowed: list[str]) -> tuple[float, float, float, flo
     box = (nums[0], nums[1], nums[3], nums[4]) if len(nums) == 6 else tuple(nums)
     if box[0] > box[2] or box[1] > box[3]:
         raise InvalidInputError("bbox must have min ≤ max on both axes")
-    src = crsmod.parse(request.args.get("bbox-crs"), allowed, param="bbox-crs")
-    return crsmod.bbox_to(box, src, info.crs)
+    return box, crsmod.parse(request.args.get("bbox-crs"), allowed, param="bbox-crs")
 
 
 def _interval(raw: str) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
@@ -280,93 +270,15 @@ def _property_filters(info: LayerInfo) -> dict[str, str]:
     return {k: v for k, v in request.args.items() if k in info.dtypes}
 
 
-def _sql_where(info: LayerInfo, filters: dict[str, str]) -> str | None:
-    parts = []
-    for f, v in filters.items():
-        kind = info.dtypes[f]
-        if kind in ("integer", "number"):
-            try:
-                num = float(v)
-            except ValueError:
-                raise InvalidInputError(f"{f} is a number; '{v}' is not") from None
-            parts.append(f'"{f}" = {num!r}')
-        elif kind == "boolean":
-            parts.append(f'"{f}" = {1 if v.lower() in ("1", "true", "yes") else 0}')
-        else:
-            parts.append(f""""{f}" = '{v.replace("'", "''")}'""")
-    return " AND ".join(parts) or None
-
-
-def _select(info: LayerInfo, *, bbox, filters, when, offset: int, limit: int) -> tuple[gpd.GeoDataFrame, int]:
+def _select(info: LayerInfo, *, bbox, bbox_crs, filters, when, offset: int, limit: int) -> tuple[gpd.GeoDataFrame, int]:
     """One page of features (index = feature id) and how many match in all."""
     if info.name == REPORTS:
-        gdf = reports_frame().set_index("id", drop=False)
-        if bbox is not None:
-            gdf = gdf[gdf.geometry.intersects(shapely.box(*bbox))]
-        for f, v in filters.items():
-            gdf = gdf[gdf[f].astype("string").str.lower() == v.lower()]
-        if when is not None:
-            t = pd.to_datetime(gdf[info.time_field], utc=True, errors="coerce")
-            keep = t.notna()
-            if when[0] is not None:
-                keep &= t >= when[0]
-            if when[1] is not None:
-                keep &= t <= when[1]
-            gdf = gdf[keep.to_numpy()]
-        return gdf.iloc[offset: offset + limit], len(gdf)
+        return features.select_rows(reports_frame().set_index("id", drop=False), bbox=bbox, bbox_crs=bbox_crs,
+                                    filters=filters, when=when, time_field=info.time_field, offset=offset, limit=limit)
     if when is not None:
         raise InvalidInputError(f"collection '{info.name}' has no time property; datetime applies to {REPORTS}")
-    path = build_path()
-    where = _sql_where(info, filters)
-    if bbox is None and where is None:
-        page = pyogrio.read_dataframe(path, layer=info.name, fid_as_index=True, skip_features=offset, max_features=limit) \
-            if offset < info.features else _empty(path, info)
-        return page, info.features
-    if bbox is not None:
-        fids = matching_fids(info.name, bbox)
-        if where is not None and len(fids):
-            attr = pyogrio.read_dataframe(path, layer=info.name, columns=[], read_geometry=False, fid_as_index=True, where=where)
-            fids = np.intersect1d(fids, attr.index.to_numpy(dtype="int64"))
-    else:
-        attr = pyogrio.read_dataframe(path, layer=info.name, columns=[], read_geometry=False, fid_as_index=True, where=where)
-        fids = np.sort(attr.index.to_numpy(dtype="int64"))
-    chosen = fids[offset: offset + limit]
-    if len(chosen) == 0:
-        return _empty(path, info), len(fids)
-    page = pyogrio.read_dataframe(path, layer=info.name, fids=chosen, fid_as_index=True).sort_index()
-    return page, len(fids)
-
-
-def _empty(path, info: LayerInfo) -> gpd.GeoDataFrame:
-    return pyogrio.read_dataframe(path, layer=info.name, fid_as_index=True, max_features=0)
-
-
-def _feature_texts(gdf: gpd.GeoDataFrame, out_crs: CRS) -> list[str]:
-    """Each row as GeoJSON Feature text (id = feature id), coordinates rounded to ~1 mm (7 decimals in degrees).
-
-    Geometries are encoded by GEOS in one vectorised call; properties by ``json``.
-    """
-    if len(gdf) == 0:
-        return []
-    gdf = crsmod.to_output(gdf, out_crs)
-    digits = 7 if out_crs.is_geographic else 3
-    geoms = shapely.transform(gdf.geometry.to_numpy(), lambda c: np.round(c, digits))
-    geo_text = shapely.to_geojson(geoms)
-    props = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
-    for col in props.columns:
-        if pd.api.types.is_datetime64_any_dtype(props[col]):
-            props[col] = props[col].map(lambda v: None if pd.isna(v) else v.isoformat())
-    records = props.astype(object).where(props.notna(), None).to_dict(orient="records")
-    dumps = json.JSONEncoder(ensure_ascii=False, default=_default).encode
-    return [
-        f'{{"type":"Feature","id":{dumps(fid)},"geometry":{g if g is not None else "null"},"properties":{dumps(p)}}}'
-        for fid, g, p in zip(gdf.index.tolist(), geo_text, records)
-    ]
-
-
-def _features(gdf: gpd.GeoDataFrame, out_crs: CRS) -> list[dict]:
-    """The same features as dicts (single items and HTML pages)."""
-    return [json.loads(t) for t in _feature_texts(gdf, out_crs)]
+    return features.select_features(build_path(), info.name, bbox=bbox, bbox_crs=bbox_crs, filters=filters,
+                                    offset=offset, limit=limit)
 
 
 def _out_crs(info: LayerInfo, allowed: list[str]) -> CRS:
@@ -380,11 +292,11 @@ def items(name: str):
     filters = _property_filters(info)
     limit = _int("limit", DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT)
     offset = _int("offset", 0, minimum=0)
-    bbox = _bbox(info, allowed)
+    bbox, bbox_crs = _bbox(allowed)
     out_crs = _out_crs(info, allowed)
     when = _interval(request.args["datetime"]) if request.args.get("datetime") else None
-    page, matched = _select(info, bbox=bbox, filters=filters, when=when, offset=offset, limit=limit)
-    texts = _feature_texts(page, out_crs)
+    page, matched = _select(info, bbox=bbox, bbox_crs=bbox_crs, filters=filters, when=when, offset=offset, limit=limit)
+    texts = features.features_geojson_texts(page, crs=out_crs)
     base = url_for("ogcapi.items", name=name, _external=True)
     args = {k: v for k, v in request.args.items() if k not in ("offset", "f", "limit")}
     args["limit"] = str(limit)
@@ -430,17 +342,14 @@ def item(name: str, fid: str):
         raise InvalidInputError(f"unknown query parameter {', '.join(unknown)}; a single feature takes f and crs")
     out_crs = _out_crs(info, allowed)
     if name == REPORTS:
-        gdf = reports_frame().set_index("id", drop=False)
-        page = gdf[gdf.index.astype(str) == fid]
+        page = features.row_by_id(reports_frame().set_index("id", drop=False), fid, name=name)
     else:
         try:
             num = int(fid)
         except ValueError:
             raise NotFoundError(f"no feature '{fid}' in {name}; feature ids are whole numbers") from None
-        page = pyogrio.read_dataframe(build_path(), layer=name, fid_as_index=True, where=f"FID = {num}")
-    if len(page) == 0:
-        raise NotFoundError(f"no feature '{fid}' in collection '{name}'")
-    feature = _features(page, out_crs)[0]
+        page = features.feature_by_fid(build_path(), name, num)
+    feature = json.loads(features.features_geojson_texts(page, crs=out_crs)[0])
     root = _root()
     feature["links"] = [
         _link(f"{root}/collections/{name}/items/{fid}", "self", GEOJSON),

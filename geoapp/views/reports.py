@@ -11,11 +11,11 @@ import tempfile
 from pathlib import Path
 
 import pandas as pd
-import shapely
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import select
 
 from layers._errors import InvalidInputError
+from layers.features import geojson_from_wkt
 from layers.fieldreports import clean_photo, normalise_reports, raw_from_geojson
 
 from .. import auth, db
@@ -183,15 +183,15 @@ def features(frame: pd.DataFrame) -> list[dict]:
     records = props.to_dict("records")
     lon = frame["lon"].round(7).tolist()
     lat = frame["lat"].round(7).tolist()
-    wkt = frame["geometry_wkt"].tolist() if "geometry_wkt" in frame else [None] * len(frame)
+    shapes = geojson_from_wkt(frame["geometry_wkt"].tolist()) if "geometry_wkt" in frame else [None] * len(frame)
     return [
         {
             "type": "Feature",
             "id": p["id"],
-            "geometry": json.loads(shapely.to_geojson(shapely.from_wkt(w))) if w else {"type": "Point", "coordinates": [x, y]},
+            "geometry": g if g is not None else {"type": "Point", "coordinates": [x, y]},
             "properties": p,
         }
-        for p, x, y, w in zip(records, lon, lat, wkt, strict=True)
+        for p, x, y, g in zip(records, lon, lat, shapes, strict=True)
     ]
 
 
