@@ -175,7 +175,8 @@ def _matching_fids(path: str | Path, layer: str, bbox: BBox) -> np.ndarray:
 
 
 def _empty(path: str | Path, layer: str) -> gpd.GeoDataFrame:
-    return pyogrio.read_dataframe(path, layer=layer, fid_as_index=True, max_features=0)
+    """No rows, the layer's columns and CRS (pyogrio's max_features=0 would mean "no limit")."""
+    return pyogrio.read_dataframe(path, layer=layer, fid_as_index=True, max_features=1).iloc[:0]
 
 
 def select_rows(

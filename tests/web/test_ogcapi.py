@@ -287,3 +287,10 @@ def test_analysis_layers_filter_by_scenario_and_allow_cross_origin_reads(ogc, bu
         doc = _get(ogc, "/ogcapi/collections/exposure_buildings/items", scenario=scenario, limit=1).get_json()
         assert doc["numberMatched"] == int((exp.scenario == scenario).sum())
         assert doc["features"][0]["properties"]["scenario"] == scenario
+
+
+def test_an_empty_result_is_an_empty_feature_collection(ogc):
+    """Past the end, or a bbox far away: 200 with no features, never the whole layer."""
+    for params in ({"offset": 5000}, {"bbox": "0,0,1,1"}):
+        doc = _get(ogc, "/ogcapi/collections/boundaries_rw/items", **params).get_json()
+        assert doc["type"] == "FeatureCollection" and doc["features"] == [] and doc["numberReturned"] == 0
