@@ -285,27 +285,27 @@ def _grid(transform) -> tuple[float, float, float, float]:
     return transform.c, transform.a, transform.f, transform.e
 
 
+def _span(a, b, origin: float, step: float, *, open_: bool):
+    """First and last cell index along one axis overlapping the interval between ``a`` and ``b``
+    (open: cells only touched at an end are left out; closed: at least one cell)."""
+    fa, fb = (a - origin) / step, (b - origin) / step  # fractional cell positions of the two ends
+    lo, hi = np.minimum(fa, fb), np.maximum(fa, fb)
+    first = np.floor(lo).astype(np.int64)
+    last = np.ceil(hi).astype(np.int64) - 1
+    if not open_:
+        last = np.maximum(last, first)
+    return first, last
+
+
 def _rows_of(ymin, ymax, transform, *, open_: bool):
     """Rows overlapping y in (ymin, ymax) (open) or [ymin, ymax] (closed)."""
-    x0, a, y0, e = _grid(transform)
-    ra, rb = (ymax - y0) / e, (ymin - y0) / e  # fractional rows of the two ends
-    lo, hi = np.minimum(ra, rb), np.maximum(ra, rb)
-    r0 = np.floor(lo).astype(np.int64)
-    r1 = np.ceil(hi).astype(np.int64) - 1
-    if not open_:
-        r1 = np.maximum(r1, r0)
-    return r0, r1
+    _, _, y0, e = _grid(transform)
+    return _span(ymax, ymin, y0, e, open_=open_)
 
 
 def _cols_of(xmin, xmax, transform, *, open_: bool):
-    x0, a, y0, e = _grid(transform)
-    ca, cb = (xmin - x0) / a, (xmax - x0) / a
-    lo, hi = np.minimum(ca, cb), np.maximum(ca, cb)
-    c0 = np.floor(lo).astype(np.int64)
-    c1 = np.ceil(hi).astype(np.int64) - 1
-    if not open_:
-        c1 = np.maximum(c1, c0)
-    return c0, c1
+    x0, a, _, _ = _grid(transform)
+    return _span(xmin, xmax, x0, a, open_=open_)
 
 
 def _strip_y(rows, transform):
