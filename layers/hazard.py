@@ -31,6 +31,7 @@ from rasterio.windows import Window
 
 from ._errors import InvalidInputError, OutsideExtentError
 from .classes import DEFAULT_FLOOD_CLASSES, NOT_AFFECTED, ClassScheme, parse_classes
+from .rasters import open_raster
 
 # Geometries are processed by bands of this many raster rows, each band's window read on its own.
 BAND_ROWS = 256
@@ -185,25 +186,9 @@ def open_hazard(
                            layer=layer or spec.layer, units=spec.units)
     scheme = parse_classes(classes or DEFAULT_FLOOD_CLASSES) if not isinstance(classes, ClassScheme) else classes
     path = Path(path)
-    if not path.exists():
-        raise InvalidInputError(f"hazard file {path} does not exist")
     if field is None:
-        try:
-            src = rasterio.open(path)
-        except rasterio.errors.RasterioIOError:
-            raise InvalidInputError(
-                f"hazard {path} is not a raster GDAL can read; for vector zones give the attribute with --hazard-field"
-            ) from None
-        with src:
-            if src.crs is None:
-                raise InvalidInputError(
-                    f"hazard raster {path} has no CRS; add one, e.g. `gdal_edit.py -a_srs EPSG:4326 {path.name}`"
-                )
+        with open_raster(path, what="hazard", hint="for vector zones give the attribute with --hazard-field") as src:
             t = src.transform
-            if t.b != 0 or t.d != 0:
-                raise InvalidInputError(
-                    f"hazard raster {path} is rotated; warp it north-up first (`gdalwarp {path.name} out.tif`)"
-                )
             scheme = _at_precision(scheme, np.dtype(src.dtypes[0]))
             return HazardRaster(path, scheme, CRS.from_user_input(src.crs), t, src.width, src.height, src.nodata, units)
     from .vectors import column, read_vector

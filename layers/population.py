@@ -41,6 +41,7 @@ from pyproj import CRS, Geod, Transformer
 from ._errors import InvalidInputError
 from .classes import NOT_AFFECTED
 from .hazard import Hazard, HazardRaster, HazardZones, cell_size_m
+from .rasters import open_raster
 
 UNITS = ("count", "per_km2", "per_ha")
 MAX_SUBCELLS = 30_000_000
@@ -89,19 +90,7 @@ def read_population(path, *, units: str = "count", scale: float = 1.0, band: int
         raise InvalidInputError(f"population units '{units}' must be one of {', '.join(UNITS)}")
     if not (scale > 0 and math.isfinite(scale)):
         raise InvalidInputError(f"population scale {scale} must be a positive number")
-    if not path.exists():
-        raise InvalidInputError(f"population file {path} does not exist")
-    try:
-        src = rasterio.open(path)
-    except rasterio.errors.RasterioIOError:
-        raise InvalidInputError(
-            f"population {path} is not a raster GDAL can read; for census polygons give the attribute with --population-field"
-        ) from None
-    with src:
-        if src.crs is None:
-            raise InvalidInputError(f"population raster {path} has no CRS; add one with `gdal_edit.py -a_srs EPSG:xxxx {path.name}`")
-        if src.transform.b != 0 or src.transform.d != 0:
-            raise InvalidInputError(f"population raster {path} is rotated; warp it north-up first")
+    with open_raster(path, what="population", hint="for census polygons give the attribute with --population-field") as src:
         values = np.ma.filled(src.read(band, masked=True).astype(np.float64), 0.0)
         transform, crs = src.transform, CRS.from_user_input(src.crs)
     values = np.nan_to_num(values, nan=0.0)

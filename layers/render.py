@@ -22,6 +22,7 @@ from rasterio.warp import calculate_default_transform, reproject, transform_boun
 
 from ._errors import InvalidInputError
 from .classes import NOT_AFFECTED, ClassScheme
+from .rasters import open_raster
 from .styles import depth_colours
 
 WEB_MERCATOR = "EPSG:3857"
@@ -119,13 +120,8 @@ def _target_grid(src_crs, width: int, height: int, bounds, max_size: int):
 
 
 def _raster_classes(path: Path, classes: ClassScheme, *, max_size: int) -> tuple[np.ndarray, object]:
-    try:
-        src = rasterio.open(path)
-    except rasterio.errors.RasterioIOError as exc:
-        raise InvalidInputError(f"cannot read hazard raster {path}: {exc}") from None
-    with src:
-        if src.crs is None:
-            raise InvalidInputError(f"hazard raster {path} has no CRS; add one with `gdal_edit.py -a_srs EPSG:xxxx {path.name}`")
+    # reproject() below handles rotated grids, so they are allowed here
+    with open_raster(path, what="hazard", north_up=False) as src:
         transform, w, h = _target_grid(src.crs, src.width, src.height, src.bounds, max_size)
         values = np.full((h, w), np.nan, dtype=np.float32)
         # Nearest: a depth class is never invented by averaging; coarsening picks one source cell.
