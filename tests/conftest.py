@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import threading
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -11,6 +14,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_AREA = ROOT / "data" / "jakarta"
 SHARED_DATA = ROOT.parent / "shared" / "data"
+# Debian's chromium as root, with no background traffic to hosts this machine cannot reach.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
 
 
 @pytest.fixture(scope="session")
@@ -58,3 +64,18 @@ def built_area(tmp_path_factory) -> Path:
                 warnings.simplefilter("ignore", UserWarning)
                 build_area(load_area(SAMPLE_AREA), out, progress=False)
     return out
+
+
+@contextmanager
+def live_server(app, **options) -> Iterator[str]:
+    """Serve ``app`` from a thread on a free 127.0.0.1 port; yields its base URL, stops it afterwards."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True, **options)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(5)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import threading
 import uuid
 
 import pyogrio
@@ -18,15 +17,13 @@ from werkzeug.serving import WSGIRequestHandler
 import pytest
 
 from layers.export import read_metadata
-from tests.conftest import ROOT, require
+from tests.conftest import CHROMIUM_ARGS, ROOT, live_server, require
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ARTIFACTS = ROOT / "test-artifacts"
 XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
 NEIGHBOURHOOD = "PASAR BARU RW 08"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -51,7 +48,6 @@ def chromium():
 def server(built_area, tmp_path_factory):
     """The app on a local port, with the exposure build and one published (hostile) field report."""
     from sqlalchemy.orm import Session
-    from werkzeug.serving import make_server
 
     from geoapp import create_app
     from geoapp.auth import create_user
@@ -71,11 +67,8 @@ def server(built_area, tmp_path_factory):
     assert client.post("/api/reports", json=feature, headers={"Authorization": f"Bearer {volunteer}"}).status_code < 300
     assert client.post(f"/api/reports/{rid}/review", json={"status": "published"},
                        headers={"Authorization": f"Bearer {moderator}"}).status_code == 200
-    httpd = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield {"url": f"http://127.0.0.1:{httpd.server_port}", "build": build, "report": rid, "app": app}
-    httpd.shutdown()
+    with live_server(app, request_handler=_QuietHandler) as url:
+        yield {"url": url, "build": build, "report": rid, "app": app}
 
 
 @pytest.fixture

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
-import socket
 import subprocess
-import threading
 import uuid
 from urllib.parse import parse_qs, urlparse
 
@@ -15,10 +13,9 @@ import numpy as np
 import pyogrio
 import pytest
 import shapely
-from werkzeug.serving import make_server
 
 from geoapp import create_app
-from tests.conftest import require
+from tests.conftest import live_server, require
 from tests.web.conftest import bearer
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -230,15 +227,8 @@ def live(ogc_app):
         return inner(environ, start_response)
 
     ogc_app.wsgi_app = recording
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = make_server("127.0.0.1", port, ogc_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}/ogcapi", seen
-    server.shutdown()
-    thread.join(5)
+    with live_server(ogc_app) as base:
+        yield f"{base}/ogcapi", seen
     ogc_app.wsgi_app = inner
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import threading
 import time
 
 import pytest
@@ -11,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from geoapp.models import Report
-from tests.conftest import require
+from tests.conftest import CHROMIUM_ARGS, live_server, require
 
 
 def test_form_page_is_light_and_says_what_is_public(client):
@@ -50,54 +49,41 @@ def test_offline_submission_is_kept_and_sent_once_when_back_online(app):
         from playwright.sync_api import sync_playwright
     except ImportError:
         require("GEOAPP_REQUIRE_BROWSER", "playwright")
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{server.server_port}"
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(
-                executable_path=chromium,
-                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-            )
-            context = browser.new_context()
-            page = context.new_page()
-            page.goto(f"{base}/report")
-            assert page.evaluate("navigator.serviceWorker.ready.then(() => true)")  # installed, page cached
-            # The form opens again without a network (the service worker kept it).
-            context.set_offline(True)
-            page.reload()
-            assert page.locator("#send").is_visible()
-            assert page.evaluate("fetch('/api/reports?limit=1').then(() => 'online', () => 'offline')") == "offline"
-            page.select_option("#category", "need_water")
-            assert "100" in page.text_content("#public-text")
-            page.fill("#description", "no clean water since Monday")
-            page.fill("#lat", "-6.2")
-            page.fill("#lon", "106.83")
-            page.click("#send")
-            page.wait_for_function("JSON.parse(localStorage.getItem('geoapp.reports.queue') || '[]').length === 1")
-            assert "offline" in page.text_content("#status").lower()
-            time.sleep(0.5)
-            assert _count(app) == 0
-            queued_id = page.evaluate("JSON.parse(localStorage.getItem('geoapp.reports.queue'))[0].properties.id")
-            context.set_offline(False)
-            page.wait_for_function("JSON.parse(localStorage.getItem('geoapp.reports.queue') || '[]').length === 0", timeout=15_000)
-            assert _count(app) == 1
-            # A second tab resending the same queued item (e.g. a lost answer) must not duplicate it.
-            page.evaluate(
-                """id => fetch('/api/reports', {method: 'POST', headers: {'Content-Type': 'application/json'},
-                   body: JSON.stringify({type: 'Feature', geometry: {type: 'Point', coordinates: [106.83, -6.2]},
-                   properties: {id: id, category: 'need_water'}})}).then(r => r.status)""",
-                queued_id,
-            )
-            page.reload()
-            page.wait_for_timeout(500)
-            browser.close()
-    finally:
-        server.shutdown()
-        thread.join()
+    with live_server(app) as base, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        context = browser.new_context()
+        page = context.new_page()
+        page.goto(f"{base}/report")
+        assert page.evaluate("navigator.serviceWorker.ready.then(() => true)")  # installed, page cached
+        # The form opens again without a network (the service worker kept it).
+        context.set_offline(True)
+        page.reload()
+        assert page.locator("#send").is_visible()
+        assert page.evaluate("fetch('/api/reports?limit=1').then(() => 'online', () => 'offline')") == "offline"
+        page.select_option("#category", "need_water")
+        assert "100" in page.text_content("#public-text")
+        page.fill("#description", "no clean water since Monday")
+        page.fill("#lat", "-6.2")
+        page.fill("#lon", "106.83")
+        page.click("#send")
+        page.wait_for_function("JSON.parse(localStorage.getItem('geoapp.reports.queue') || '[]').length === 1")
+        assert "offline" in page.text_content("#status").lower()
+        time.sleep(0.5)
+        assert _count(app) == 0
+        queued_id = page.evaluate("JSON.parse(localStorage.getItem('geoapp.reports.queue'))[0].properties.id")
+        context.set_offline(False)
+        page.wait_for_function("JSON.parse(localStorage.getItem('geoapp.reports.queue') || '[]').length === 0", timeout=15_000)
+        assert _count(app) == 1
+        # A second tab resending the same queued item (e.g. a lost answer) must not duplicate it.
+        page.evaluate(
+            """id => fetch('/api/reports', {method: 'POST', headers: {'Content-Type': 'application/json'},
+               body: JSON.stringify({type: 'Feature', geometry: {type: 'Point', coordinates: [106.83, -6.2]},
+               properties: {id: id, category: 'need_water'}})}).then(r => r.status)""",
+            queued_id,
+        )
+        page.reload()
+        page.wait_for_timeout(500)
+        browser.close()
     assert _count(app) == 1
     with Session(app.extensions["geoapp.db"]) as s:
         rep = s.get(Report, queued_id)
@@ -111,8 +97,6 @@ def test_moderator_approves_and_rejects_in_bulk_in_the_browser(app, make_user):
     if not chromium:
         require("GEOAPP_REQUIRE_BROWSER", "Debian's chromium")
     from playwright.sync_api import sync_playwright
-    from werkzeug.serving import make_server
-
     from tests.web.test_reports import feature
 
     make_user(app, "moderator", name="mia", password="pw-mia")
@@ -122,38 +106,27 @@ def test_moderator_approves_and_rejects_in_bulk_in_the_browser(app, make_user):
         f = feature("blocked_drain", (106.83 + i * 0.001, -6.2), description=f"drain {i}")
         client.post("/api/reports", json=f)
         ids.append(f["properties"]["id"])
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{server.server_port}"
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(
-                executable_path=chromium,
-                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-            )
-            page = browser.new_page()
-            page.goto(f"{base}/moderate")
-            assert "/login" in page.url
-            page.fill("#name", "mia")
-            page.fill("#password", "pw-mia")
-            page.click("button[type=submit]")
-            page.wait_for_selector("#queue li input[type=checkbox]")
-            assert page.locator("#queue li").count() == 3
-            assert page.locator(".leaflet-interactive").count() == 3  # the same reports on the map
-            page.check(f"input[value='{ids[0]}']")
-            page.check(f"input[value='{ids[1]}']")
-            page.click("#approve")
-            page.wait_for_function("document.querySelectorAll('#queue li input[type=checkbox]').length === 1")
-            page.check(f"input[value='{ids[2]}']")
-            page.click("#reject")
-            assert "reason" in page.text_content("#mod-status").lower()
-            page.fill("#reason", "duplicate")
-            page.click("#reject")
-            page.wait_for_function("document.querySelectorAll('#queue li input[type=checkbox]').length === 0")
-            browser.close()
-    finally:
-        server.shutdown()
-        thread.join()
+    with live_server(app) as base, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.goto(f"{base}/moderate")
+        assert "/login" in page.url
+        page.fill("#name", "mia")
+        page.fill("#password", "pw-mia")
+        page.click("button[type=submit]")
+        page.wait_for_selector("#queue li input[type=checkbox]")
+        assert page.locator("#queue li").count() == 3
+        assert page.locator(".leaflet-interactive").count() == 3  # the same reports on the map
+        page.check(f"input[value='{ids[0]}']")
+        page.check(f"input[value='{ids[1]}']")
+        page.click("#approve")
+        page.wait_for_function("document.querySelectorAll('#queue li input[type=checkbox]').length === 1")
+        page.check(f"input[value='{ids[2]}']")
+        page.click("#reject")
+        assert "reason" in page.text_content("#mod-status").lower()
+        page.fill("#reason", "duplicate")
+        page.click("#reject")
+        page.wait_for_function("document.querySelectorAll('#queue li input[type=checkbox]').length === 0")
+        browser.close()
     with Session(app.extensions["geoapp.db"]) as s:
         assert [s.get(Report, i).status for i in ids] == ["published", "published", "rejected"]

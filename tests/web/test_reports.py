@@ -9,10 +9,12 @@ import json
 import threading
 import uuid
 from datetime import datetime, timedelta, timezone
+from urllib.parse import urlsplit
 
 import pytest
 from PIL import Image
 
+from tests.conftest import live_server
 from tests.web.conftest import bearer
 
 JAKARTA = (106.83, -6.2)
@@ -176,20 +178,14 @@ def test_concurrent_submissions_are_all_stored_exactly_once(app, make_user):
     storage_app = app
     from http.client import HTTPConnection
 
-    from werkzeug.serving import make_server
-
     from geoapp.models import Report
     from sqlalchemy import func, select
     from sqlalchemy.orm import Session
 
     _, token = make_user(storage_app, "volunteer")
-    server = make_server("127.0.0.1", 0, storage_app, threaded=True)
-    port = server.server_port
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     failures: list = []
 
-    def worker(n: int) -> None:
+    def worker(port: int, n: int) -> None:
         conn = HTTPConnection("127.0.0.1", port, timeout=60)
         headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
         try:
@@ -204,15 +200,13 @@ def test_concurrent_submissions_are_all_stored_exactly_once(app, make_user):
         finally:
             conn.close()
 
-    try:
-        threads = [threading.Thread(target=worker, args=(n,)) for n in range(20)]
+    with live_server(storage_app) as base:
+        port = urlsplit(base).port
+        threads = [threading.Thread(target=worker, args=(port, n)) for n in range(20)]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
-    finally:
-        server.shutdown()
-        thread.join()
     assert failures == []
     with Session(storage_app.extensions["geoapp.db"]) as s:
         assert s.scalar(select(func.count()).select_from(Report)) == 4000
@@ -241,33 +235,26 @@ def test_the_same_report_sent_by_20_threads_at_once_is_stored_once(storage_app, 
     """A resend racing the original (two tabs, a retry after a timeout): one row, one 'accepted', 19 duplicates."""
     from http.client import HTTPConnection
 
-    from werkzeug.serving import make_server
-
     _, token = make_user(storage_app, "volunteer")
-    server = make_server("127.0.0.1", 0, storage_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     body = json.dumps(feature(description="raced"))
     barrier = threading.Barrier(20)
     answers: list = []
 
-    def send() -> None:
-        conn = HTTPConnection("127.0.0.1", server.server_port, timeout=60)
+    def send(port: int) -> None:
+        conn = HTTPConnection("127.0.0.1", port, timeout=60)
         barrier.wait()
         conn.request("POST", "/api/reports", body=body, headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
         resp = conn.getresponse()
         answers.append((resp.status, json.loads(resp.read())))
         conn.close()
 
-    try:
-        threads = [threading.Thread(target=send) for _ in range(20)]
+    with live_server(storage_app) as base:
+        port = urlsplit(base).port
+        threads = [threading.Thread(target=send, args=(port,)) for _ in range(20)]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
-    finally:
-        server.shutdown()
-        thread.join()
     assert sorted(a[0] for a in answers) == [200] * 19 + [201]
     assert sum(a[1]["accepted"] for a in answers) == 1 and sum(a[1]["duplicates"] for a in answers) == 19
     _, mod = make_user(storage_app, "moderator")
