@@ -1,4 +1,4 @@
-"""Evacuation assignment: layers.evacuation vs networkx multi-source Dijkstra and per-building osmnx paths.
+"""Evacuation assignment: layers.evacuation.assign vs networkx multi-source Dijkstra and per-building osmnx paths.
 
 A synthetic street grid of N nodes (side x side, 80 m blocks with jitter): whole
 horizontal and vertical lines that are NOT split at junctions, so building the
@@ -67,8 +67,8 @@ def run(n_nodes: int, osmnx_sample: int, rng: np.random.Generator) -> dict:
     import networkx as nx
     import shapely
 
-    from layers.evacuation import evacuate, walk_costs
-    from layers.network import network_from_roads
+    from layers.evacuation.assign import evacuate, walk_costs
+    from layers.evacuation.network import network_from_roads
 
     side = int(round(np.sqrt(n_nodes)))
     roads = street_grid(side, rng)
@@ -161,14 +161,20 @@ def main() -> None:
     warnings.simplefilter("ignore", UserWarning)
     for n in sizes:
         r = run(n, args.osmnx_sample, rng)
-        print(f"\n== {r['nodes']:,} nodes, {r['edges']:,} edges, {r['buildings']:,} buildings, {N_SHELTERS} shelters ==")
+        print(
+            f"\n== {r['nodes']:,} nodes, {r['edges']:,} edges, {r['buildings']:,} buildings, {N_SHELTERS} shelters =="
+        )
         print("(CPU seconds of this process; wall time in brackets: the machine may be shared)")
         print(f"network from unsplit lines        {r['network_s']:8.2f} s wall")
-        print(f"ours: assign every building      {r['ours_s']:8.2f} s   [{r['ours_wall_s']:.2f} s] (snap {r['ours_snap_s']:.2f} s, "
-              f"multi-source Dijkstra {r['ours_search_s']:.2f} s)")
-        print(f"networkx multi_source_dijkstra   {r['networkx_s']:8.2f} s   [{r['networkx_wall_s']:.2f} s] "
-              f"({r['networkx_s'] / r['ours_search_s']:.0f}x our Dijkstra pass; "
-              f"{r['networkx_s'] / r['ours_s']:.1f}x our whole assignment incl. snapping every building)")
+        print(
+            f"ours: assign every building      {r['ours_s']:8.2f} s   [{r['ours_wall_s']:.2f} s] (snap {r['ours_snap_s']:.2f} s, "
+            f"multi-source Dijkstra {r['ours_search_s']:.2f} s)"
+        )
+        print(
+            f"networkx multi_source_dijkstra   {r['networkx_s']:8.2f} s   [{r['networkx_wall_s']:.2f} s] "
+            f"({r['networkx_s'] / r['ours_search_s']:.0f}x our Dijkstra pass; "
+            f"{r['networkx_s'] / r['ours_s']:.1f}x our whole assignment incl. snapping every building)"
+        )
         pr = r["osmnx_per_route_s"]
         print(
             f"osmnx shortest_path, per route   {pr:8.3f} s   -> 1,000 buildings x 1 route {1000 * pr:,.0f} s "

@@ -1,4 +1,4 @@
-"""Exports: ``layers.export.export_layers`` vs GDAL's own ``ogr2ogr`` on the same layers, per format.
+"""Exports: ``layers.publish.export.export_layers`` vs GDAL's own ``ogr2ogr`` on the same layers, per format.
 
 Input: the Jakarta sample's built input layers (buildings 7,689, roads 18,574,
 facilities 1,243, RW 2,685 and kelurahan 261 polygons), written to a
@@ -33,7 +33,7 @@ import pyogrio
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from layers.export import FORMATS, export_layers, write_geopackage  # noqa: E402
+from layers.publish.export import FORMATS, export_layers, write_geopackage  # noqa: E402
 
 PEER_OPTIONS = {
     "gpkg": ["-f", "GPKG"],
@@ -44,8 +44,13 @@ PEER_OPTIONS = {
     "gpx": ["-f", "GPX", "-t_srs", "EPSG:4326", "-dsco", "GPX_USE_EXTENSIONS=YES"],
     "fgb": ["-f", "FlatGeobuf", "-lco", "SPATIAL_INDEX=YES"],
 }
-ID = {"buildings": "building_id", "roads": "road_id", "facilities": "facility_id",
-      "boundaries_rw": "area_id", "boundaries_kelurahan": "area_id"}
+ID = {
+    "buildings": "building_id",
+    "roads": "road_id",
+    "facilities": "facility_id",
+    "boundaries_rw": "area_id",
+    "boundaries_kelurahan": "area_id",
+}
 
 
 def source_layers(scale: int) -> dict:
@@ -85,8 +90,11 @@ def peer(fmt: str, src: Path, names: list[str], out: Path) -> Path:
     target.mkdir()
     for name in names:
         suffix = ".shp" if fmt == "shp" else FORMATS[fmt].suffix
-        subprocess.run(["ogr2ogr", *PEER_OPTIONS[fmt], str(target / f"{name}{suffix}"), str(src), name],
-                       check=True, capture_output=True)
+        subprocess.run(
+            ["ogr2ogr", *PEER_OPTIONS[fmt], str(target / f"{name}{suffix}"), str(src), name],
+            check=True,
+            capture_output=True,
+        )
     return target
 
 
@@ -125,13 +133,19 @@ def bench_ogcapi(src: Path) -> tuple[int, float]:
     from geoapp import create_app
 
     with tempfile.TemporaryDirectory() as tmp:
-        app = create_app({"TESTING": True, "SECRET_KEY": "b", "BUILD": str(src), "DATABASE_URL": f"sqlite:///{tmp}/r.db"})
+        app = create_app(
+            {"TESTING": True, "SECRET_KEY": "b", "BUILD": str(src), "DATABASE_URL": f"sqlite:///{tmp}/r.db"}
+        )
         client = app.test_client()
         url, n, t0 = "/ogcapi/collections/buildings/items?limit=10000", 0, time.perf_counter()
         while url:
             doc = client.get(url).get_json()
             n += doc["numberReturned"]
-            nxt = [link["href"] for link in doc["links"] if link["rel"] == "next" and link["type"] == "application/geo+json"]
+            nxt = [
+                link["href"]
+                for link in doc["links"]
+                if link["rel"] == "next" and link["type"] == "application/geo+json"
+            ]
             url = nxt[0].replace("http://localhost", "") if nxt else None
         return n, time.perf_counter() - t0
 
@@ -147,8 +161,10 @@ def main() -> None:
     scale = 13 if args.full else args.scale
     layers = source_layers(scale)
     counts = {n: len(g) for n, g in layers.items()}
-    print(f"layers: {counts} ({sum(counts.values()):,} features); ogr2ogr: "
-          f"{subprocess.run(['ogr2ogr', '--version'], capture_output=True, text=True).stdout.strip()}")
+    print(
+        f"layers: {counts} ({sum(counts.values()):,} features); ogr2ogr: "
+        f"{subprocess.run(['ogr2ogr', '--version'], capture_output=True, text=True).stdout.strip()}"
+    )
     print(f"{'format':8} {'ours s':>8} {'ogr2ogr s':>10} {'ratio':>6} {'ours MB':>8} {'peer MB':>8}  agree")
     with tempfile.TemporaryDirectory(prefix="bench-export-") as tmp:
         tmp = Path(tmp)
@@ -168,8 +184,10 @@ def main() -> None:
                 a, b = ids(read_ours(fmt, mine, name), name, fmt), ids(read_peer(fmt, theirs, name), name, fmt)
                 same = sorted(a) == sorted(b) if fmt == "fgb" else a == b
                 agree &= same and len(a) == counts[name]
-            print(f"{fmt:8} {t_ours:8.2f} {t_peer:10.2f} {t_ours / t_peer:6.2f} {size(mine) / 1e6:8.1f} "
-                  f"{size(theirs) / 1e6:8.1f}  {'yes' if agree else 'NO'}")
+            print(
+                f"{fmt:8} {t_ours:8.2f} {t_peer:10.2f} {t_ours / t_peer:6.2f} {size(mine) / 1e6:8.1f} "
+                f"{size(theirs) / 1e6:8.1f}  {'yes' if agree else 'NO'}"
+            )
             if not agree:
                 sys.exit(f"{fmt}: our export and ogr2ogr's disagree")
             if fmt == "shp":

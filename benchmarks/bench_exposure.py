@@ -1,10 +1,10 @@
-"""Per-building max depth and class: layers.hazard vs rasterstats and exactextract.
+"""Per-building max depth and class: layers.hazard.sources vs rasterstats and exactextract.
 
 A synthetic city of N rotated rectangular footprints (30–300 m²) over a depth
 raster of 5000×5000 cells at 2 m (EPSG:32748, float32, tiled GeoTIFF). For
 each N we time:
 
-* ours: ``layers.hazard.geometry_hazard`` (all-touched max depth and class,
+* ours: ``layers.hazard.sources.geometry_hazard`` (all-touched max depth and class,
   raster read by windows), in a fresh process so its peak memory is its own;
 * exactextract: ``exact_extract(raster, buildings, ["max"])`` (max over cells
   with coverage > 0);
@@ -49,9 +49,21 @@ def make_raster(path: Path) -> Path:
     depth = 1.2 + 0.9 * np.sin(7 * x) * np.cos(5 * y) + 0.6 * np.sin(31 * x + 17 * y) + 0.3 * np.cos(97 * x * y)
     depth = np.clip(depth, 0, None).astype(np.float32)
     depth[:50, :50] = -9999.0  # a nodata corner
-    with rasterio.open(path, "w", driver="GTiff", width=SIZE, height=SIZE, count=1, dtype="float32", crs=CRS,
-                       transform=from_origin(X0, Y0, CELL, CELL), nodata=-9999.0, tiled=True,
-                       blockxsize=512, blockysize=512) as dst:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=SIZE,
+        height=SIZE,
+        count=1,
+        dtype="float32",
+        crs=CRS,
+        transform=from_origin(X0, Y0, CELL, CELL),
+        nodata=-9999.0,
+        tiled=True,
+        blockxsize=512,
+        blockysize=512,
+    ) as dst:
         dst.write(depth, 1)
     return path
 
@@ -81,7 +93,7 @@ def ours_worker(raster: str, buildings: str, out: str) -> None:
     """Run in a child process: time our path and report peak RSS."""
     import pyogrio
 
-    from layers.hazard import geometry_hazard, open_hazard
+    from layers.hazard.sources import geometry_hazard, open_hazard
 
     b = pyogrio.read_dataframe(buildings)
     start, cpu = time.perf_counter(), time.process_time()
@@ -92,7 +104,9 @@ def ours_worker(raster: str, buildings: str, out: str) -> None:
     # VmHWM: this process's own peak (ru_maxrss would include the parent's memory at fork time).
     status = Path("/proc/self/status")
     if status.exists():
-        peak_mb = next(int(line.split()[1]) for line in status.read_text().splitlines() if line.startswith("VmHWM")) / 1024
+        peak_mb = (
+            next(int(line.split()[1]) for line in status.read_text().splitlines() if line.startswith("VmHWM")) / 1024
+        )
     else:
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"seconds": elapsed, "cpu_s": cpu, "peak_mb": peak_mb}))
@@ -103,7 +117,7 @@ def run(sizes: list[int], *, full: bool, rasterstats_cap: int, workdir: Path) ->
     from exactextract import exact_extract
     from rasterstats import zonal_stats
 
-    from layers.classes import DEFAULT_FLOOD_CLASSES, parse_classes
+    from layers.hazard.classes import DEFAULT_FLOOD_CLASSES, parse_classes
 
     scheme = parse_classes(DEFAULT_FLOOD_CLASSES)
     raster = workdir / "depth.tif"
@@ -118,8 +132,12 @@ def run(sizes: list[int], *, full: bool, rasterstats_cap: int, workdir: Path) ->
         if not path.exists():
             pyogrio.write_dataframe(b, path, layer="buildings")
         out = workdir / f"ours_{n}.npy"
-        proc = subprocess.run([sys.executable, __file__, "--worker", str(raster), str(path), str(out)],
-                              capture_output=True, text=True, check=True)
+        proc = subprocess.run(
+            [sys.executable, __file__, "--worker", str(raster), str(path), str(out)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         ours = json.loads(proc.stdout.strip().splitlines()[-1])
         depth = np.load(out)
 
@@ -140,13 +158,18 @@ def run(sizes: list[int], *, full: bool, rasterstats_cap: int, workdir: Path) ->
         agree_rs = float(np.mean(np.isclose(depth[:m][both_rs], rs[both_rs], atol=1e-6)))
         ours_rate = n / ours["seconds"]
         row = {
-            "buildings": n, "ours_s": round(ours["seconds"], 2), "ours_cpu_s": round(ours["cpu_s"], 2),
+            "buildings": n,
+            "ours_s": round(ours["seconds"], 2),
+            "ours_cpu_s": round(ours["cpu_s"], 2),
             "ours_bldg_per_s": round(ours_rate),
-            "ours_peak_mb": round(ours["peak_mb"]), "exactextract_s": round(ee_s, 2),
-            "rasterstats_s": round(rs_s, 2), "rasterstats_on": m,
+            "ours_peak_mb": round(ours["peak_mb"]),
+            "exactextract_s": round(ee_s, 2),
+            "rasterstats_s": round(rs_s, 2),
+            "rasterstats_on": m,
             "vs_exactextract": round(ee_s / ours["seconds"], 2),
             "vs_rasterstats": round((rs_s / m) / (ours["seconds"] / n), 1),
-            "same_max_as_exactextract": round(agree_ee, 5), "same_class_as_exactextract": round(cls_ee, 5),
+            "same_max_as_exactextract": round(agree_ee, 5),
+            "same_class_as_exactextract": round(cls_ee, 5),
             "same_max_as_rasterstats": round(agree_rs, 5),
         }
         rows.append(row)
@@ -176,8 +199,10 @@ def main() -> None:
     print("\n| buildings | ours s (CPU s) | buildings/s | peak MB | exactextract s | × exactextract | × rasterstats |")
     print("|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
-        print(f"| {r['buildings']:,} | {r['ours_s']} ({r['ours_cpu_s']}) | {r['ours_bldg_per_s']:,} | {r['ours_peak_mb']} | "
-              f"{r['exactextract_s']} | {r['vs_exactextract']} | {r['vs_rasterstats']} |")
+        print(
+            f"| {r['buildings']:,} | {r['ours_s']} ({r['ours_cpu_s']}) | {r['ours_bldg_per_s']:,} | {r['ours_peak_mb']} | "
+            f"{r['exactextract_s']} | {r['vs_exactextract']} | {r['vs_rasterstats']} |"
+        )
 
 
 if __name__ == "__main__":

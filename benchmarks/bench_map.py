@@ -37,8 +37,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def _tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
@@ -89,11 +94,13 @@ def browser_case(built: Path, runs: int) -> dict:
 
     from geoapp import create_app
     from layers.area import load_area
-    from layers.render import hazard_overlay
+    from layers.publish.render import hazard_overlay
 
     area = load_area(ROOT / "data" / "jakarta")
     tmp = Path(tempfile.mkdtemp(prefix="bench-map-"))
-    app = create_app({"SECRET_KEY": "bench", "DATABASE_URL": f"sqlite:///{tmp / 'r.db'}", "BUILD": str(built), "MAP_TILES": ""})
+    app = create_app(
+        {"SECRET_KEY": "bench", "DATABASE_URL": f"sqlite:///{tmp / 'r.db'}", "BUILD": str(built), "MAP_TILES": ""}
+    )
     with app.test_request_context():
         app.test_client().get("/")  # warm: layers read once per process, as on a running server
     httpd = _serve(app)
@@ -108,9 +115,11 @@ def browser_case(built: Path, runs: int) -> dict:
     (tmp / "hazard.png").write_bytes(ov.png)
     folium.raster_layers.ImageOverlay(str(tmp / "hazard.png"), bounds=[[s, w], [n, e]], opacity=0.8).add_to(m)
     buildings = area.buildings().to_crs(4326)
-    for name, gdf in (("buildings", buildings[["building_id", "building_type", "geometry"]]),
-                      ("facilities", area.facilities().to_crs(4326)[["facility_id", "category", "geometry"]]),
-                      ("rw", area.boundary_layer("rw").to_crs(4326))):
+    for name, gdf in (
+        ("buildings", buildings[["building_id", "building_type", "geometry"]]),
+        ("facilities", area.facilities().to_crs(4326)[["facility_id", "category", "geometry"]]),
+        ("rw", area.boundary_layer("rw").to_crs(4326)),
+    ):
         folium.GeoJson(gdf, name=name).add_to(m)
     m.fit_bounds([[s, w], [n, e]])
     peer_html = tmp / "folium.html"
@@ -148,7 +157,9 @@ def browser_case(built: Path, runs: int) -> dict:
             page = context.new_page()
             t0 = time.perf_counter()
             page.goto(peer_url, wait_until="load")
-            page.wait_for_function("document.querySelectorAll('.leaflet-overlay-pane canvas, .leaflet-overlay-pane svg').length > 0")
+            page.wait_for_function(
+                "document.querySelectorAll('.leaflet-overlay-pane canvas, .leaflet-overlay-pane svg').length > 0"
+            )
             times.append(time.perf_counter() - t0)
             peer_count = page.evaluate("""() => Object.keys(window)
                 .filter(k => k.startsWith('geo_json_') && window[k] && window[k].getLayers)
@@ -160,9 +171,14 @@ def browser_case(built: Path, runs: int) -> dict:
         browser.close()
     httpd.shutdown()
     return {
-        "ours_s": ours_s, "ours_bytes": ours_bytes, "ours_buildings_shown": shown,
-        "peer_s": statistics.median(times), "peer_bytes": sizes[0], "peer_buildings": peer_count,
-        "peer_build_s": peer_build_s, "buildings": len(buildings),
+        "ours_s": ours_s,
+        "ours_bytes": ours_bytes,
+        "ours_buildings_shown": shown,
+        "peer_s": statistics.median(times),
+        "peer_bytes": sizes[0],
+        "peer_buildings": peer_count,
+        "peer_build_s": peer_build_s,
+        "buildings": len(buildings),
     }
 
 
@@ -170,19 +186,26 @@ def big_layer_case(n_buildings: int, n_reports: int) -> dict:
     import geopandas as gpd
     import shapely
 
-    from layers.tiles import TileIndex, collection_json
+    from layers.publish.tiles import TileIndex, collection_json
 
     rng = np.random.default_rng(42)
     x = 106.70 + rng.random(n_buildings) * 0.27
     y = -6.37 + rng.random(n_buildings) * 0.29
     t0 = time.perf_counter()
-    b = gpd.GeoDataFrame({"building_id": np.arange(n_buildings),
-                          "hazard_class": rng.choice(np.array(["low", "medium", "high", None], dtype=object), n_buildings)},
-                         geometry=shapely.box(x, y, x + 0.00012, y + 0.0001), crs=4326)
+    b = gpd.GeoDataFrame(
+        {
+            "building_id": np.arange(n_buildings),
+            "hazard_class": rng.choice(np.array(["low", "medium", "high", None], dtype=object), n_buildings),
+        },
+        geometry=shapely.box(x, y, x + 0.00012, y + 0.0001),
+        crs=4326,
+    )
     bi = TileIndex(b, properties=["hazard_class"], id_column="building_id", group="hazard_class")
-    r = gpd.GeoDataFrame({"id": np.arange(n_reports), "category": rng.choice(["flooding_observed", "blocked_road"], n_reports)},
-                         geometry=shapely.points(106.70 + rng.random(n_reports) * 0.27, -6.37 + rng.random(n_reports) * 0.29),
-                         crs=4326)
+    r = gpd.GeoDataFrame(
+        {"id": np.arange(n_reports), "category": rng.choice(["flooding_observed", "blocked_road"], n_reports)},
+        geometry=shapely.points(106.70 + rng.random(n_reports) * 0.27, -6.37 + rng.random(n_reports) * 0.29),
+        crs=4326,
+    )
     ri = TileIndex(r, properties=["category"], id_column="id", group="category")
     index_s = time.perf_counter() - t0
     rows = []
@@ -198,8 +221,16 @@ def big_layer_case(n_buildings: int, n_reports: int) -> dict:
                     times.append(time.perf_counter() - t1)
                     sizes.append(len(body))
                     clustered += tile["clustered"]
-            rows.append({"layer": name, "zoom": z + 1, "median_ms": 1000 * statistics.median(times),
-                         "max_ms": 1000 * max(times), "max_kb": max(sizes) / 1000, "clustered": f"{clustered}/9"})
+            rows.append(
+                {
+                    "layer": name,
+                    "zoom": z + 1,
+                    "median_ms": 1000 * statistics.median(times),
+                    "max_ms": 1000 * max(times),
+                    "max_kb": max(sizes) / 1000,
+                    "clustered": f"{clustered}/9",
+                }
+            )
     # Naive peer: the whole layer as one GeoJSON document.
     t1 = time.perf_counter()
     whole = b.to_json()
@@ -223,20 +254,30 @@ def main() -> None:
     res = browser_case(args.build, args.runs)
     print("\nJakarta sample in headless Chromium (no background tiles), median of", args.runs, "loads")
     print(f"{'':28}{'first payload':>16}{'time to interactive':>22}{'buildings shown':>18}")
-    print(f"{'ours: / (tiles)':28}{res['ours_bytes'] / 1e6:>13.2f} MB{res['ours_s']:>20.2f} s{res['ours_buildings_shown']:>18,}")
-    print(f"{'peer: folium, GeoJSON inline':28}{res['peer_bytes'] / 1e6:>13.2f} MB{res['peer_s']:>20.2f} s{res['peer_buildings']:>18,}")
-    print(f"ratios ours/peer: payload {res['ours_bytes'] / res['peer_bytes']:.2f}, time {res['ours_s'] / res['peer_s']:.2f}"
-          f"  (targets: < 2 MB, < 3 s)")
-    assert res["ours_buildings_shown"] == res["buildings"] == res["peer_buildings"], "both maps must show every building"
+    print(
+        f"{'ours: / (tiles)':28}{res['ours_bytes'] / 1e6:>13.2f} MB{res['ours_s']:>20.2f} s{res['ours_buildings_shown']:>18,}"
+    )
+    print(
+        f"{'peer: folium, GeoJSON inline':28}{res['peer_bytes'] / 1e6:>13.2f} MB{res['peer_s']:>20.2f} s{res['peer_buildings']:>18,}"
+    )
+    print(
+        f"ratios ours/peer: payload {res['ours_bytes'] / res['peer_bytes']:.2f}, time {res['ours_s'] / res['peer_s']:.2f}"
+        f"  (targets: < 2 MB, < 3 s)"
+    )
+    assert res["ours_buildings_shown"] == res["buildings"] == res["peer_buildings"], (
+        "both maps must show every building"
+    )
 
     n_b, n_r = (1_000_000, 500_000) if args.full else (100_000, 50_000)
     big = big_layer_case(n_b, n_r)
     print(f"\nBig layers: {n_b:,} buildings, {n_r:,} reports; tile index built in {big['index_s']:.2f} s")
     print(f"{'layer':<11}{'map zoom':>9}{'median ms':>11}{'max ms':>9}{'max kB':>9}{'clustered':>11}")
     for row in big["rows"]:
-        print(f"{row['layer']:<11}{row['zoom']:>9}{row['median_ms']:>11.1f}{row['max_ms']:>9.1f}{row['max_kb']:>9.1f}{row['clustered']:>11}")
+        print(
+            f"{row['layer']:<11}{row['zoom']:>9}{row['median_ms']:>11.1f}{row['max_ms']:>9.1f}{row['max_kb']:>9.1f}{row['clustered']:>11}"
+        )
     print(f"peer: the whole buildings layer as one GeoJSON: {big['naive_mb']:.1f} MB in {big['naive_s']:.2f} s")
-    print(json.dumps({"jakarta": res, "big": {k: v for k, v in big.items() if k != 'rows'}}, default=str))
+    print(json.dumps({"jakarta": res, "big": {k: v for k, v in big.items() if k != "rows"}}, default=str))
 
 
 if __name__ == "__main__":

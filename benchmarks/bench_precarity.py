@@ -1,6 +1,6 @@
 """Benchmark: the precarity index on N synthetic buildings (default 1,000,000) against two peers.
 
-Ours: ``layers.precarity.precarity_index`` with roads and facilities (grid,
+Ours: ``layers.precarity.index.precarity_index`` with roads and facilities (grid,
 every building indicator, footway-only access, walks to health / school /
 water along the network, composite, neighbourhoods).
 
@@ -29,8 +29,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from layers import indicators as ind
-from layers import precarity as pr
+from layers.precarity import index as pr
+from layers.precarity import indicators as ind
 
 CRS = "EPSG:32737"
 X0, Y0 = 510_000.0, 9_235_000.0
@@ -51,10 +51,14 @@ def synthetic_city(n: int, seed: int = 0):
     size = rng.lognormal(np.log(8), 0.4, n).clip(3, 40)
     geoms = shapely.box(X0 + xy[:, 0], Y0 + xy[:, 1], X0 + xy[:, 0] + size, Y0 + xy[:, 1] + size)
     buildings = gpd.GeoDataFrame(
-        {"building_id": np.arange(1, n + 1), "building_type": np.where(rng.random(n) < 0.3, "residential", "yes"),
-         "levels": np.where(rng.random(n) < 0.2, 1.0, np.nan)},
-        geometry=geoms, crs=CRS,
-    )  # fmt: skip
+        {
+            "building_id": np.arange(1, n + 1),
+            "building_type": np.where(rng.random(n) < 0.3, "residential", "yes"),
+            "levels": np.where(rng.random(n) < 0.2, 1.0, np.nan),
+        },
+        geometry=geoms,
+        crs=CRS,
+    )
     lines, classes = [], []
     ticks = np.arange(0.0, side + 200, 200.0)
     for t in ticks:  # streets: vertices at every crossing so the grid is connected
@@ -67,20 +71,27 @@ def synthetic_city(n: int, seed: int = 0):
     alleys = shapely.linestrings(np.stack([gx, gx + 85.0], 1), np.stack([gy, gy + 85.0], 1))
     lines += list(alleys)
     classes += ["footway"] * len(alleys)
-    roads = gpd.GeoDataFrame({"road_id": np.arange(len(lines)), "road_class": classes, "oneway": False, "name": None},
-                             geometry=lines, crs=CRS)  # fmt: skip
+    roads = gpd.GeoDataFrame(
+        {"road_id": np.arange(len(lines)), "road_class": classes, "oneway": False, "name": None},
+        geometry=lines,
+        crs=CRS,
+    )
     n_fac = max(n // 2000, 3)
     fxy = rng.uniform(0, side, (n_fac, 2))
     facilities = gpd.GeoDataFrame(
         {"facility_id": np.arange(n_fac), "category": rng.choice(["clinic", "school", "water_point"], n_fac)},
-        geometry=shapely.points(X0 + fxy[:, 0], Y0 + fxy[:, 1]), crs=CRS,
-    )  # fmt: skip
+        geometry=shapely.points(X0 + fxy[:, 0], Y0 + fxy[:, 1]),
+        crs=CRS,
+    )
     # Neighbourhoods: 1 km squares.
     edges = np.arange(0.0, side, 1000.0)
     bx, by = np.meshgrid(edges, edges)
     squares = shapely.box(X0 + bx.ravel(), Y0 + by.ravel(), X0 + bx.ravel() + 1000, Y0 + by.ravel() + 1000)
-    boundaries = gpd.GeoDataFrame({"area_id": np.arange(1, len(squares) + 1), "name": [f"sq{i}" for i in range(len(squares))]},
-                                  geometry=squares, crs=CRS)  # fmt: skip
+    boundaries = gpd.GeoDataFrame(
+        {"area_id": np.arange(1, len(squares) + 1), "name": [f"sq{i}" for i in range(len(squares))]},
+        geometry=squares,
+        crs=CRS,
+    )
     return buildings, roads, facilities, boundaries
 
 
@@ -121,11 +132,13 @@ def peer_loop(buildings: gpd.GeoDataFrame, resolution: int) -> pd.DataFrame:
         count[c] = count.get(c, 0) + 1
         built[c] = built.get(c, 0.0) + a
         sizes.setdefault(c, []).append(a)
-    return pd.DataFrame({"buildings": count, "built_m2": built, "median_m2": {c: float(np.median(v)) for c, v in sizes.items()}})
+    return pd.DataFrame(
+        {"buildings": count, "built_m2": built, "median_m2": {c: float(np.median(v)) for c, v in sizes.items()}}
+    )
 
 
 def ours_basic(buildings: gpd.GeoDataFrame, resolution: int) -> pd.DataFrame:
-    """Our grid and the same three figures, through layers.indicators."""
+    """Our grid and the same three figures, through layers.precarity.indicators."""
     cell_of = pd.Series(pr.h3_cells_of_points(buildings.geometry, resolution=resolution))
     cells = pr.h3_cell_polygons(np.unique(cell_of), crs=buildings.crs)
     out = pd.DataFrame(
@@ -160,12 +173,23 @@ def main() -> None:
     print(f"  {len(roads):,} roads, {len(facilities):,} facilities, {len(boundaries):,} neighbourhoods")
 
     print("full index (ours):")
-    res, (t_full, c_full) = timed("precarity_index (cells, areas, neighbourhoods)", pr.precarity_index, buildings,
-                                  roads=roads, facilities=facilities, boundaries=boundaries, progress=True)  # fmt: skip
-    print(f"  {len(res.cells):,} cells, {len(res.neighbourhoods):,} precarious neighbourhoods; left out: {sorted(res.skipped)}")
+    res, (t_full, c_full) = timed(
+        "precarity_index (cells, areas, neighbourhoods)",
+        pr.precarity_index,
+        buildings,
+        roads=roads,
+        facilities=facilities,
+        boundaries=boundaries,
+        progress=True,
+    )
+    print(
+        f"  {len(res.cells):,} cells, {len(res.neighbourhoods):,} precarious neighbourhoods; left out: {sorted(res.skipped)}"
+    )
 
     print("grid + count / built-up / median footprint:")
-    ours, t_ours = timed("ours (layers.precarity + layers.indicators)", ours_basic, buildings, args.resolution)
+    ours, t_ours = timed(
+        "ours (layers.precarity.index + layers.precarity.indicators)", ours_basic, buildings, args.resolution
+    )
     sj, t_sj = timed("peer geopandas-sjoin", peer_sjoin, buildings, args.resolution)
     sub = buildings.iloc[: args.loop_n]
     loop, t_loop = timed(f"peer naive-h3-loop ({len(sub):,} buildings)", peer_loop, sub, args.resolution)
@@ -173,7 +197,9 @@ def main() -> None:
     ours_sub = ours_basic(sub, args.resolution)
 
     # Agreement.
-    pd.testing.assert_series_equal(ours["buildings"].sort_index(), sj["buildings"].sort_index().astype(float), check_names=False)
+    pd.testing.assert_series_equal(
+        ours["buildings"].sort_index(), sj["buildings"].sort_index().astype(float), check_names=False
+    )
     np.testing.assert_allclose(ours.sort_index()["built_up_ratio"], sj.sort_index()["built_up_ratio"], rtol=1e-6)
     np.testing.assert_allclose(ours.sort_index()["median_m2"], sj.sort_index()["median_m2"], rtol=1e-9)
     np.testing.assert_allclose(ours_sub.sort_index()["buildings"], loop.sort_index()["buildings"])
@@ -181,12 +207,17 @@ def main() -> None:
     print("answers agree: same cell counts, built-up area and median footprint in every cell")
 
     print("summary:")
-    print(f"  full index, {args.n:,} buildings: {t_full:.1f} s wall, {c_full:.1f} s CPU "
-          f"({'under' if t_full < 60 else 'OVER'} the 60 s target in wall time)")  # fmt: skip
+    print(
+        f"  full index, {args.n:,} buildings: {t_full:.1f} s wall, {c_full:.1f} s CPU "
+        f"({'under' if t_full < 60 else 'OVER'} the 60 s target in wall time)"
+    )
     for i, unit in ((0, "wall"), (1, "CPU")):
         loop_scaled = t_loop[i] * scale
-        print(f"  grid figures ({unit}): ours {t_ours[i]:.2f} s, geopandas-sjoin {t_sj[i]:.2f} s "
-              f"(x{t_sj[i] / t_ours[i]:.1f}), naive loop ~{loop_scaled:.1f} s scaled (x{loop_scaled / t_ours[i]:.1f})")  # fmt: skip
+        print(
+            f"  grid figures ({unit}): ours {t_ours[i]:.2f} s, geopandas-sjoin {t_sj[i]:.2f} s "
+            f"(x{t_sj[i] / t_ours[i]:.1f}), naive loop ~{loop_scaled:.1f} s scaled (x{loop_scaled / t_ours[i]:.1f})"
+        )
+
 
 if __name__ == "__main__":
     main()

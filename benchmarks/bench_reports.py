@@ -1,7 +1,7 @@
 """Benchmark: field-report import and GeoJSON serving on SQLite, against two peers.
 
 1. Import an N-row CSV (default 100,000; target under 20 s) through
-   ``geoapp.reportstore.import_path`` — sniffing, column mapping, validation
+   ``geoapp.reports.store.import_path`` — sniffing, column mapping, validation
    of every row, content ids, one transaction with ON CONFLICT DO NOTHING —
    against ``pandas.read_csv + DataFrame.to_sql`` (a raw load, no validation) and
    ``ogr2ogr -f SQLite`` (GDAL's CSV → SQLite copy, no validation) when installed.
@@ -44,7 +44,8 @@ def write_csv(path: Path, n: int, seed: int = 0) -> None:
             "longitude": np.round(106.75 + rng.random(n) * 0.15, 6),
             "latitude": np.round(-6.25 + rng.random(n) * 0.1, 6),
             "description": [f"report {i}" for i in range(n)],
-            "observed_at": pd.Timestamp("2024-02-01T00:00:00Z") + pd.to_timedelta(rng.integers(0, 86400 * 30, n), unit="s"),
+            "observed_at": pd.Timestamp("2024-02-01T00:00:00Z")
+            + pd.to_timedelta(rng.integers(0, 86400 * 30, n), unit="s"),
             "severity": rng.integers(1, 6, n),
             "depth_m": np.round(rng.random(n) * 2, 2),
         }
@@ -55,13 +56,20 @@ def write_csv(path: Path, n: int, seed: int = 0) -> None:
 def bench_import(tmp: Path, n: int) -> dict:
     from geoapp import create_app
     from geoapp.models import Report
-    from geoapp.reportstore import import_path
+    from geoapp.reports.store import import_path
 
     csv_path = tmp / "reports.csv"
     write_csv(csv_path, n)
-    app = create_app({"TESTING": True, "SECRET_KEY": "b", "DATABASE_URL": f"sqlite:///{tmp / 'ours.db'}", "ANON_RATE_LIMIT": "1/hour"})
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "b",
+            "DATABASE_URL": f"sqlite:///{tmp / 'ours.db'}",
+            "ANON_RATE_LIMIT": "1/hour",
+        }
+    )
     with app.test_request_context():
-        from geoapp.reportdata import reports_extent
+        from geoapp.reports.query import reports_extent
 
         reports_extent()  # area boundaries loaded once, as in a running server
         t0 = time.perf_counter()
@@ -103,7 +111,12 @@ def bench_serve(app, m: int) -> dict:
     ours = time.perf_counter() - t0
     fc = json.loads(body)
     t0 = time.perf_counter()
-    df = pd.read_sql(text("SELECT id, category, description, severity, observed_at, lon, lat FROM reports WHERE status = 'published'"), engine)
+    df = pd.read_sql(
+        text(
+            "SELECT id, category, description, severity, observed_at, lon, lat FROM reports WHERE status = 'published'"
+        ),
+        engine,
+    )
     gdf = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df.lon, df.lat), crs="EPSG:4326")
     peer_body = gdf.to_json()
     peer = time.perf_counter() - t0
@@ -119,17 +132,27 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-reports-") as tmp:
         imp = bench_import(Path(tmp), args.rows)
         app = imp.pop("app")
-        print(f"import {imp['rows']:,} CSV rows into SQLite: ours {imp['ours_s']:.2f} s "
-              f"({imp['rows'] / imp['ours_s']:,.0f} rows/s, target < 20 s for 100k)")  # fmt: skip
-        print(f"  peer pandas read_csv+to_sql (no validation): {imp['pandas_to_sql_s']:.2f} s "
-              f"-> ours/peer = {imp['ours_s'] / imp['pandas_to_sql_s']:.1f}x")  # fmt: skip
+        print(
+            f"import {imp['rows']:,} CSV rows into SQLite: ours {imp['ours_s']:.2f} s "
+            f"({imp['rows'] / imp['ours_s']:,.0f} rows/s, target < 20 s for 100k)"
+        )
+        print(
+            f"  peer pandas read_csv+to_sql (no validation): {imp['pandas_to_sql_s']:.2f} s "
+            f"-> ours/peer = {imp['ours_s'] / imp['pandas_to_sql_s']:.1f}x"
+        )
         if "ogr2ogr_s" in imp:
-            print(f"  peer ogr2ogr -f SQLite (no validation): {imp['ogr2ogr_s']:.2f} s -> ours/peer = {imp['ours_s'] / imp['ogr2ogr_s']:.1f}x")
+            print(
+                f"  peer ogr2ogr -f SQLite (no validation): {imp['ogr2ogr_s']:.2f} s -> ours/peer = {imp['ours_s'] / imp['ogr2ogr_s']:.1f}x"
+            )
         srv = bench_serve(app, min(args.serve, args.rows))
-        print(f"serve {srv['features']:,} published reports as GeoJSON ({srv['bytes'] / 1e6:.1f} MB, blurred): ours {srv['ours_s']:.2f} s "
-              f"(target < 1 s)")  # fmt: skip
-        print(f"  peer geopandas read_sql+to_json (no privacy): {srv['geopandas_to_json_s']:.2f} s "
-              f"-> ours/peer = {srv['ours_s'] / srv['geopandas_to_json_s']:.1f}x")  # fmt: skip
+        print(
+            f"serve {srv['features']:,} published reports as GeoJSON ({srv['bytes'] / 1e6:.1f} MB, blurred): ours {srv['ours_s']:.2f} s "
+            f"(target < 1 s)"
+        )
+        print(
+            f"  peer geopandas read_sql+to_json (no privacy): {srv['geopandas_to_json_s']:.2f} s "
+            f"-> ours/peer = {srv['ours_s'] / srv['geopandas_to_json_s']:.1f}x"
+        )
         app.extensions["geoapp.db"].dispose()
 
 

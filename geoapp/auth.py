@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from layers._errors import InvalidInputError
+from layers.errors import InvalidInputError
 
 from . import db
 from .errors import APIError
@@ -95,8 +95,12 @@ def current_user() -> User | None:
     if header:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise APIError(401, "unauthorized", "use 'Authorization: Bearer <token>' (make one with: geoapp users create)")
-        user = db.session().scalar(select(User).where(User.token_hash == hash_token(token.strip()), User.active.is_(True)))
+            raise APIError(
+                401, "unauthorized", "use 'Authorization: Bearer <token>' (make one with: geoapp users create)"
+            )
+        user = db.session().scalar(
+            select(User).where(User.token_hash == hash_token(token.strip()), User.active.is_(True))
+        )
         if user is None:
             raise APIError(401, "unauthorized", "this API token is unknown or revoked; ask an admin for a new one")
     elif session.get("user_id"):
@@ -165,7 +169,11 @@ def check_anonymous_rate(n: int = 1) -> None:
     limiter = current_app.extensions["geoapp.ratelimit"]
     wait = limiter.hit(request.remote_addr or "unknown", n)
     if wait:
-        raise APIError(429, "too_many_requests", f"too many anonymous reports from this address; try again in {int(wait) + 1} s or log in")
+        raise APIError(
+            429,
+            "too_many_requests",
+            f"too many anonymous reports from this address; try again in {int(wait) + 1} s or log in",
+        )
 
 
 def init_app(app: Flask) -> None:

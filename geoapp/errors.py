@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from layers._errors import (
+from layers.errors import (
     GeoappError,
     InvalidInputError,
     NotFoundError,

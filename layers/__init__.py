@@ -1,7 +1,7 @@
 """The geoprocessing core of geoapp: pure functions over GeoDataFrames, rasters and graphs.
 
 Never imports Flask or geoapp. Loaders return one column schema
-(:mod:`layers.schema`) in a metric working CRS; analyses are keyed by stable ids.
+(:mod:`layers.io.schema`) in a metric working CRS; analyses are keyed by stable ids.
 """
 
 __version__ = "0.1.0"

@@ -19,9 +19,9 @@ from typing import Any
 import geopandas as gpd
 from pyproj import CRS
 
-from ._errors import AreaConfigError, GeoappError, NotFoundError
-from .classes import DEFAULT_FLOOD_CLASSES, ClassScheme, parse_classes, parse_displacement
-from .crs import check_metric, working_crs
+from layers.errors import AreaConfigError, GeoappError, NotFoundError
+from layers.hazard.classes import DEFAULT_FLOOD_CLASSES, ClassScheme, parse_classes, parse_displacement
+from layers.io.crs import check_metric, working_crs
 
 # Allowed keys per section and their types. A type tuple means "any of".
 NUM = (int, float)
@@ -29,15 +29,26 @@ SCHEMA: dict[str, dict[str, Any]] = {
     "area": {"name": str, "title": str, "crs": str, "description": str, "licence": str, "source": str},
     "layers": {"buildings": str, "roads": str, "facilities": str, "osm": str, "facilities_category_field": str},
     "hazard": {
-        "id": str, "title": str, "file": str, "units": str, "classes": str, "field": str,
-        "displacement": (str, dict), "layer": str, "description": str,
+        "id": str,
+        "title": str,
+        "file": str,
+        "units": str,
+        "classes": str,
+        "field": str,
+        "displacement": (str, dict),
+        "layer": str,
+        "description": str,
     },
     "population": {"file": str, "units": str, "scale": NUM, "field": str, "title": str},
     "boundaries": {"id": str, "title": str, "file": str, "name_field": (str, list), "id_field": str, "layer": str},
     "shelters": {"categories": list, "capacity_field": str, "m2_per_person": NUM, "default_capacity": NUM},
     "evacuation": {
-        "walk_speed_m_s": NUM, "max_walk_depth_m": NUM, "max_drive_depth_m": NUM, "drive_speed_kph": NUM,
-        "people_per_building": NUM, "isochrones_min": list,
+        "walk_speed_m_s": NUM,
+        "max_walk_depth_m": NUM,
+        "max_drive_depth_m": NUM,
+        "drive_speed_kph": NUM,
+        "people_per_building": NUM,
+        "isochrones_min": list,
     },
     "precarity": {"h3_resolution": int, "weights": dict, "threshold": NUM, "classes": int, "road_distance_m": NUM},
     "reports": {"categories": (list, dict), "blur_m": (NUM, dict), "outside_area": str},
@@ -107,12 +118,16 @@ class Area:
         self.precarity: dict[str, Any] = config.get("precarity", {})
         self.reports: dict[str, Any] = config.get("reports", {})
         layers = config.get("layers", {})
-        self.osm_path = self._file("layers.osm", layers.get("osm")) if "osm" in layers else None
+        self.osm_path = self._file("layers.io.osm", layers.get("osm")) if "osm" in layers else None
         self.buildings_path = self._file("layers.buildings", layers.get("buildings")) if "buildings" in layers else None
         self.roads_path = self._file("layers.roads", layers.get("roads")) if "roads" in layers else None
-        self.facilities_path = self._file("layers.facilities", layers.get("facilities")) if "facilities" in layers else None
+        self.facilities_path = (
+            self._file("layers.facilities", layers.get("facilities")) if "facilities" in layers else None
+        )
         if not (self.osm_path or self.buildings_path):
-            raise AreaConfigError("an area needs buildings: set layers.buildings or layers.osm", key="layers", path=str(toml_path))
+            raise AreaConfigError(
+                "an area needs buildings: set layers.buildings or layers.io.osm", key="layers", path=str(toml_path)
+            )
         if "crs" in meta:
             try:
                 self._crs = check_metric(meta["crs"], what="area.crs")
@@ -141,10 +156,19 @@ class Area:
             classes = parse_classes(h.get("classes", DEFAULT_FLOOD_CLASSES))
             displacement = parse_displacement(h.get("displacement"), classes)
         except GeoappError as exc:
-            raise self._err(str(exc), f"{key}.classes" if "displacement" not in str(exc) else f"{key}.displacement") from None
+            raise self._err(
+                str(exc), f"{key}.classes" if "displacement" not in str(exc) else f"{key}.displacement"
+            ) from None
         return HazardSpec(
-            id=h["id"], title=h.get("title", h["id"]), path=path, kind=kind, classes=classes,
-            units=h.get("units", "m"), field=h.get("field"), layer=h.get("layer"), displacement=displacement,
+            id=h["id"],
+            title=h.get("title", h["id"]),
+            path=path,
+            kind=kind,
+            classes=classes,
+            units=h.get("units", "m"),
+            field=h.get("field"),
+            layer=h.get("layer"),
+            displacement=displacement,
         )
 
     def _population(self, p: dict | None) -> PopulationSpec | None:
@@ -156,12 +180,18 @@ class Area:
         scale = float(p.get("scale", 1.0))
         if not (scale > 0 and math.isfinite(scale)):
             raise self._err(f"scale {scale} must be a positive number", "population.scale")
-        return PopulationSpec(self._file("population.file", p["file"]), units, scale, p.get("field"), p.get("title", "Population"))
+        return PopulationSpec(
+            self._file("population.file", p["file"]), units, scale, p.get("field"), p.get("title", "Population")
+        )
 
     def _boundary(self, i: int, b: dict) -> BoundarySpec:
         return BoundarySpec(
-            id=b["id"], title=b.get("title", b["id"]), path=self._file(f"boundaries[{i}].file", b["file"]),
-            name_field=b["name_field"], id_field=b.get("id_field"), layer=b.get("layer"),
+            id=b["id"],
+            title=b.get("title", b["id"]),
+            path=self._file(f"boundaries[{i}].file", b["file"]),
+            name_field=b["name_field"],
+            id_field=b.get("id_field"),
+            layer=b.get("layer"),
         )
 
     # -- properties ------------------------------------------------------
@@ -173,9 +203,8 @@ class Area:
         return self._crs
 
     def _raw_buildings_extent(self) -> gpd.GeoSeries:
-        from shapely import box
-
         import pyogrio
+        from shapely import box
 
         src = self.buildings_path or self.osm_path
         info = pyogrio.read_info(src, layer="multipolygons" if src == self.osm_path else None)
@@ -187,13 +216,17 @@ class Area:
 
     def hazard(self, hazard_id: str | None = None) -> HazardSpec:
         if not self.hazards:
-            raise NotFoundError(f"area '{self.name}' has no hazard scenario; add a [[hazard]] table to {self.toml_path}")
+            raise NotFoundError(
+                f"area '{self.name}' has no hazard scenario; add a [[hazard]] table to {self.toml_path}"
+            )
         if hazard_id is None:
             return self.hazards[0]
         for h in self.hazards:
             if h.id == hazard_id:
                 return h
-        raise NotFoundError(f"no hazard scenario '{hazard_id}' in area '{self.name}'; scenarios are {[h.id for h in self.hazards]}")
+        raise NotFoundError(
+            f"no hazard scenario '{hazard_id}' in area '{self.name}'; scenarios are {[h.id for h in self.hazards]}"
+        )
 
     def boundary(self, boundary_id: str | None = None) -> BoundarySpec:
         if not self.boundaries:
@@ -203,7 +236,9 @@ class Area:
         for b in self.boundaries:
             if b.id == boundary_id:
                 return b
-        raise NotFoundError(f"no boundary set '{boundary_id}' in area '{self.name}'; sets are {[b.id for b in self.boundaries]}")
+        raise NotFoundError(
+            f"no boundary set '{boundary_id}' in area '{self.name}'; sets are {[b.id for b in self.boundaries]}"
+        )
 
     def metadata(self) -> dict[str, Any]:
         meta = self.config.get("area", {})
@@ -220,7 +255,7 @@ class Area:
     # -- layers (cached) --------------------------------------------------
     @cached_property
     def _buildings_raw(self) -> gpd.GeoDataFrame:
-        from .vectors import read_vector
+        from layers.io.vectors import read_vector
 
         return read_vector(self.buildings_path, what="buildings")
 
@@ -229,8 +264,8 @@ class Area:
 
     @cached_property
     def _buildings(self) -> gpd.GeoDataFrame:
-        from .osm import buildings_from_osm
-        from .vectors import buildings_from_frame
+        from layers.io.osm import buildings_from_osm
+        from layers.io.vectors import buildings_from_frame
 
         if self.buildings_path:
             return buildings_from_frame(self._buildings_raw, crs=self.crs, source=str(self.buildings_path))
@@ -241,22 +276,22 @@ class Area:
 
     @cached_property
     def _roads(self) -> gpd.GeoDataFrame:
-        from .osm import roads_from_osm
-        from .vectors import roads_from_file
+        from layers.io.osm import roads_from_osm
+        from layers.io.vectors import roads_from_file
 
         if self.roads_path:
             return roads_from_file(self.roads_path, crs=self.crs)
         if self.osm_path:
             return roads_from_osm(self.osm_path, crs=self.crs)
-        raise NotFoundError(f"area '{self.name}' has no roads; set layers.roads or layers.osm in {self.toml_path}")
+        raise NotFoundError(f"area '{self.name}' has no roads; set layers.roads or layers.io.osm in {self.toml_path}")
 
     def facilities(self) -> gpd.GeoDataFrame:
         return self._facilities.copy()
 
     @cached_property
     def _facilities(self) -> gpd.GeoDataFrame:
-        from .osm import facilities_from_osm
-        from .vectors import facilities_from_buildings, facilities_from_file
+        from layers.io.osm import facilities_from_osm
+        from layers.io.vectors import facilities_from_buildings, facilities_from_file
 
         if self.facilities_path:
             field = self.config.get("layers", {}).get("facilities_category_field")
@@ -268,7 +303,7 @@ class Area:
     def boundary_layer(self, boundary_id: str | None = None) -> gpd.GeoDataFrame:
         spec = self.boundary(boundary_id)
         if spec.id not in self._boundary_cache:
-            from .vectors import boundaries_from_file
+            from layers.io.vectors import boundaries_from_file
 
             try:
                 self._boundary_cache[spec.id] = boundaries_from_file(
@@ -291,7 +326,9 @@ def load_area(path: str | Path) -> Area:
     path = Path(path)
     toml_path = path / "area.toml" if path.is_dir() else path
     if not toml_path.exists():
-        raise AreaConfigError(f"no area.toml at {toml_path}; an area is a folder with an area.toml", path=str(toml_path))
+        raise AreaConfigError(
+            f"no area.toml at {toml_path}; an area is a folder with an area.toml", path=str(toml_path)
+        )
     try:
         config = tomllib.loads(toml_path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
@@ -303,13 +340,17 @@ def load_area(path: str | Path) -> Area:
 def _validate(config: dict, toml_path: Path) -> None:
     for section, value in config.items():
         if section not in SCHEMA:
-            raise AreaConfigError(f"unknown section; known sections are {sorted(SCHEMA)}", key=section, path=str(toml_path))
+            raise AreaConfigError(
+                f"unknown section; known sections are {sorted(SCHEMA)}", key=section, path=str(toml_path)
+            )
         if section in ARRAYS:
             if isinstance(value, dict):
                 value = [value]
                 config[section] = value
             if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-                raise AreaConfigError(f"'{section}' must be written as [[{section}]] tables", key=section, path=str(toml_path))
+                raise AreaConfigError(
+                    f"'{section}' must be written as [[{section}]] tables", key=section, path=str(toml_path)
+                )
             for i, table in enumerate(value):
                 _validate_table(table, section, f"{section}[{i}]", toml_path)
         elif not isinstance(value, dict):
@@ -322,11 +363,17 @@ def _validate_table(table: dict, section: str, where: str, toml_path: Path) -> N
     allowed = SCHEMA[section]
     for key, value in table.items():
         if key not in allowed:
-            raise AreaConfigError(f"unknown key; allowed keys in [{section}] are {sorted(allowed)}", key=f"{where}.{key}", path=str(toml_path))
+            raise AreaConfigError(
+                f"unknown key; allowed keys in [{section}] are {sorted(allowed)}",
+                key=f"{where}.{key}",
+                path=str(toml_path),
+            )
         expected = allowed[key]
         if isinstance(value, bool) or not isinstance(value, expected):
             names = "/".join(t.__name__ for t in (expected if isinstance(expected, tuple) else (expected,)))
-            raise AreaConfigError(f"value {value!r} should be of type {names}", key=f"{where}.{key}", path=str(toml_path))
+            raise AreaConfigError(
+                f"value {value!r} should be of type {names}", key=f"{where}.{key}", path=str(toml_path)
+            )
     for key in REQUIRED.get(section, ()):
         if key not in table:
             raise AreaConfigError(f"missing required key '{key}'", key=f"{where}.{key}", path=str(toml_path))

@@ -14,7 +14,7 @@ from pathlib import Path
 import geopandas as gpd
 from tqdm.auto import tqdm
 
-from .area import Area
+from layers.area import Area
 
 Layers = dict[str, gpd.GeoDataFrame]
 # A step may also return {METADATA_KEY: {key: text}}: rows for the GeoPackage's metadata table
@@ -37,9 +37,9 @@ def inputs_step(area: Area, built: Layers) -> Layers:
 
 def _steps() -> list[tuple[str, Step]]:
     # Imported here so a step's heavy dependencies load only when building.
-    from .evacuation import evacuation_step
-    from .precarity_inputs import precarity_step
-    from .scenarios import exposure_step
+    from layers.evacuation.assign import evacuation_step
+    from layers.hazard.scenarios import exposure_step
+    from layers.precarity.inputs import precarity_step
 
     return [
         ("inputs", inputs_step),
@@ -49,17 +49,19 @@ def _steps() -> list[tuple[str, Step]]:
     ]
 
 
-def build_area(area: Area, out: str | Path | None = None, *, progress: bool = True, inputs: Layers | None = None) -> Path:
+def build_area(
+    area: Area, out: str | Path | None = None, *, progress: bool = True, inputs: Layers | None = None
+) -> Path:
     """Run every step for ``area`` and write all layers to ``out`` (a .gpkg).
 
     ``inputs`` are layers made outside the core and seen by every step, e.g.
-    ``{"field_reports": geoapp.reportdata.field_reports_layer()}`` (published
+    ``{"field_reports": geoapp.reports.query.field_reports_layer()}`` (published
     reports from the database, public view).
 
     Returns the path written. Layers are written to a temporary file first and
     moved into place, so a failed build never leaves a half-written GeoPackage.
     """
-    from .export import write_geopackage
+    from layers.publish.export import write_geopackage
 
     out = Path(out) if out else area.default_build_path
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -3,20 +3,12 @@
 from __future__ import annotations
 
 import os
-import threading
 import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-SAMPLE_AREA = ROOT / "data" / "jakarta"
-SHARED_DATA = ROOT.parent / "shared" / "data"
-# Debian's chromium as root, with no background traffic to hosts this machine cannot reach.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
+from tests.helpers import SAMPLE_AREA, SHARED_DATA
 
 
 @pytest.fixture(scope="session")
@@ -30,13 +22,6 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def sample_area_dir() -> Path:
     return SAMPLE_AREA
-
-
-def require(env_flag: str, what: str) -> None:
-    """Skip locally when a system part is missing, but fail in CI where it must be there."""
-    if os.environ.get(env_flag):
-        pytest.fail(f"{what} is required in this run ({env_flag} is set) but is not available")
-    pytest.skip(f"{what} is not available")
 
 
 @pytest.fixture(scope="session")
@@ -64,18 +49,3 @@ def built_area(tmp_path_factory) -> Path:
                 warnings.simplefilter("ignore", UserWarning)
                 build_area(load_area(SAMPLE_AREA), out, progress=False)
     return out
-
-
-@contextmanager
-def live_server(app, **options) -> Iterator[str]:
-    """Serve ``app`` from a thread on a free 127.0.0.1 port; yields its base URL, stops it afterwards."""
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", 0, app, threaded=True, **options)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(5)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from layers._errors import GeoappError
+from layers.errors import GeoappError
 
 
 class _Group(click.Group):

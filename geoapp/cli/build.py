@@ -10,11 +10,14 @@ from layers.area import load_area
 from layers.build import build_area
 
 
-def build_with_reports(area_dir: str | Path, out: str | Path | None = None, *, progress: bool = True, db: str | None = None) -> Path:
+def build_with_reports(
+    area_dir: str | Path, out: str | Path | None = None, *, progress: bool = True, db: str | None = None
+) -> Path:
     """Build the area with its published field reports (public view: blurred, nothing personal)
     as one more input, so shelter-site reports become shelters and need reports count in precarity."""
+    from geoapp.reports.query import field_reports_layer
+
     from .. import create_app
-    from ..reportdata import field_reports_layer
 
     area = load_area(area_dir)
     config = {"AREA": str(area.root)}
@@ -28,7 +31,9 @@ def build_with_reports(area_dir: str | Path, out: str | Path | None = None, *, p
 @click.command("build")
 @click.argument("area_dir", type=click.Path(exists=True, file_okay=True))
 @click.option("--out", type=click.Path(dir_okay=False), help="GeoPackage to write (default AREA_DIR/build/area.gpkg).")
-@click.option("--db", help="SQLAlchemy URL of the reports database (default: GEOAPP_DATABASE_URL or the instance SQLite).")
+@click.option(
+    "--db", help="SQLAlchemy URL of the reports database (default: GEOAPP_DATABASE_URL or the instance SQLite)."
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def build(area_dir: str, out: str | None, db: str | None, quiet: bool) -> None:
     """Build every layer of the area in AREA_DIR into one GeoPackage."""

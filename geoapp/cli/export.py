@@ -9,29 +9,63 @@ import click
 from tqdm.auto import tqdm
 
 from layers.area import load_area
-from layers.export import FORMATS, export_layers, export_metadata, read_layers
+from layers.publish.export import FORMATS, export_layers, export_metadata, read_layers
 
 FORMAT_CHOICES = [*FORMATS, "html"]
 
 
 @click.command("export")
 @click.argument("area_dir", type=click.Path(exists=True, file_okay=True))
-@click.option("--format", "fmt", type=click.Choice(FORMAT_CHOICES), default="gpkg", show_default=True,
-              help="File format; one-layer-per-file formats give a .zip of one file per layer.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMAT_CHOICES),
+    default="gpkg",
+    show_default=True,
+    help="File format; one-layer-per-file formats give a .zip of one file per layer.",
+)
 @click.option("--out", type=click.Path(dir_okay=False), required=True, help="File to write.")
-@click.option("--layers", "names", default=None,
-              help="Comma-separated layer names (default: every layer of the build; GPX: shelters, else facilities). "
-                   "Several layers in a one-layer format (geojson, csv, gpx, fgb) need an --out ending in .zip.")
-@click.option("--build", "built", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="Built GeoPackage to export from (default AREA_DIR/build/area.gpkg; built on the fly when absent).")
-@click.option("--csv-geometry", type=click.Choice(["wkt", "lonlat"]), default="wkt", show_default=True,
-              help="CSV geometry as a WKT column or lon/lat columns.")
-@click.option("--with-reports", is_flag=True,
-              help="Add published field reports as layer field_reports, as the public sees them (blurred, no personal data).")
-@click.option("--db", "db_url", default=None, help="Report database URL (default GEOAPP_DATABASE_URL or the instance SQLite).")
+@click.option(
+    "--layers",
+    "names",
+    default=None,
+    help="Comma-separated layer names (default: every layer of the build; GPX: shelters, else facilities). "
+    "Several layers in a one-layer format (geojson, csv, gpx, fgb) need an --out ending in .zip.",
+)
+@click.option(
+    "--build",
+    "built",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Built GeoPackage to export from (default AREA_DIR/build/area.gpkg; built on the fly when absent).",
+)
+@click.option(
+    "--csv-geometry",
+    type=click.Choice(["wkt", "lonlat"]),
+    default="wkt",
+    show_default=True,
+    help="CSV geometry as a WKT column or lon/lat columns.",
+)
+@click.option(
+    "--with-reports",
+    is_flag=True,
+    help="Add published field reports as layer field_reports, as the public sees them (blurred, no personal data).",
+)
+@click.option(
+    "--db", "db_url", default=None, help="Report database URL (default GEOAPP_DATABASE_URL or the instance SQLite)."
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def export(area_dir: str, fmt: str, out: str, names: str | None, built: str | None, csv_geometry: str,
-           with_reports: bool, db_url: str | None, quiet: bool) -> None:
+def export(
+    area_dir: str,
+    fmt: str,
+    out: str,
+    names: str | None,
+    built: str | None,
+    csv_geometry: str,
+    with_reports: bool,
+    db_url: str | None,
+    quiet: bool,
+) -> None:
     """Export the layers of the area in AREA_DIR to one GIS file (or a standalone HTML map)."""
     area = load_area(area_dir)
     with tempfile.TemporaryDirectory(prefix="geoapp-export-") as tmp:
@@ -42,14 +76,14 @@ def export(area_dir: str, fmt: str, out: str, names: str | None, built: str | No
             click.echo(f"{gpkg} does not exist: building the area first", err=True)
             gpkg = build_area(area, Path(tmp) / "area.gpkg", progress=not quiet)
         if fmt == "html":
-            from layers.webmap import standalone_map
+            from layers.publish.webmap import standalone_map
 
             path = standalone_map(gpkg if built else area, out)
             click.echo(str(path))
             return
         wanted = [n.strip() for n in names.split(",") if n.strip()] if names else None
         if wanted is None and fmt == "gpx":
-            from layers.export import list_layers
+            from layers.publish.export import list_layers
 
             have = [layer["name"] for layer in list_layers(gpkg)]
             wanted = ["shelters" if "shelters" in have else "facilities"]  # waypoints for a handheld GPS
@@ -58,6 +92,7 @@ def export(area_dir: str, fmt: str, out: str, names: str | None, built: str | No
             layers["field_reports"] = _public_reports(area_dir, db_url)
         meta = export_metadata(gpkg) or area.metadata()
         with tqdm(total=len(layers), desc=f"export {fmt}", unit="layer", disable=quiet) as bar:
+
             def progress(done: int, total: int, name: str) -> None:
                 bar.set_postfix_str(name)
                 bar.update(done - bar.n)
@@ -69,7 +104,7 @@ def export(area_dir: str, fmt: str, out: str, names: str | None, built: str | No
 def _public_reports(area_dir: str, db_url: str | None):
     """Published reports with the privacy of an anonymous ``GET /api/reports``."""
     from geoapp import create_app
-    from geoapp.reportdata import field_reports_layer
+    from geoapp.reports.query import field_reports_layer
 
     app = create_app({"AREA": str(area_dir), **({"DATABASE_URL": db_url} if db_url else {})})
     with app.app_context():

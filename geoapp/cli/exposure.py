@@ -6,39 +6,83 @@ import json
 
 import click
 
-from layers.exposure import exposure_from_files
-from layers.export import write_geopackage
+from layers.hazard.exposure import exposure_from_files
+from layers.publish.export import write_geopackage
 
 _file = click.Path(exists=True)
 
 
 @click.command("exposure")
-@click.option("--hazard", required=True, type=_file, help="Hazard: a raster GDAL reads (depth, any CRS) or vector zones.")
+@click.option(
+    "--hazard", required=True, type=_file, help="Hazard: a raster GDAL reads (depth, any CRS) or vector zones."
+)
 @click.option("--hazard-field", help="Attribute of vector hazard zones holding their class or value.")
 @click.option("--classes", help="Hazard classes, e.g. 'low:0.1-0.7,medium:0.7-1.5,high:1.5-' (default) or 'wet:yes'.")
-@click.option("--displacement", help="Share of people displaced per class, e.g. 'high:1.0,medium:0.3' (default: all of the most severe class).")
+@click.option(
+    "--displacement",
+    help="Share of people displaced per class, e.g. 'high:1.0,medium:0.3' (default: all of the most severe class).",
+)
 @click.option("--buildings", type=_file, help="Building footprints.")
 @click.option("--roads", type=_file, help="Road lines.")
 @click.option("--facilities", type=_file, help="Facilities (points or polygons with a category column).")
 @click.option("--population", type=_file, help="Population raster, or census polygons with --population-field.")
 @click.option("--population-field", help="Attribute of census polygons holding their people.")
-@click.option("--population-units", type=click.Choice(["count", "per_km2", "per_ha"]), default="count", show_default=True,
-              help="What a raster cell holds: people per cell, per km2 or per hectare.")
-@click.option("--population-scale", type=float, default=1.0, show_default=True, help="Multiplier applied to raster values.")
+@click.option(
+    "--population-units",
+    type=click.Choice(["count", "per_km2", "per_ha"]),
+    default="count",
+    show_default=True,
+    help="What a raster cell holds: people per cell, per km2 or per hectare.",
+)
+@click.option(
+    "--population-scale", type=float, default=1.0, show_default=True, help="Multiplier applied to raster values."
+)
 @click.option("--boundaries", type=_file, help="Units to sum every figure by (admin areas, neighbourhoods).")
 @click.option("--boundary-name", help="Attribute of --boundaries holding each unit's name.")
-@click.option("--needs", type=click.Choice(["bnpb", "sphere", "none"]), default="bnpb", show_default=True,
-              help="Minimum-needs profile for displaced people (per week).")
+@click.option(
+    "--needs",
+    type=click.Choice(["bnpb", "sphere", "none"]),
+    default="bnpb",
+    show_default=True,
+    help="Minimum-needs profile for displaced people (per week).",
+)
 @click.option("--out", type=click.Path(dir_okay=False), help="GeoPackage to write the exposure_* layers to.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
-def exposure(hazard, hazard_field, classes, displacement, buildings, roads, facilities, population, population_field,
-             population_units, population_scale, boundaries, boundary_name, needs, out, as_json) -> None:
+def exposure(
+    hazard,
+    hazard_field,
+    classes,
+    displacement,
+    buildings,
+    roads,
+    facilities,
+    population,
+    population_field,
+    population_units,
+    population_scale,
+    boundaries,
+    boundary_name,
+    needs,
+    out,
+    as_json,
+) -> None:
     """Who and what is exposed to a hazard: per class, per type and per unit."""
     result = exposure_from_files(
-        hazard=hazard, hazard_field=hazard_field, classes=classes, displacement=displacement, buildings=buildings,
-        roads=roads, facilities=facilities, population=population, population_field=population_field,
-        population_units=population_units, population_scale=population_scale, boundaries=boundaries,
-        boundary_name=boundary_name, needs=needs, progress=not as_json,
+        hazard=hazard,
+        hazard_field=hazard_field,
+        classes=classes,
+        displacement=displacement,
+        buildings=buildings,
+        roads=roads,
+        facilities=facilities,
+        population=population,
+        population_field=population_field,
+        population_units=population_units,
+        population_scale=population_scale,
+        boundaries=boundaries,
+        boundary_name=boundary_name,
+        needs=needs,
+        progress=not as_json,
     )
     if out:
         write_geopackage(result.layers(), out)
@@ -65,7 +109,9 @@ def exposure(hazard, hazard_field, classes, displacement, buildings, roads, faci
         f = summary["facilities"]
         click.echo(f"facilities: {f['total']}, affected {f['affected']}")
         for item in f["at_risk"][:10]:
-            click.echo(f"  {item['hazard_class']:>8}  {item['category'] or '':<18} {item['name'] or item['facility_id']}")
+            click.echo(
+                f"  {item['hazard_class']:>8}  {item['category'] or '':<18} {item['name'] or item['facility_id']}"
+            )
     if out:
         click.echo(f"wrote {out}")
 

@@ -6,8 +6,8 @@ import json
 
 import click
 
-from layers.export import write_geopackage
-from layers.precarity_inputs import precarity_from_files
+from layers.precarity.inputs import precarity_from_files
+from layers.publish.export import write_geopackage
 
 _PATH = click.Path(exists=True, dir_okay=False)
 
@@ -15,33 +15,74 @@ _PATH = click.Path(exists=True, dir_okay=False)
 @click.command("precarity")
 @click.option("--buildings", required=True, type=_PATH, help="Building footprints (any GDAL vector file).")
 @click.option("--roads", type=_PATH, help="Road lines: footway-only access and walks to facilities.")
-@click.option("--facilities", type=_PATH, help="Facility points (health, schools, water points); default: buildings tagged as such.")
+@click.option(
+    "--facilities",
+    type=_PATH,
+    help="Facility points (health, schools, water points); default: buildings tagged as such.",
+)
 @click.option("--hazard", type=_PATH, help="Hazard raster (depth) or vector zones.")
 @click.option("--hazard-field", help="Attribute of a vector hazard holding its class or value.")
 @click.option("--classes", help="Hazard classes, e.g. 'low:0.1-0.7,medium:0.7-1.5,high:1.5-'.")
 @click.option("--population", type=_PATH, help="Population raster (or census polygons with --population-field).")
 @click.option("--population-field", help="Attribute of census polygons holding their population.")
-@click.option("--population-units", type=click.Choice(["count", "per_km2", "per_ha"]), default="count", show_default=True)
+@click.option(
+    "--population-units", type=click.Choice(["count", "per_km2", "per_ha"]), default="count", show_default=True
+)
 @click.option("--population-scale", type=float, help="Multiplier from raster values to people per cell.")
 @click.option("--boundaries", type=_PATH, help="Neighbourhood or admin polygons for precarity_areas.")
 @click.option("--boundary-name", help="Field of --boundaries holding each unit's name.")
 @click.option("--reports", type=_PATH, help="Published field reports (points with 'category'): needs and damage.")
 @click.option("--h3-resolution", type=click.IntRange(0, 15), default=9, show_default=True, help="H3 grid resolution.")
 @click.option("--weights", help="Indicator weights, e.g. 'hazard_score:3,data_completeness:0'.")
-@click.option("--threshold", type=float, default=0.6, show_default=True, help="Index at or above which cells are precarious.")
-@click.option("--out", type=click.Path(dir_okay=False), help="GeoPackage to write (layers precarity_cells, precarity_areas, ...).")
-@click.option("--json", "as_json", is_flag=True, help='Print {"cells": n, "areas": [{"name", "index", "rank", "components"}]}.')
+@click.option(
+    "--threshold", type=float, default=0.6, show_default=True, help="Index at or above which cells are precarious."
+)
+@click.option(
+    "--out", type=click.Path(dir_okay=False), help="GeoPackage to write (layers precarity_cells, precarity_areas, ...)."
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help='Print {"cells": n, "areas": [{"name", "index", "rank", "components"}]}.'
+)
 def precarity(
-    buildings, roads, facilities, hazard, hazard_field, classes, population, population_field, population_units,
-    population_scale, boundaries, boundary_name, reports, h3_resolution, weights, threshold, out, as_json,
-) -> None:  # fmt: skip
+    buildings,
+    roads,
+    facilities,
+    hazard,
+    hazard_field,
+    classes,
+    population,
+    population_field,
+    population_units,
+    population_scale,
+    boundaries,
+    boundary_name,
+    reports,
+    h3_resolution,
+    weights,
+    threshold,
+    out,
+    as_json,
+) -> None:
     """Precarious-neighbourhood index per H3 cell and per boundary unit."""
     result = precarity_from_files(
-        buildings, roads=roads, facilities=facilities, hazard=hazard, hazard_field=hazard_field, classes=classes,
-        population=population, population_field=population_field, population_units=population_units,
-        population_scale=population_scale, boundaries=boundaries, boundary_name=boundary_name, reports=reports,
-        resolution=h3_resolution, weights=weights, threshold=threshold, progress=not as_json,
-    )  # fmt: skip
+        buildings,
+        roads=roads,
+        facilities=facilities,
+        hazard=hazard,
+        hazard_field=hazard_field,
+        classes=classes,
+        population=population,
+        population_field=population_field,
+        population_units=population_units,
+        population_scale=population_scale,
+        boundaries=boundaries,
+        boundary_name=boundary_name,
+        reports=reports,
+        resolution=h3_resolution,
+        weights=weights,
+        threshold=threshold,
+        progress=not as_json,
+    )
     if out:
         write_geopackage(result.layers(), out)
     summary = result.summary()

@@ -25,8 +25,9 @@ def reports() -> None:
 @click.option("--db", help="SQLAlchemy URL (default: GEOAPP_DATABASE_URL or the instance SQLite file).")
 def import_cmd(file: Path, category: str | None, user_name: str | None, db: str | None) -> None:
     """Import FILE in one transaction; prints {"accepted", "duplicates", "rejected"} as JSON."""
+    from geoapp.reports.store import import_path
+
     from .. import db as dbmod
-    from ..reportstore import import_path
 
     app = app_for_cli(db)
     with app.test_request_context():

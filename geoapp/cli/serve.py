@@ -55,7 +55,9 @@ def _stale(build: Path, *sources: Path) -> bool:
     """A build is stale when missing or older than any input file or core module."""
     if not build.exists():
         return True
-    newest = max(p.stat().st_mtime for src in sources for p in src.rglob("*") if p.is_file() and build.parent not in p.parents)
+    newest = max(
+        p.stat().st_mtime for src in sources for p in src.rglob("*") if p.is_file() and build.parent not in p.parents
+    )
     return newest > build.stat().st_mtime
 
 

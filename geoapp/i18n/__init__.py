@@ -53,7 +53,11 @@ def gettext(key: str, **values) -> str:
 
 def strings_for_js() -> dict[str, str]:
     """The strings scripts need (keys starting ``js_``, ``layer_``, ``col_``, ``cat_``) in the current language."""
-    return {k: v for k, v in strings(current_language()).items() if k.startswith(("js_", "layer_", "col_", "cat_", "class_"))}
+    return {
+        k: v
+        for k, v in strings(current_language()).items()
+        if k.startswith(("js_", "layer_", "col_", "cat_", "class_"))
+    }
 
 
 def template_globals() -> dict:

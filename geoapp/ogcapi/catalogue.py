@@ -2,7 +2,7 @@
 
 Layer facts (title, geometry type, count, extent) are read once per build file
 version and cached on the app. Field reports are read per request, through
-``geoapp.reportdata`` only, so the caller's privacy level always applies.
+``geoapp.reports.query`` only, so the caller's privacy level always applies.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 from flask import current_app
 from pyproj import CRS
 
-from layers import features
-from layers._errors import NotFoundError
-from layers.export import describe, list_layers
+from layers.errors import NotFoundError
+from layers.publish import features
+from layers.publish.export import describe, list_layers
 
 from ..area import build_path, current_area
 
@@ -43,7 +43,7 @@ class LayerInfo:
 
 def _titles() -> dict[str, str]:
     try:
-        from layers.webmap import TITLES
+        from layers.publish.webmap import TITLES
     except ImportError:  # the map module is optional for exports
         TITLES = {}
     titles = dict(TITLES)
@@ -66,11 +66,25 @@ def catalogue() -> dict[str, LayerInfo]:
     out = dict(cache[key])
     if reports_available():
         out[REPORTS] = LayerInfo(
-            REPORTS, _titles().get("reports", "Field reports"), describe(REPORTS), "Point", CRS.from_epsg(4326), None,
+            REPORTS,
+            _titles().get("reports", "Field reports"),
+            describe(REPORTS),
+            "Point",
+            CRS.from_epsg(4326),
+            None,
             ["id", "category", "description", "severity", "observed_at", "status", "source", "has_photo"],
-            _reports_bbox(), REPORTS_TIME_FIELD,
-            {"id": "string", "category": "string", "description": "string", "severity": "string",
-             "observed_at": "datetime", "status": "string", "source": "string", "has_photo": "boolean"},
+            _reports_bbox(),
+            REPORTS_TIME_FIELD,
+            {
+                "id": "string",
+                "category": "string",
+                "description": "string",
+                "severity": "string",
+                "observed_at": "datetime",
+                "status": "string",
+                "source": "string",
+                "has_photo": "boolean",
+            },
         )
     return out
 
@@ -82,8 +96,16 @@ def _read_catalogue(path: Path) -> dict[str, LayerInfo]:
         name = layer["name"]
         facts = features.layer_facts(path, name)
         out[name] = LayerInfo(
-            name, titles.get(name) or name.replace("_", " ").capitalize(), layer["description"], layer["geometry_type"],
-            facts.crs, facts.features, facts.fields, facts.bbox_wgs84, None, facts.dtypes,
+            name,
+            titles.get(name) or name.replace("_", " ").capitalize(),
+            layer["description"],
+            layer["geometry_type"],
+            facts.crs,
+            facts.features,
+            facts.fields,
+            facts.bbox_wgs84,
+            None,
+            facts.dtypes,
         )
     return out
 
@@ -91,7 +113,7 @@ def _read_catalogue(path: Path) -> dict[str, LayerInfo]:
 def reports_available() -> bool:
     """Field reports are published when the report store is part of this app."""
     try:
-        from .. import reportdata  # noqa: F401
+        from geoapp.reports import query as reportdata  # noqa: F401
     except ImportError:
         return False
     return "geoapp.db" in current_app.extensions
@@ -116,8 +138,9 @@ def reports_frame(*, bbox=None, category=None) -> gpd.GeoDataFrame:
     """Field reports as the current caller may see them (EPSG:4326), attributes as JSON text."""
     import json
 
+    from geoapp.reports.query import reports_geodataframe
+
     from .. import auth
-    from ..reportdata import reports_geodataframe
 
     gdf = reports_geodataframe(viewer=auth.current_user(), bbox=bbox, category=category)
     if "attributes" in gdf.columns:

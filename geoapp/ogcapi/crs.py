@@ -1,10 +1,10 @@
-"""OGC API – Features Part 2: the CRSs we serve, as URIs (reprojection and axis order: ``layers.features``)."""
+"""OGC API – Features Part 2: the CRSs we serve, as URIs (reprojection and axis order: ``layers.publish.features``)."""
 
 from __future__ import annotations
 
 from pyproj import CRS
 
-from layers._errors import InvalidInputError
+from layers.errors import InvalidInputError
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 _EPSG = "http://www.opengis.net/def/crs/EPSG/0/"

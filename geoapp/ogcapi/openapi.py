@@ -8,77 +8,183 @@ MAX_LIMIT = 10_000
 DEFAULT_LIMIT = 100
 
 _PARAMS = {
-    "f": {"name": "f", "in": "query", "required": False, "description": "Response format.",
-          "schema": {"type": "string", "enum": ["json", "html"]}, "style": "form", "explode": False},
-    "limit": {"name": "limit", "in": "query", "required": False, "style": "form", "explode": False,
-              "description": f"Features per page (at most {MAX_LIMIT}).",
-              "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}},
-    "offset": {"name": "offset", "in": "query", "required": False, "style": "form", "explode": False,
-               "description": "Features to skip (used by the next links).", "schema": {"type": "integer", "minimum": 0, "default": 0}},
-    "bbox": {"name": "bbox", "in": "query", "required": False, "style": "form", "explode": False,
-             "description": "minx,miny,maxx,maxy in bbox-crs (default CRS84 lon/lat).",
-             "schema": {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}}},
-    "datetime": {"name": "datetime", "in": "query", "required": False, "style": "form", "explode": False,
-                 "description": "RFC 3339 instant or interval (a/b, ../b, a/..) on the collection's time field.",
-                 "schema": {"type": "string"}},
-    "featureId": {"name": "featureId", "in": "path", "required": True, "description": "Feature id.", "schema": {"type": "string"}},
+    "f": {
+        "name": "f",
+        "in": "query",
+        "required": False,
+        "description": "Response format.",
+        "schema": {"type": "string", "enum": ["json", "html"]},
+        "style": "form",
+        "explode": False,
+    },
+    "limit": {
+        "name": "limit",
+        "in": "query",
+        "required": False,
+        "style": "form",
+        "explode": False,
+        "description": f"Features per page (at most {MAX_LIMIT}).",
+        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+    },
+    "offset": {
+        "name": "offset",
+        "in": "query",
+        "required": False,
+        "style": "form",
+        "explode": False,
+        "description": "Features to skip (used by the next links).",
+        "schema": {"type": "integer", "minimum": 0, "default": 0},
+    },
+    "bbox": {
+        "name": "bbox",
+        "in": "query",
+        "required": False,
+        "style": "form",
+        "explode": False,
+        "description": "minx,miny,maxx,maxy in bbox-crs (default CRS84 lon/lat).",
+        "schema": {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}},
+    },
+    "datetime": {
+        "name": "datetime",
+        "in": "query",
+        "required": False,
+        "style": "form",
+        "explode": False,
+        "description": "RFC 3339 instant or interval (a/b, ../b, a/..) on the collection's time field.",
+        "schema": {"type": "string"},
+    },
+    "featureId": {
+        "name": "featureId",
+        "in": "path",
+        "required": True,
+        "description": "Feature id.",
+        "schema": {"type": "string"},
+    },
 }
 
 
 def _crs_param(name: str, crs_list: list[str]) -> dict:
-    return {"name": name, "in": "query", "required": False, "style": "form", "explode": False,
-            "schema": {"type": "string", "format": "uri", "enum": crs_list}}
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "style": "form",
+        "explode": False,
+        "schema": {"type": "string", "format": "uri", "enum": crs_list},
+    }
 
 
 def _ok(description: str, media: list[str], schema_ref: str | None = None) -> dict:
     schema = {"$ref": schema_ref} if schema_ref else {"type": "object"}
-    return {"200": {"description": description, "content": {m: {"schema": schema if "json" in m else {"type": "string"}}
-                                                            for m in media}},
-            "400": {"description": "Bad request: the message says which parameter and what would fix it."},
-            "404": {"description": "Not found."}}
+    return {
+        "200": {
+            "description": description,
+            "content": {m: {"schema": schema if "json" in m else {"type": "string"}} for m in media},
+        },
+        "400": {"description": "Bad request: the message says which parameter and what would fix it."},
+        "404": {"description": "Not found."},
+    }
 
 
 def document(base: str, title: str, layers: dict[str, LayerInfo], crs_for: dict[str, list[str]]) -> dict:
     """An OpenAPI 3.0.3 description of the service at ``base`` (…/ogcapi)."""
     json_html = ["application/json", "text/html"]
     paths: dict[str, dict] = {
-        "/": {"get": {"summary": "Landing page", "operationId": "getLandingPage", "parameters": [_PARAMS["f"]],
-                      "responses": _ok("Links to the API, conformance and collections.", json_html)}},
-        "/conformance": {"get": {"summary": "Conformance classes", "operationId": "getConformance",
-                                 "parameters": [_PARAMS["f"]], "responses": _ok("Conformance classes.", json_html)}},
-        "/api": {"get": {"summary": "This document", "operationId": "getAPI",
-                         "responses": _ok("OpenAPI 3.0", ["application/vnd.oai.openapi+json;version=3.0"])}},
-        "/collections": {"get": {"summary": "Collections", "operationId": "getCollections", "parameters": [_PARAMS["f"]],
-                                 "responses": _ok("The feature collections.", json_html)}},
+        "/": {
+            "get": {
+                "summary": "Landing page",
+                "operationId": "getLandingPage",
+                "parameters": [_PARAMS["f"]],
+                "responses": _ok("Links to the API, conformance and collections.", json_html),
+            }
+        },
+        "/conformance": {
+            "get": {
+                "summary": "Conformance classes",
+                "operationId": "getConformance",
+                "parameters": [_PARAMS["f"]],
+                "responses": _ok("Conformance classes.", json_html),
+            }
+        },
+        "/api": {
+            "get": {
+                "summary": "This document",
+                "operationId": "getAPI",
+                "responses": _ok("OpenAPI 3.0", ["application/vnd.oai.openapi+json;version=3.0"]),
+            }
+        },
+        "/collections": {
+            "get": {
+                "summary": "Collections",
+                "operationId": "getCollections",
+                "parameters": [_PARAMS["f"]],
+                "responses": _ok("The feature collections.", json_html),
+            }
+        },
     }
     for name, info in layers.items():
         crs_list = crs_for[name]
-        params = [_PARAMS["limit"], _PARAMS["offset"], _PARAMS["bbox"], _crs_param("bbox-crs", crs_list),
-                  _crs_param("crs", crs_list), _PARAMS["f"]]
+        params = [
+            _PARAMS["limit"],
+            _PARAMS["offset"],
+            _PARAMS["bbox"],
+            _crs_param("bbox-crs", crs_list),
+            _crs_param("crs", crs_list),
+            _PARAMS["f"],
+        ]
         if info.time_field:
             params.append(_PARAMS["datetime"])
-        params += [{"name": f, "in": "query", "required": False, "style": "form", "explode": False,
-                    "description": f"Features whose {f} equals this value.",
-                    "schema": {"type": {"integer": "integer", "number": "number", "boolean": "boolean"}.get(t, "string")}}
-                   for f, t in info.dtypes.items()]
-        paths[f"/collections/{name}"] = {"get": {
-            "summary": f"About {info.title}", "operationId": f"describe_{name}", "parameters": [_PARAMS["f"]],
-            "responses": _ok("The collection.", json_html)}}
-        paths[f"/collections/{name}/queryables"] = {"get": {
-            "summary": f"Queryable properties of {info.title}", "operationId": f"queryables_{name}",
-            "responses": _ok("JSON Schema of the properties.", ["application/schema+json"])}}
-        paths[f"/collections/{name}/items"] = {"get": {
-            "summary": f"Features of {info.title}", "operationId": f"getFeatures_{name}", "parameters": params,
-            "responses": _ok("A page of features with next links.", ["application/geo+json", "text/html"])}}
-        paths[f"/collections/{name}/items/{{featureId}}"] = {"get": {
-            "summary": f"One feature of {info.title}", "operationId": f"getFeature_{name}",
-            "parameters": [_PARAMS["featureId"], _crs_param("crs", crs_list), _PARAMS["f"]],
-            "responses": _ok("One feature.", ["application/geo+json", "text/html"])}}
+        params += [
+            {
+                "name": f,
+                "in": "query",
+                "required": False,
+                "style": "form",
+                "explode": False,
+                "description": f"Features whose {f} equals this value.",
+                "schema": {"type": {"integer": "integer", "number": "number", "boolean": "boolean"}.get(t, "string")},
+            }
+            for f, t in info.dtypes.items()
+        ]
+        paths[f"/collections/{name}"] = {
+            "get": {
+                "summary": f"About {info.title}",
+                "operationId": f"describe_{name}",
+                "parameters": [_PARAMS["f"]],
+                "responses": _ok("The collection.", json_html),
+            }
+        }
+        paths[f"/collections/{name}/queryables"] = {
+            "get": {
+                "summary": f"Queryable properties of {info.title}",
+                "operationId": f"queryables_{name}",
+                "responses": _ok("JSON Schema of the properties.", ["application/schema+json"]),
+            }
+        }
+        paths[f"/collections/{name}/items"] = {
+            "get": {
+                "summary": f"Features of {info.title}",
+                "operationId": f"getFeatures_{name}",
+                "parameters": params,
+                "responses": _ok("A page of features with next links.", ["application/geo+json", "text/html"]),
+            }
+        }
+        paths[f"/collections/{name}/items/{{featureId}}"] = {
+            "get": {
+                "summary": f"One feature of {info.title}",
+                "operationId": f"getFeature_{name}",
+                "parameters": [_PARAMS["featureId"], _crs_param("crs", crs_list), _PARAMS["f"]],
+                "responses": _ok("One feature.", ["application/geo+json", "text/html"]),
+            }
+        }
     return {
         "openapi": "3.0.3",
-        "info": {"title": f"{title}: OGC API – Features", "version": "1.0.0",
-                 "description": "Layers of a flood-risk study area (inputs and analyses) and published field reports.",
-                 "license": {"name": "See each collection's source and licence in the landing page"}},
+        "info": {
+            "title": f"{title}: OGC API – Features",
+            "version": "1.0.0",
+            "description": "Layers of a flood-risk study area (inputs and analyses) and published field reports.",
+            "license": {"name": "See each collection's source and licence in the landing page"},
+        },
         "servers": [{"url": base}],
         "paths": paths,
     }

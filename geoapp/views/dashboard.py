@@ -6,8 +6,8 @@ import io
 
 from flask import Blueprint, Response, current_app, render_template, request
 
-from layers.dashboard import BuiltLayers, dashboard
-from layers.export import neutralise_formulas
+from layers.publish.dashboard import BuiltLayers, dashboard
+from layers.publish.export import neutralise_formulas
 
 from ..area import build_path, current_area
 from ..errors import APIError
@@ -32,7 +32,7 @@ def _reports():
     """Every stored report, all statuses, for counting only (nothing personal reaches the page)."""
     if "geoapp.db" not in current_app.extensions:
         return None
-    from ..reportdata import reports_geodataframe
+    from geoapp.reports.query import reports_geodataframe
 
     return reports_geodataframe(viewer="moderator")
 

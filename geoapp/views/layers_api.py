@@ -1,6 +1,6 @@
 """GIS downloads of the published layers: /api/layers, one layer in any format, several layers at once.
 
-Files are written by ``layers.export`` (GDAL) into the instance folder and
+Files are written by ``layers.publish.export`` (GDAL) into the instance folder and
 sent in chunks, so a large download streams. Exports of built layers are
 cached per build file version; exports holding field reports are made per
 caller (their privacy level) and never cached. An export over
@@ -21,14 +21,14 @@ from pathlib import Path
 
 from flask import Blueprint, current_app, jsonify, request, send_file, url_for
 
-from layers._errors import InvalidInputError, NotFoundError
-from layers.export import FORMATS, export_filename, export_layers, export_metadata
+from geoapp.reports.query import viewer_level
+from layers.errors import InvalidInputError, NotFoundError
+from layers.publish.export import FORMATS, export_filename, export_layers, export_metadata
 
 from .. import auth
 from ..area import build_path
 from ..errors import APIError
 from ..ogcapi.catalogue import REPORTS, catalogue, read_layer, reports_frame
-from ..reportdata import viewer_level
 
 bp = Blueprint("layers_api", __name__, url_prefix="/api")
 
@@ -51,9 +51,15 @@ class Job:
     created: float = field(default_factory=time.time)
 
     def as_json(self) -> dict:
-        out = {"id": self.id, "status": self.status, "progress": round(self.done / max(self.total, 1), 3),
-               "layer": self.layer, "layers": self.names, "format": self.format,
-               "links": {"self": url_for("layers_api.job", job_id=self.id, _external=True)}}
+        out = {
+            "id": self.id,
+            "status": self.status,
+            "progress": round(self.done / max(self.total, 1), 3),
+            "layer": self.layer,
+            "layers": self.names,
+            "format": self.format,
+            "links": {"self": url_for("layers_api.job", job_id=self.id, _external=True)},
+        }
         if self.status == "done":
             out["links"]["file"] = url_for("layers_api.job_file", job_id=self.id, _external=True)
         if self.error:
@@ -95,7 +101,9 @@ def _format() -> tuple[str, str]:
 def _names(raw: str | list | None) -> list[str]:
     names = raw if isinstance(raw, list) else [n.strip() for n in (raw or "").split(",") if n.strip()]
     if not names:
-        raise InvalidInputError("layers is empty: name one or more layers, e.g. layers=buildings,roads (see GET /api/layers)")
+        raise InvalidInputError(
+            "layers is empty: name one or more layers, e.g. layers=buildings,roads (see GET /api/layers)"
+        )
     cat = catalogue()
     unknown = [n for n in names if n not in cat]
     if unknown:
@@ -127,8 +135,14 @@ def _write(names: list[str], fmt: str, csv_geometry: str, out: Path, *, reports=
             progress(i + 1, 2 * n, name)
     tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex[:8]}.part{out.suffix}")
     try:
-        export_layers(layers, tmp, format=fmt, metadata=_metadata(), csv_geometry=csv_geometry,
-                      progress=(lambda d, t, name: progress(n + round(d * n / max(t, 1)), 2 * n, name)) if progress else None)
+        export_layers(
+            layers,
+            tmp,
+            format=fmt,
+            metadata=_metadata(),
+            csv_geometry=csv_geometry,
+            progress=(lambda d, t, name: progress(n + round(d * n / max(t, 1)), 2 * n, name)) if progress else None,
+        )
         tmp.replace(out)
     finally:
         tmp.unlink(missing_ok=True)
@@ -187,8 +201,11 @@ def _start_job(names: list[str], fmt: str, csv_geometry: str, reports):
     user = auth.current_user()
     private = reports is not None and viewer_level(user) != "public"
     job = Job(uuid.uuid4().hex, names, fmt, owner=user.id if private and user is not None else None)
-    out = _export_dir() / (f"job-{job.id}{_suffix(names, fmt)}" if reports is not None
-                           else f"{_cache_key(names, fmt, csv_geometry)}{_suffix(names, fmt)}")
+    out = _export_dir() / (
+        f"job-{job.id}{_suffix(names, fmt)}"
+        if reports is not None
+        else f"{_cache_key(names, fmt, csv_geometry)}{_suffix(names, fmt)}"
+    )
     _jobs()[job.id] = job
     app = current_app._get_current_object()
 
@@ -229,7 +246,9 @@ def _job_for_caller(job_id: str) -> Job:
     if job.owner is not None:
         user = auth.current_user()
         if user is None or user.id != job.owner:
-            raise APIError(403, "forbidden", "this export holds restricted report data; only the user who asked can fetch it")
+            raise APIError(
+                403, "forbidden", "this export holds restricted report data; only the user who asked can fetch it"
+            )
     return job
 
 
@@ -241,19 +260,32 @@ def list_layers():
     """Every published layer with its facts and a download link per format."""
     out = []
     for name, info in catalogue().items():
-        out.append({
-            "name": name, "title": info.title, "description": info.description, "geometry_type": info.geometry_type,
-            "features": info.features, "fields": info.fields, "bbox": info.bbox_wgs84,
-            "downloads": {f: url_for("layers_api.layer", name=name, f=f, _external=True) for f in FORMATS},
-            "ogcapi": url_for("ogcapi.collection", name=name, _external=True),
-        })
-    return jsonify({
-        "layers": out,
-        "formats": [{"f": f.key, "label": f.label, "media_type": f.media_type, "multi_layer": f.multi_layer}
-                    for f in FORMATS.values()],
-        "links": {"download": url_for("layers_api.export_many", _external=True) + "?layers=NAME,NAME&f=gpkg",
-                  "jobs": url_for("layers_api.start_job", _external=True)},
-    })
+        out.append(
+            {
+                "name": name,
+                "title": info.title,
+                "description": info.description,
+                "geometry_type": info.geometry_type,
+                "features": info.features,
+                "fields": info.fields,
+                "bbox": info.bbox_wgs84,
+                "downloads": {f: url_for("layers_api.layer", name=name, f=f, _external=True) for f in FORMATS},
+                "ogcapi": url_for("ogcapi.collection", name=name, _external=True),
+            }
+        )
+    return jsonify(
+        {
+            "layers": out,
+            "formats": [
+                {"f": f.key, "label": f.label, "media_type": f.media_type, "multi_layer": f.multi_layer}
+                for f in FORMATS.values()
+            ],
+            "links": {
+                "download": url_for("layers_api.export_many", _external=True) + "?layers=NAME,NAME&f=gpkg",
+                "jobs": url_for("layers_api.start_job", _external=True),
+            },
+        }
+    )
 
 
 @bp.get("/layers/<name>")
@@ -298,5 +330,7 @@ def job(job_id: str):
 def job_file(job_id: str):
     j = _job_for_caller(job_id)
     if j.status != "done" or j.path is None or not j.path.exists():
-        raise APIError(409, "not_ready", f"export job {job_id} is {j.status}; poll GET /api/exports/{job_id} until done")
+        raise APIError(
+            409, "not_ready", f"export job {job_id} is {j.status}; poll GET /api/exports/{job_id} until done"
+        )
     return _send(j.path, j.names, j.format)

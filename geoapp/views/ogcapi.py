@@ -16,8 +16,8 @@ import pandas as pd
 from flask import Blueprint, Response, request, url_for
 from pyproj import CRS
 
-from layers import features
-from layers._errors import InvalidInputError, NotFoundError
+from layers.errors import InvalidInputError, NotFoundError
+from layers.publish import features
 
 from ..area import build_path, current_area
 from ..ogcapi import crs as crsmod
@@ -71,8 +71,11 @@ def _root() -> str:
 
 
 def _json(doc: dict, media: str = "application/json", headers: dict | None = None) -> Response:
-    return Response(json.dumps(doc, ensure_ascii=False, default=features.json_default, allow_nan=False), mimetype=media,
-                    headers=headers)
+    return Response(
+        json.dumps(doc, ensure_ascii=False, default=features.json_default, allow_nan=False),
+        mimetype=media,
+        headers=headers,
+    )
 
 
 def _page(name: str, doc: dict, title: str, **extra) -> Response:
@@ -112,7 +115,8 @@ def landing():
     doc = {
         "title": f"{title}: flood-risk layers",
         "description": "Buildings, roads, facilities, boundaries, exposure, evacuation and precarity layers, and "
-        "published field reports. " + (f"Source: {meta.get('source')}. Licence: {meta.get('licence')}." if meta else ""),
+        "published field reports. "
+        + (f"Source: {meta.get('source')}. Licence: {meta.get('licence')}." if meta else ""),
         "links": [
             _link(f"{root}/", "self", "application/json", "This document"),
             _link(f"{root}/?f=html", "alternate", "text/html", "This document as HTML"),
@@ -140,8 +144,14 @@ def api():
         title = "geoapp"
     doc = document(_root(), title, layers, {n: _crs_list(i) for n, i in layers.items()})
     if request.args.get("f") == "html":
-        items = [{"id": p, "title": op["get"]["summary"], "description": ", ".join(x["name"] for x in op["get"].get("parameters", []))}
-                 for p, op in doc["paths"].items()]
+        items = [
+            {
+                "id": p,
+                "title": op["get"]["summary"],
+                "description": ", ".join(x["name"] for x in op["get"].get("parameters", [])),
+            }
+            for p, op in doc["paths"].items()
+        ]
         return _page("collections", {"collections": items}, "API paths and parameters")
     return _json(doc, OPENAPI)
 
@@ -159,15 +169,23 @@ def _collection(info: LayerInfo) -> dict:
         "itemType": "feature",
         "crs": _crs_list(info),
         "storageCrs": crsmod.uri(info.crs),
-        "extent": {"spatial": {"bbox": [list(info.bbox_wgs84) if info.bbox_wgs84 else [-180, -90, 180, 90]],
-                               "crs": crsmod.CRS84}},
+        "extent": {
+            "spatial": {
+                "bbox": [list(info.bbox_wgs84) if info.bbox_wgs84 else [-180, -90, 180, 90]],
+                "crs": crsmod.CRS84,
+            }
+        },
         "links": [
             _link(base, "self", "application/json", "This collection"),
             _link(f"{base}?f=html", "alternate", "text/html", "This collection as HTML"),
             _link(f"{base}/items", "items", GEOJSON, "Features as GeoJSON"),
             _link(f"{base}/items?f=html", "items", "text/html", "Features as HTML"),
-            _link(f"{base}/queryables", "http://www.opengis.net/def/rel/ogc/1.0/queryables", "application/schema+json",
-                  "Queryable properties"),
+            _link(
+                f"{base}/queryables",
+                "http://www.opengis.net/def/rel/ogc/1.0/queryables",
+                "application/schema+json",
+                "Queryable properties",
+            ),
         ],
     }
     if info.features is not None:
@@ -181,8 +199,10 @@ def _collection(info: LayerInfo) -> dict:
 def collections():
     root = _root()
     doc = {
-        "links": [_link(f"{root}/collections", "self", "application/json"),
-                  _link(f"{root}/collections?f=html", "alternate", "text/html")],
+        "links": [
+            _link(f"{root}/collections", "self", "application/json"),
+            _link(f"{root}/collections?f=html", "alternate", "text/html"),
+        ],
         "collections": [_collection(info) for info in catalogue().values()],
     }
     return _page("collections", doc, "Collections") if _wants_html() else _json(doc)
@@ -197,13 +217,17 @@ def collection(name: str):
 @bp.get("/collections/<name>/queryables")
 def queryables(name: str):
     info = layer_info(name)
-    props = {f: ({"type": "string", "format": "date-time"} if t == "datetime" else {"type": t})
-             for f, t in info.dtypes.items()}
+    props = {
+        f: ({"type": "string", "format": "date-time"} if t == "datetime" else {"type": t})
+        for f, t in info.dtypes.items()
+    }
     props["geometry"] = {"$ref": "https://geojson.org/schema/Geometry.json"}
     doc = {
         "$schema": "https://json-schema.org/draft/2019-09/schema",
         "$id": f"{_root()}/collections/{name}/queryables",
-        "type": "object", "title": info.title, "properties": props,
+        "type": "object",
+        "title": info.title,
+        "properties": props,
     }
     return _json(doc, "application/schema+json")
 
@@ -250,7 +274,9 @@ def _interval(raw: str) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
         try:
             t = pd.Timestamp(v)
         except ValueError:
-            raise InvalidInputError(f"datetime '{v}' is not an RFC 3339 date-time (e.g. 2025-01-31T00:00:00Z)") from None
+            raise InvalidInputError(
+                f"datetime '{v}' is not an RFC 3339 date-time (e.g. 2025-01-31T00:00:00Z)"
+            ) from None
         return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
 
     if "/" in raw:
@@ -265,20 +291,31 @@ def _interval(raw: str) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
 def _property_filters(info: LayerInfo) -> dict[str, str]:
     unknown = [k for k in request.args if k not in ITEM_PARAMS and k not in info.dtypes]
     if unknown:
-        raise InvalidInputError(f"unknown query parameter {', '.join(unknown)}; use {', '.join(sorted(ITEM_PARAMS))} "
-                                f"or a queryable property ({', '.join(info.dtypes)})")
+        raise InvalidInputError(
+            f"unknown query parameter {', '.join(unknown)}; use {', '.join(sorted(ITEM_PARAMS))} "
+            f"or a queryable property ({', '.join(info.dtypes)})"
+        )
     return {k: v for k, v in request.args.items() if k in info.dtypes}
 
 
 def _select(info: LayerInfo, *, bbox, bbox_crs, filters, when, offset: int, limit: int) -> tuple[gpd.GeoDataFrame, int]:
     """One page of features (index = feature id) and how many match in all."""
     if info.name == REPORTS:
-        return features.select_rows(reports_frame().set_index("id", drop=False), bbox=bbox, bbox_crs=bbox_crs,
-                                    filters=filters, when=when, time_field=info.time_field, offset=offset, limit=limit)
+        return features.select_rows(
+            reports_frame().set_index("id", drop=False),
+            bbox=bbox,
+            bbox_crs=bbox_crs,
+            filters=filters,
+            when=when,
+            time_field=info.time_field,
+            offset=offset,
+            limit=limit,
+        )
     if when is not None:
         raise InvalidInputError(f"collection '{info.name}' has no time property; datetime applies to {REPORTS}")
-    return features.select_features(build_path(), info.name, bbox=bbox, bbox_crs=bbox_crs, filters=filters,
-                                    offset=offset, limit=limit)
+    return features.select_features(
+        build_path(), info.name, bbox=bbox, bbox_crs=bbox_crs, filters=filters, offset=offset, limit=limit
+    )
 
 
 def _out_crs(info: LayerInfo, allowed: list[str]) -> CRS:
@@ -307,15 +344,21 @@ def items(name: str):
         q = {**args, **{k: str(v) for k, v in extra.items()}}
         return f"{base}?{urlencode(q)}"
 
-    links = [_link(href(offset=offset), "self", GEOJSON, "This page"),
-             _link(href(offset=offset, f="html"), "alternate", "text/html", "This page as HTML"),
-             _link(url_for("ogcapi.collection", name=name, _external=True), "collection", "application/json")]
+    links = [
+        _link(href(offset=offset), "self", GEOJSON, "This page"),
+        _link(href(offset=offset, f="html"), "alternate", "text/html", "This page as HTML"),
+        _link(url_for("ogcapi.collection", name=name, _external=True), "collection", "application/json"),
+    ]
     if offset + len(texts) < matched:
-        links += [_link(href(offset=offset + limit), "next", GEOJSON, "Next page"),
-                  _link(href(offset=offset + limit, f="html"), "next", "text/html", "Next page as HTML")]
+        links += [
+            _link(href(offset=offset + limit), "next", GEOJSON, "Next page"),
+            _link(href(offset=offset + limit, f="html"), "next", "text/html", "Next page as HTML"),
+        ]
     if offset > 0:
-        links += [_link(href(offset=max(offset - limit, 0)), "prev", GEOJSON, "Previous page"),
-                  _link(href(offset=max(offset - limit, 0), f="html"), "prev", "text/html", "Previous page as HTML")]
+        links += [
+            _link(href(offset=max(offset - limit, 0)), "prev", GEOJSON, "Previous page"),
+            _link(href(offset=max(offset - limit, 0), f="html"), "prev", "text/html", "Previous page as HTML"),
+        ]
     doc = {
         "type": "FeatureCollection",
         "numberMatched": int(matched),

@@ -7,10 +7,11 @@ from urllib.parse import urlsplit
 from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import generate_csrf
 
+from geoapp.reports.query import report_config, reports_extent
+
 from .. import auth, db
 from ..i18n import current_language
 from ..i18n import strings as i18n_strings
-from ..reportdata import report_config, reports_extent
 
 bp = Blueprint("report_pages", __name__)
 PAGE_LANGUAGES = {"en": "English", "fr": "Français", "sw": "Kiswahili"}
@@ -32,18 +33,29 @@ def _page(template: str, **context):
 
     user = auth.current_user()
     return render_template(
-        template, t=t, page_lang=lang, page_languages=PAGE_LANGUAGES, strings=strings,
-        csrf_token=generate_csrf(), user=user, **context,
-    )  # fmt: skip
+        template,
+        t=t,
+        page_lang=lang,
+        page_languages=PAGE_LANGUAGES,
+        strings=strings,
+        csrf_token=generate_csrf(),
+        user=user,
+        **context,
+    )
 
 
 @bp.get("/report")
 def report_form():
     cfg = report_config()
     categories = [
-        {"name": c.name, "label": i18n_strings(current_language(PAGE_LANGUAGES), "report").get(f"cat_{c.name}", c.label), "blur_m": c.blur_m}
-        for c in cfg.categories.values() if c.geometry == "point"
-    ]  # fmt: skip
+        {
+            "name": c.name,
+            "label": i18n_strings(current_language(PAGE_LANGUAGES), "report").get(f"cat_{c.name}", c.label),
+            "blur_m": c.blur_m,
+        }
+        for c in cfg.categories.values()
+        if c.geometry == "point"
+    ]
     return _page("report_form.html", categories=categories, center=_center())
 
 

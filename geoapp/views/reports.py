@@ -14,16 +14,16 @@ import pandas as pd
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import select
 
-from layers._errors import InvalidInputError
-from layers.features import geojson_from_wkt
-from layers.fieldreports import clean_photo, normalise_reports, raw_from_geojson
+from geoapp.reports.moderation import review_one
+from geoapp.reports.query import iter_report_frames, report_config, reports_extent, viewer_level
+from geoapp.reports.store import StoreSummary, import_path, store_batch, summary_status
+from layers.errors import InvalidInputError
+from layers.publish.features import geojson_from_wkt
+from layers.reports.parse import clean_photo, normalise_reports, raw_from_geojson
 
 from .. import auth, db
 from ..errors import APIError
 from ..models import Report, Review
-from ..moderation import review_one
-from ..reportdata import iter_report_frames, report_config, reports_extent, viewer_level
-from ..reportstore import StoreSummary, import_path, store_batch, summary_status
 
 bp = Blueprint("reports_api", __name__, url_prefix="/api/reports")
 
@@ -116,7 +116,9 @@ def import_file():
     with tempfile.TemporaryDirectory(prefix="geoapp-import-") as tmp:
         path = Path(tmp) / "upload"
         upload.save(path)
-        summary = import_path(path, name=Path(upload.filename).name, user=user, category=request.form.get("category") or None)
+        summary = import_path(
+            path, name=Path(upload.filename).name, user=user, category=request.form.get("category") or None
+        )
     return jsonify(summary.as_json()), 200
 
 
@@ -169,7 +171,9 @@ def _int_arg(name: str, *, minimum: int, maximum: int | None = None) -> int | No
     except ValueError:
         raise InvalidInputError(f"{name} must be a whole number, not {raw!r}") from None
     if value < minimum or (maximum is not None and value > maximum):
-        raise InvalidInputError(f"{name} must be between {minimum} and {maximum}" if maximum else f"{name} must be ≥ {minimum}")
+        raise InvalidInputError(
+            f"{name} must be between {minimum} and {maximum}" if maximum else f"{name} must be ≥ {minimum}"
+        )
     return value
 
 
@@ -216,7 +220,9 @@ def _csv_stream(frames):
             frame = frame.drop(columns=["original"])
         frame = frame.rename(columns={"geometry_wkt": "wkt"})
         buf = io.StringIO()
-        frame.to_csv(buf, index=False, header=header is None, date_format="%Y-%m-%dT%H:%M:%S%z", quoting=csv.QUOTE_MINIMAL)
+        frame.to_csv(
+            buf, index=False, header=header is None, date_format="%Y-%m-%dT%H:%M:%S%z", quoting=csv.QUOTE_MINIMAL
+        )
         header = True
         yield buf.getvalue()
     if header is None:
@@ -239,8 +245,17 @@ def one(report_id: str):
     feat = features(frame)[0]
     if level == "moderator":
         feat["properties"]["history"] = [
-            {"at": r.at.isoformat(), "user_id": r.user_id, "from": r.from_status, "to": r.to_status, "reason": r.reason, "changes": r.changes}
-            for r in db.session().scalars(select(Review).where(Review.report_id == report_id).order_by(Review.at, Review.id))
+            {
+                "at": r.at.isoformat(),
+                "user_id": r.user_id,
+                "from": r.from_status,
+                "to": r.to_status,
+                "reason": r.reason,
+                "changes": r.changes,
+            }
+            for r in db.session().scalars(
+                select(Review).where(Review.report_id == report_id).order_by(Review.at, Review.id)
+            )
         ]
     return jsonify(feat)
 

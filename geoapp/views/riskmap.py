@@ -8,7 +8,7 @@ from pathlib import Path
 
 from flask import Blueprint, Response, current_app, render_template, send_file, url_for
 
-from layers.webmap import REPORTS, dumps, page_config, standalone_map
+from layers.publish.webmap import REPORTS, dumps, page_config, standalone_map
 
 from .. import i18n
 from ..area import build_path, current_area
@@ -33,8 +33,18 @@ def _config() -> dict:
     data = map_data()
     extra = []
     if reports_index() is not None:
-        extra.append({"name": REPORTS.name, "kind": "point", "style": "category", "size": None, "popup": list(REPORTS.popup),
-                      "default_on": True, "per_scenario": False, "source": "reports"})
+        extra.append(
+            {
+                "name": REPORTS.name,
+                "kind": "point",
+                "style": "category",
+                "size": None,
+                "popup": list(REPORTS.popup),
+                "default_on": True,
+                "per_scenario": False,
+                "source": "reports",
+            }
+        )
     names = [layer.name for layer in data.layers.values()] + [REPORTS.name]
     return page_config(
         data,

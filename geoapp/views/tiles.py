@@ -13,8 +13,8 @@ from collections import OrderedDict
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from layers.tiles import TileIndex, collection_json
-from layers.webmap import REPORTS, MapData, scenario_overlay
+from layers.publish.tiles import TileIndex, collection_json
+from layers.publish.webmap import REPORTS, MapData, scenario_overlay
 
 from ..area import build_path, current_area
 from ..errors import APIError
@@ -53,7 +53,7 @@ def reports_index() -> TileIndex | None:
         return cached[1]
     if "geoapp.db" not in current_app.extensions:  # the reports storage is not set up on this app
         return None
-    from ..reportdata import reports_geodataframe
+    from geoapp.reports.query import reports_geodataframe
 
     gdf = reports_geodataframe(viewer=None)
     gdf = gdf[[c for c in REPORT_COLUMNS if c in gdf.columns] + [gdf.geometry.name]]

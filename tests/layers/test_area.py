@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from layers._errors import AreaConfigError, NotFoundError
 from layers.area import load_area
-from layers.schema import BUILDING_COLUMNS
+from layers.errors import AreaConfigError, NotFoundError
+from layers.io.schema import BUILDING_COLUMNS
 
 
 def test_sample_area_loads(sample_area_dir):
@@ -99,8 +99,16 @@ def test_minimal_area_is_valid(area_dir):
         (lambda t: t.replace('name = "t"', 'name = "t"\ncolour = "red"'), "area.colour", "unknown key"),
         (lambda t: t + "\n[weather]\nrain = 1\n", "weather", "unknown section"),
         (lambda t: t.replace('"flood_current.tif"', '"missing.tif"'), "hazard[0].file", "does not exist"),
-        (lambda t: t.replace('id = "current"\n', 'id = "current"\nclasses = "low:0.1-0.5,high:1-"\n'), "hazard[0].classes", "gap"),
-        (lambda t: t.replace('id = "current"\n', 'id = "current"\ndisplacement = "high:2"\n'), "hazard[0].displacement", "between 0 and 1"),
+        (
+            lambda t: t.replace('id = "current"\n', 'id = "current"\nclasses = "low:0.1-0.5,high:1-"\n'),
+            "hazard[0].classes",
+            "gap",
+        ),
+        (
+            lambda t: t.replace('id = "current"\n', 'id = "current"\ndisplacement = "high:2"\n'),
+            "hazard[0].displacement",
+            "between 0 and 1",
+        ),
         (lambda t: t.replace("scale = 0.025", "scale = -1.0"), "population.scale", "positive"),
         (lambda t: t.replace("scale = 0.025", 'scale = "lots"'), "population.scale", "should be of type"),
         (lambda t: t.replace("scale = 0.025", 'units = "per_acre"'), "population.units", "must be one of"),
@@ -108,7 +116,13 @@ def test_minimal_area_is_valid(area_dir):
         (lambda t: t.replace('[layers]\nbuildings = "buildings.gpkg"', "[layers]"), "layers", "needs buildings"),
         (lambda t: t.replace('name = "t"', 'name = "t"\ncrs = "EPSG:4326"'), "area.crs", "not a projected CRS"),
         (lambda t: t + '\nhazard = "flood_current.tif"\n', "boundaries[0].hazard", "unknown key"),
-        (lambda t: 'hazard = ["flood.tif"]\n' + t.replace("[[hazard]]\nid = \"current\"\nfile = \"flood_current.tif\"\n", ""), "hazard", "must be written as"),
+        (
+            lambda t: (
+                'hazard = ["flood.tif"]\n' + t.replace('[[hazard]]\nid = "current"\nfile = "flood_current.tif"\n', "")
+            ),
+            "hazard",
+            "must be written as",
+        ),
         (lambda t: t + '\n[[hazard]]\nid = "current"\nfile = "flood_current.tif"\n', "hazard.id", "used twice"),
     ],
 )

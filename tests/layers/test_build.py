@@ -5,13 +5,29 @@ import json
 import pyogrio
 import pytest
 
-from layers.export import read_metadata
+from layers.publish.export import read_metadata
 
 EXPECTED_LAYERS = {
-    "buildings", "roads", "facilities", "boundaries_rw", "boundaries_kelurahan",
-    "exposure_buildings", "exposure_roads", "exposure_facilities", "exposure_areas", "exposure_scenario_diff",
-    "shelters", "evacuation_buildings", "evacuation_routes", "catchments", "unreachable", "emergency_access",
-    "isochrones", "precarity_cells", "precarity_areas", "precarious_neighbourhoods",
+    "buildings",
+    "roads",
+    "facilities",
+    "boundaries_rw",
+    "boundaries_kelurahan",
+    "exposure_buildings",
+    "exposure_roads",
+    "exposure_facilities",
+    "exposure_areas",
+    "exposure_scenario_diff",
+    "shelters",
+    "evacuation_buildings",
+    "evacuation_routes",
+    "catchments",
+    "unreachable",
+    "emergency_access",
+    "isochrones",
+    "precarity_cells",
+    "precarity_areas",
+    "precarious_neighbourhoods",
 }
 
 
@@ -33,7 +49,9 @@ def test_stored_summaries_match_the_layers(built_area):
     assert meta["area"] == "jakarta" and meta["crs"] == "EPSG:32748"
     for scenario in ("current", "design"):
         summary = json.loads(meta[f"exposure_summary:{scenario}"])
-        eb = pyogrio.read_dataframe(built_area, layer="exposure_buildings", where=f"scenario = '{scenario}'", read_geometry=False)
+        eb = pyogrio.read_dataframe(
+            built_area, layer="exposure_buildings", where=f"scenario = '{scenario}'", read_geometry=False
+        )
         assert summary["buildings"]["total"] == 7689
         assert summary["buildings"]["affected"] == int(eb["hazard_class"].notna().sum())
         assert summary["population"]["total"] == pytest.approx(8_899_691, rel=1e-6)

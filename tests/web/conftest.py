@@ -13,7 +13,7 @@ import uuid
 import pytest
 
 from geoapp import create_app
-from tests.conftest import require
+from tests.helpers import require
 
 
 def _sqlite_config(tmp_path) -> dict:
@@ -75,17 +75,17 @@ def storage_client(storage_app):
 def make_user():
     """``make_user(app, role, name=None, trusted=False, password=None) -> (user_id, token)``."""
 
-    def make(app, role: str = "volunteer", name: str | None = None, *, trusted: bool = False, password: str | None = None):
+    def make(
+        app, role: str = "volunteer", name: str | None = None, *, trusted: bool = False, password: str | None = None
+    ):
         from sqlalchemy.orm import Session
 
         from geoapp.auth import create_user
 
         with app.app_context(), Session(app.extensions["geoapp.db"]) as s, s.begin():
-            user, token = create_user(s, name or f"{role}-{uuid.uuid4().hex[:6]}", role, trusted=trusted, password=password)
+            user, token = create_user(
+                s, name or f"{role}-{uuid.uuid4().hex[:6]}", role, trusted=trusted, password=password
+            )
             return user.id, token
 
     return make
-
-
-def bearer(token: str) -> dict:
-    return {"Authorization": f"Bearer {token}"}

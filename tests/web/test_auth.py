@@ -12,8 +12,7 @@ from geoapp import create_app
 from geoapp.auth import hash_token
 from geoapp.cli import main
 from geoapp.models import User
-from tests.web.conftest import bearer
-from tests.web.test_reports import feature
+from tests.helpers import bearer, feature
 
 
 def _csrf(client, path="/login") -> str:
@@ -72,13 +71,20 @@ def test_login_session_needs_csrf_for_posts_and_bearer_calls_do_not(app, client,
 
 def test_login_never_redirects_off_site(app, client, make_user):
     make_user(app, "moderator", name="m", password="pw")
-    resp = client.post("/login", data={"name": "m", "password": "pw", "next": "https://evil.example/", "csrf_token": _csrf(client)})
+    resp = client.post(
+        "/login", data={"name": "m", "password": "pw", "next": "https://evil.example/", "csrf_token": _csrf(client)}
+    )
     assert resp.status_code == 302 and resp.location == "/moderate"
 
 
 def test_anonymous_submissions_are_rate_limited(tmp_path, make_user):
     app = create_app(
-        {"TESTING": True, "SECRET_KEY": "k", "DATABASE_URL": f"sqlite:///{tmp_path / 'r.db'}", "ANON_RATE_LIMIT": "3/hour"}
+        {
+            "TESTING": True,
+            "SECRET_KEY": "k",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'r.db'}",
+            "ANON_RATE_LIMIT": "3/hour",
+        }
     )
     client = app.test_client()
     codes = [client.post("/api/reports", json=feature()).status_code for _ in range(4)]
@@ -86,7 +92,9 @@ def test_anonymous_submissions_are_rate_limited(tmp_path, make_user):
     resp = client.post("/api/reports", json=feature())
     assert resp.json["error"]["code"] == "too_many_requests" and "log in" in resp.json["error"]["message"]
     _, token = make_user(app, "volunteer")
-    assert client.post("/api/reports", json=feature(), headers=bearer(token)).status_code == 201  # users are not limited
+    assert (
+        client.post("/api/reports", json=feature(), headers=bearer(token)).status_code == 201
+    )  # users are not limited
     big = {"type": "FeatureCollection", "features": [feature() for _ in range(5)]}
     other = app.test_client()
     assert other.post("/api/reports", json=big, environ_base={"REMOTE_ADDR": "10.0.0.9"}).status_code == 429

@@ -13,11 +13,11 @@ import shutil
 import uuid
 
 import pyogrio
-from werkzeug.serving import WSGIRequestHandler
 import pytest
+from werkzeug.serving import WSGIRequestHandler
 
-from layers.export import read_metadata
-from tests.conftest import CHROMIUM_ARGS, ROOT, live_server, require
+from layers.publish.export import read_metadata
+from tests.helpers import CHROMIUM_ARGS, ROOT, live_server, require
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -55,18 +55,33 @@ def server(built_area, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("browser")
     build = built_area
     assert "exposure_areas" in set(pyogrio.list_layers(build)[:, 0]), "the build should hold the exposure analysis"
-    app = create_app({"TESTING": True, "SECRET_KEY": "k", "DATABASE_URL": f"sqlite:///{tmp / 'r.db'}",
-                      "BUILD": str(build), "MAP_TILES": "", "ANON_RATE_LIMIT": "1000/hour"})
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "k",
+            "DATABASE_URL": f"sqlite:///{tmp / 'r.db'}",
+            "BUILD": str(build),
+            "MAP_TILES": "",
+            "ANON_RATE_LIMIT": "1000/hour",
+        }
+    )
     with app.app_context(), Session(app.extensions["geoapp.db"]) as s, s.begin():
         _, volunteer = create_user(s, "vol", "volunteer")
         _, moderator = create_user(s, "mod", "moderator")
     client = app.test_client()
     rid = str(uuid.uuid4())
-    feature = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [106.8345, -6.1655]},
-               "properties": {"id": rid, "category": "flooding_observed", "description": XSS}}
+    feature = {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [106.8345, -6.1655]},
+        "properties": {"id": rid, "category": "flooding_observed", "description": XSS},
+    }
     assert client.post("/api/reports", json=feature, headers={"Authorization": f"Bearer {volunteer}"}).status_code < 300
-    assert client.post(f"/api/reports/{rid}/review", json={"status": "published"},
-                       headers={"Authorization": f"Bearer {moderator}"}).status_code == 200
+    assert (
+        client.post(
+            f"/api/reports/{rid}/review", json={"status": "published"}, headers={"Authorization": f"Bearer {moderator}"}
+        ).status_code
+        == 200
+    )
     with live_server(app, request_handler=_QuietHandler) as url:
         yield {"url": url, "build": build, "report": rid, "app": app}
 
@@ -134,7 +149,9 @@ def _zoom_to(page, lat, lon, zoom=16):
 
 
 def _click_map(page, lat, lon):
-    x, y = page.evaluate(f"(() => {{ const p = window.geoappMap.map.latLngToContainerPoint([{lat}, {lon}]); return [p.x, p.y]; }})()")
+    x, y = page.evaluate(
+        f"(() => {{ const p = window.geoappMap.map.latLngToContainerPoint([{lat}, {lon}]); return [p.x, p.y]; }})()"
+    )
     box = page.locator("#map").bounding_box()
     page.mouse.click(box["x"] + x, box["y"] + y)
 
@@ -219,7 +236,9 @@ def test_plain_background_when_map_tiles_cannot_load(chromium, server):
         page = chromium.new_page()
         page.goto(server["url"] + "/")
         page.wait_for_selector("#map.plain-basemap", timeout=20_000)
-        assert "Background map unavailable" in page.inner_text("#map-status") or page.locator("#map.plain-basemap").count()
+        assert (
+            "Background map unavailable" in page.inner_text("#map-status") or page.locator("#map.plain-basemap").count()
+        )
         page.close()
     finally:
         server["app"].config["MAP_TILES"] = ""
@@ -238,7 +257,7 @@ def test_layers_toggle_from_the_keyboard(page):
 
 def test_standalone_map_opens_from_disk_without_a_server(chromium, server, tmp_path):
     from layers.area import load_area
-    from layers.webmap import standalone_map
+    from layers.publish.webmap import standalone_map
 
     out = standalone_map(load_area(ROOT / "data" / "jakarta"), tmp_path / "jakarta.html", built=server["build"])
     context = chromium.new_context(viewport={"width": 1280, "height": 800})

@@ -9,8 +9,7 @@ import pyogrio
 import rasterio
 
 from geoapp.cli.build import build_with_reports
-from tests.web.conftest import bearer
-from tests.web.test_reports import feature
+from tests.helpers import bearer, feature
 
 BBOX = (106.80, -6.22, 106.83, -6.19)
 
@@ -45,8 +44,12 @@ def _dry_point(sample_area_dir):
 def test_build_uses_published_shelter_sites(app, client, make_user, tmp_path, sample_area_dir):
     area = _small_area(tmp_path, sample_area_dir)
     _, trusted = make_user(app, "volunteer", trusted=True)  # trusted: published directly
-    site = feature("shelter_site", _dry_point(sample_area_dir), reporter_name="Budi Santoso",
-                   attributes={"name": "Balai warga", "capacity": "80 orang"})
+    site = feature(
+        "shelter_site",
+        _dry_point(sample_area_dir),
+        reporter_name="Budi Santoso",
+        attributes={"name": "Balai warga", "capacity": "80 orang"},
+    )
     assert client.post("/api/reports", json=site, headers=bearer(trusted)).status_code == 201
     client.post("/api/reports", json=feature("shelter_site", _dry_point(sample_area_dir)))  # pending: not used
 

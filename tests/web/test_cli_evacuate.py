@@ -21,9 +21,19 @@ def jakarta_run(sample_area_dir, tmp_path_factory):
     with pytest.warns(UserWarning, match="38 of 7689 buildings are more than 500 m from the network"):
         result = CliRunner().invoke(
             main,
-            ["evacuate", "--roads", str(d / "roads.gpkg"), "--buildings", str(d / "buildings.gpkg"),
-             "--hazard", str(d / "flood_current.tif"), "--out", str(out), "--json"],
-        )  # fmt: skip
+            [
+                "evacuate",
+                "--roads",
+                str(d / "roads.gpkg"),
+                "--buildings",
+                str(d / "buildings.gpkg"),
+                "--hazard",
+                str(d / "flood_current.tif"),
+                "--out",
+                str(out),
+                "--json",
+            ],
+        )
     return result, out
 
 
@@ -65,9 +75,16 @@ def test_kibera_osm_with_shelter_tags_and_synthetic_flood(shared_data, tmp_path)
     data = np.zeros((30, 30), dtype="float32")
     data[:, :15] = 1.0
     with rasterio.open(
-        hazard, "w", driver="GTiff", width=30, height=30, count=1, dtype="float32", crs="EPSG:32737",
+        hazard,
+        "w",
+        driver="GTiff",
+        width=30,
+        height=30,
+        count=1,
+        dtype="float32",
+        crs="EPSG:32737",
         transform=Affine(100, 0, 252_500, 0, -100, 9_856_500),
-    ) as dst:  # fmt: skip
+    ) as dst:
         dst.write(data, 1)
     args = ["evacuate", "--osm", str(osm), "--hazard", str(hazard), "--shelter-tags", "amenity=school", "--json"]
     with pytest.warns(UserWarning, match="capacity unknown"):
@@ -96,9 +113,22 @@ def test_shelters_file_with_capacity_field(sample_area_dir, tmp_path):
     with pytest.warns(UserWarning, match="from the network"):
         result = CliRunner().invoke(
             main,
-            ["evacuate", "--roads", str(d / "roads.gpkg"), "--buildings", str(d / "buildings.gpkg"), "--hazard",
-             str(d / "flood_design.tif"), "--shelters", str(path), "--capacity-field", "KAPASITAS", "--out", str(out)],
-        )  # fmt: skip
+            [
+                "evacuate",
+                "--roads",
+                str(d / "roads.gpkg"),
+                "--buildings",
+                str(d / "buildings.gpkg"),
+                "--hazard",
+                str(d / "flood_design.tif"),
+                "--shelters",
+                str(path),
+                "--capacity-field",
+                "KAPASITAS",
+                "--out",
+                str(out),
+            ],
+        )
     assert result.exit_code == 0, result.output
     assert "shelters: 2" in result.output
     sh = pyogrio.read_dataframe(out, layer="shelters")
@@ -112,7 +142,10 @@ def test_shelters_file_with_capacity_field(sample_area_dir, tmp_path):
         (["--hazard", "H"], "exactly one of --osm FILE or --roads PATH"),
         (["--hazard", "H", "--roads", "R"], "no buildings"),
         (["--hazard", "H", "--roads", "R", "--buildings", "B", "--shelter-tags", "amenity"], "must be KEY=VALUE"),
-        (["--hazard", "H", "--roads", "R", "--buildings", "B", "--shelter-tags", "amenity=bank"], "no known facility type"),
+        (
+            ["--hazard", "H", "--roads", "R", "--buildings", "B", "--shelter-tags", "amenity=bank"],
+            "no known facility type",
+        ),
         (["--hazard", "H", "--roads", "R", "--buildings", "B", "--capacity-field", "nope"], "--capacity-field 'nope'"),
     ],
 )
@@ -131,10 +164,25 @@ def test_vector_hazard_zones_close_the_roads_they_touch(shared_data, tmp_path):
     out = tmp_path / "zones.gpkg"
     result = CliRunner().invoke(
         main,
-        ["evacuate", "--roads", str(d / "roads.shp"), "--buildings", str(d / "buildings.shp"),
-         "--hazard", str(d / "flood_multipart_polygons.shp"), "--hazard-field", "FLOODPRONE", "--classes", "wet:yes",
-         "--shelter-tags", "amenity=school,amenity=place_of_worship,amenity=hospital", "--out", str(out), "--json"],
-    )  # fmt: skip
+        [
+            "evacuate",
+            "--roads",
+            str(d / "roads.shp"),
+            "--buildings",
+            str(d / "buildings.shp"),
+            "--hazard",
+            str(d / "flood_multipart_polygons.shp"),
+            "--hazard-field",
+            "FLOODPRONE",
+            "--classes",
+            "wet:yes",
+            "--shelter-tags",
+            "amenity=school,amenity=place_of_worship,amenity=hospital",
+            "--out",
+            str(out),
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["buildings"]["total"] == 181

@@ -19,7 +19,9 @@ def _run(*args: str):
 
 def test_export_gpkg_every_layer_with_metadata(sample_area_dir, built_area, tmp_path):
     out = tmp_path / "jakarta.gpkg"
-    result = _run("export", str(sample_area_dir), "--format", "gpkg", "--out", str(out), "--build", str(built_area), "--quiet")
+    result = _run(
+        "export", str(sample_area_dir), "--format", "gpkg", "--out", str(out), "--build", str(built_area), "--quiet"
+    )
     assert result.exit_code == 0, result.output
     assert result.output.strip().endswith("jakarta.gpkg")
     names = [n for n, _ in pyogrio.list_layers(out)]
@@ -34,28 +36,61 @@ def test_export_gpkg_every_layer_with_metadata(sample_area_dir, built_area, tmp_
 
 def test_export_one_layer_formats(sample_area_dir, built_area, tmp_path):
     out = tmp_path / "f.geojson"
-    result = _run("export", str(sample_area_dir), "--format", "geojson", "--layers", "facilities", "--out", str(out),
-                  "--build", str(built_area), "--quiet")
+    result = _run(
+        "export",
+        str(sample_area_dir),
+        "--format",
+        "geojson",
+        "--layers",
+        "facilities",
+        "--out",
+        str(out),
+        "--build",
+        str(built_area),
+        "--quiet",
+    )
     assert result.exit_code == 0, result.output
     fc = json.loads(out.read_text())
     assert len(fc["features"]) == 1243 and fc["features"][0]["geometry"]["type"] == "Point"
     zipped = tmp_path / "b.zip"
-    result = _run("export", str(sample_area_dir), "--format", "csv", "--layers", "boundaries_rw,boundaries_kelurahan",
-                  "--csv-geometry", "lonlat", "--out", str(zipped), "--build", str(built_area), "--quiet")
+    result = _run(
+        "export",
+        str(sample_area_dir),
+        "--format",
+        "csv",
+        "--layers",
+        "boundaries_rw,boundaries_kelurahan",
+        "--csv-geometry",
+        "lonlat",
+        "--out",
+        str(zipped),
+        "--build",
+        str(built_area),
+        "--quiet",
+    )
     assert result.exit_code == 0, result.output
-    assert sorted(zipfile.ZipFile(zipped).namelist()) == ["boundaries_kelurahan.csv", "boundaries_kelurahan.csvt",
-                                                           "boundaries_rw.csv", "boundaries_rw.csvt"]
+    assert sorted(zipfile.ZipFile(zipped).namelist()) == [
+        "boundaries_kelurahan.csv",
+        "boundaries_kelurahan.csvt",
+        "boundaries_rw.csv",
+        "boundaries_rw.csvt",
+    ]
     gpx = tmp_path / "shelters.gpx"
-    result = _run("export", str(sample_area_dir), "--format", "gpx", "--out", str(gpx), "--build", str(built_area), "--quiet")
+    result = _run(
+        "export", str(sample_area_dir), "--format", "gpx", "--out", str(gpx), "--build", str(built_area), "--quiet"
+    )
     assert result.exit_code == 0, result.output
     shelters = pyogrio.read_dataframe(built_area, layer="shelters")
     assert len(pyogrio.read_dataframe(gpx, layer="waypoints")) == len(shelters) > 0
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--format", "xls"], "Invalid value for '--format'"),
-    (["--layers", "nope"], "no layer ['nope']"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--format", "xls"], "Invalid value for '--format'"),
+        (["--layers", "nope"], "no layer ['nope']"),
+    ],
+)
 def test_export_errors_are_one_line(sample_area_dir, built_area, tmp_path, args, message):
     result = _run("export", str(sample_area_dir), "--out", str(tmp_path / "x"), "--build", str(built_area), *args)
     assert result.exit_code != 0 and message in result.output
@@ -63,21 +98,33 @@ def test_export_errors_are_one_line(sample_area_dir, built_area, tmp_path, args,
 
 
 def test_export_html_standalone_map(sample_area_dir, built_area, tmp_path):
-    pytest.importorskip("layers.webmap")
-    from layers.export import read_layers, write_geopackage
+    pytest.importorskip("layers.publish.webmap")
+    from layers.publish.export import read_layers, write_geopackage
 
     small = tmp_path / "small.gpkg"  # a few layers: the map function's own tests cover the whole build
     write_geopackage(read_layers(built_area, ["facilities", "boundaries_kelurahan"]), small)
     out = tmp_path / "map.html"
-    result = _run("export", str(sample_area_dir), "--format", "html", "--out", str(out), "--build", str(small), "--quiet")
+    result = _run(
+        "export", str(sample_area_dir), "--format", "html", "--out", str(out), "--build", str(small), "--quiet"
+    )
     assert result.exit_code == 0, result.output
     html = out.read_text()
     assert html.lstrip().lower().startswith("<!doctype html") and "leaflet" in html.lower()
 
 
 def test_several_layers_in_a_one_layer_format_need_a_zip(sample_area_dir, built_area, tmp_path):
-    result = _run("export", str(sample_area_dir), "--format", "geojson", "--layers", "roads,facilities",
-                  "--out", str(tmp_path / "x.geojson"), "--build", str(built_area))
+    result = _run(
+        "export",
+        str(sample_area_dir),
+        "--format",
+        "geojson",
+        "--layers",
+        "roads,facilities",
+        "--out",
+        str(tmp_path / "x.geojson"),
+        "--build",
+        str(built_area),
+    )
     assert result.exit_code != 0 and "name the output 'x.zip'" in result.output
 
 
@@ -85,19 +132,38 @@ def test_with_reports_exports_what_the_public_sees(sample_area_dir, built_area, 
     import uuid
 
     from geoapp import create_app
-    from tests.web.conftest import bearer
+    from tests.helpers import bearer
 
     url = f"sqlite:///{tmp_path / 'r.db'}"
     app = create_app({"TESTING": True, "SECRET_KEY": "t", "DATABASE_URL": url, "ANON_RATE_LIMIT": "1000/hour"})
     _, trusted = make_user(app, "volunteer", trusted=True)
     exact = (106.8201, -6.1899)
-    feat = {"type": "Feature", "geometry": {"type": "Point", "coordinates": list(exact)},
-            "properties": {"id": str(uuid.uuid4()), "category": "flooding_observed", "reporter_name": "Qwzx Reporter",
-                           "reporter_contact": "+62 811"}}
+    feat = {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": list(exact)},
+        "properties": {
+            "id": str(uuid.uuid4()),
+            "category": "flooding_observed",
+            "reporter_name": "Qwzx Reporter",
+            "reporter_contact": "+62 811",
+        },
+    }
     assert app.test_client().post("/api/reports", json=feat, headers=bearer(trusted)).status_code == 201
     out = tmp_path / "r.gpkg"
-    result = _run("export", str(sample_area_dir), "--layers", "facilities", "--with-reports", "--db", url,
-                  "--out", str(out), "--build", str(built_area), "--quiet")
+    result = _run(
+        "export",
+        str(sample_area_dir),
+        "--layers",
+        "facilities",
+        "--with-reports",
+        "--db",
+        url,
+        "--out",
+        str(out),
+        "--build",
+        str(built_area),
+        "--quiet",
+    )
     assert result.exit_code == 0, result.output
     reports = pyogrio.read_dataframe(out, layer="field_reports")
     assert len(reports) == 1 and not {"reporter_name", "reporter_contact", "created_by"} & set(reports.columns)

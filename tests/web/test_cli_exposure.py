@@ -15,12 +15,31 @@ from geoapp.cli import main
 def jakarta_run(sample_area_dir, tmp_path_factory):
     out = tmp_path_factory.mktemp("exposure") / "exposure.gpkg"
     d = sample_area_dir
-    result = CliRunner().invoke(main, [
-        "exposure", "--hazard", str(d / "flood_current.tif"), "--buildings", str(d / "buildings.gpkg"),
-        "--roads", str(d / "roads.gpkg"), "--population", str(d / "population.tif"), "--population-scale", "0.025",
-        "--boundaries", str(d / "kelurahan.gpkg"), "--boundary-name", "KEL_NAME2",
-        "--displacement", "high:1.0,medium:0.3", "--out", str(out), "--json",
-    ])
+    result = CliRunner().invoke(
+        main,
+        [
+            "exposure",
+            "--hazard",
+            str(d / "flood_current.tif"),
+            "--buildings",
+            str(d / "buildings.gpkg"),
+            "--roads",
+            str(d / "roads.gpkg"),
+            "--population",
+            str(d / "population.tif"),
+            "--population-scale",
+            "0.025",
+            "--boundaries",
+            str(d / "kelurahan.gpkg"),
+            "--boundary-name",
+            "KEL_NAME2",
+            "--displacement",
+            "high:1.0,medium:0.3",
+            "--out",
+            str(out),
+            "--json",
+        ],
+    )
     return result, out
 
 
@@ -58,20 +77,35 @@ def test_out_layers(jakarta_run):
 
 def test_text_output_and_vector_hazard(shared_data):
     d = shared_data / "inasafe_fixtures"
-    result = CliRunner().invoke(main, [
-        "exposure", "--hazard", str(d / "flood_multipart_polygons.shp"), "--hazard-field", "FLOODPRONE",
-        "--classes", "wet:yes", "--buildings", str(d / "buildings.shp"), "--needs", "none",
-    ])
+    result = CliRunner().invoke(
+        main,
+        [
+            "exposure",
+            "--hazard",
+            str(d / "flood_multipart_polygons.shp"),
+            "--hazard-field",
+            "FLOODPRONE",
+            "--classes",
+            "wet:yes",
+            "--buildings",
+            str(d / "buildings.shp"),
+            "--needs",
+            "none",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "buildings: 181, affected" in result.output
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--classes", "low:0.1-0.5,high:0.7-"], "gap between classes"),
-    (["--boundaries", "{d}/kelurahan.gpkg"], "--boundaries needs --boundary-name"),
-    (["--displacement", "extreme:1"], "not one of the hazard classes"),
-    (["--buildings", "{shared}/dar_es_salaam/tandale-buildings.shp"], "does not overlap the hazard"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--classes", "low:0.1-0.5,high:0.7-"], "gap between classes"),
+        (["--boundaries", "{d}/kelurahan.gpkg"], "--boundaries needs --boundary-name"),
+        (["--displacement", "extreme:1"], "not one of the hazard classes"),
+        (["--buildings", "{shared}/dar_es_salaam/tandale-buildings.shp"], "does not overlap the hazard"),
+    ],
+)
 def test_errors_are_one_line(sample_area_dir, shared_data, args, message):
     args = [a.format(d=sample_area_dir, shared=shared_data) for a in args]
     base = ["exposure", "--hazard", str(sample_area_dir / "flood_current.tif")]
@@ -91,9 +125,20 @@ def test_crs_less_and_far_away_inputs(sample_area_dir, tmp_path):
     from shapely.geometry import box
 
     with pytest.warns(UserWarning, match="'crs' was not provided"):
-        gpd.GeoDataFrame({"type": ["house"]}, geometry=[box(106.85, -6.15, 106.8501, -6.1499)]).to_file(tmp_path / "b.shp")
-    with rasterio.open(tmp_path / "pop.tif", "w", driver="GTiff", width=2, height=2, count=1, dtype="float32",
-                       crs="EPSG:4326", transform=from_origin(10, 10, 0.01, 0.01)) as dst:
+        gpd.GeoDataFrame({"type": ["house"]}, geometry=[box(106.85, -6.15, 106.8501, -6.1499)]).to_file(
+            tmp_path / "b.shp"
+        )
+    with rasterio.open(
+        tmp_path / "pop.tif",
+        "w",
+        driver="GTiff",
+        width=2,
+        height=2,
+        count=1,
+        dtype="float32",
+        crs="EPSG:4326",
+        transform=from_origin(10, 10, 0.01, 0.01),
+    ) as dst:
         dst.write(np.ones((1, 2, 2), dtype="float32"))
     hazard = ["exposure", "--hazard", str(sample_area_dir / "flood_current.tif")]
     result = CliRunner().invoke(main, hazard + ["--buildings", str(tmp_path / "b.shp")])

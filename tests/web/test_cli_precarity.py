@@ -30,8 +30,20 @@ def halves(dar, tmp_path_factory):
 
 def test_json_contract_and_geopackage(dar, halves, tmp_path):
     out = tmp_path / "p.gpkg"
-    args = ["precarity", "--buildings", str(dar / "tandale-buildings.shp"), "--roads", str(dar / "tandale-roads.shp"),
-            "--boundaries", str(halves), "--boundary-name", "ward", "--out", str(out), "--json"]  # fmt: skip
+    args = [
+        "precarity",
+        "--buildings",
+        str(dar / "tandale-buildings.shp"),
+        "--roads",
+        str(dar / "tandale-roads.shp"),
+        "--boundaries",
+        str(halves),
+        "--boundary-name",
+        "ward",
+        "--out",
+        str(out),
+        "--json",
+    ]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
@@ -90,9 +102,24 @@ def test_hazard_and_population_on_the_sample_area(sample_area_dir, tmp_path):
     """Jakarta sample: people on the flood grid give hazard shares per cell and per kelurahan."""
     d = sample_area_dir
     out = tmp_path / "jk.gpkg"
-    args = ["precarity", "--buildings", str(d / "buildings.gpkg"), "--hazard", str(d / "flood_current.tif"),
-            "--population", str(d / "population.tif"), "--population-scale", "0.025",
-            "--boundaries", str(d / "kelurahan.gpkg"), "--boundary-name", "KEL_NAME2", "--out", str(out), "--json"]  # fmt: skip
+    args = [
+        "precarity",
+        "--buildings",
+        str(d / "buildings.gpkg"),
+        "--hazard",
+        str(d / "flood_current.tif"),
+        "--population",
+        str(d / "population.tif"),
+        "--population-scale",
+        "0.025",
+        "--boundaries",
+        str(d / "kelurahan.gpkg"),
+        "--boundary-name",
+        "KEL_NAME2",
+        "--out",
+        str(out),
+        "--json",
+    ]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
@@ -117,7 +144,13 @@ def test_hazard_without_population_uses_buildings(sample_area_dir):
 
 
 def test_hazard_outside_the_buildings_is_an_error(sample_area_dir, dar):
-    args = ["precarity", "--buildings", str(dar / "tandale-buildings.shp"), "--hazard", str(sample_area_dir / "flood_current.tif")]
+    args = [
+        "precarity",
+        "--buildings",
+        str(dar / "tandale-buildings.shp"),
+        "--hazard",
+        str(sample_area_dir / "flood_current.tif"),
+    ]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 1 and "does not overlap" in result.output
 
@@ -126,15 +159,36 @@ def test_census_polygons_as_population(shared_data, tmp_path):
     """InaSAFE fixtures: census wards shared by area over the hazard classes; people are neither created nor lost."""
     f = shared_data / "inasafe_fixtures"
     out = tmp_path / "c.gpkg"
-    args = ["precarity", "--buildings", str(f / "buildings.shp"), "--roads", str(f / "roads.shp"),
-            "--hazard", str(f / "continuous_flood_20_20.asc"), "--population", str(f / "census.geojson"),
-            "--population-field", "population", "--boundaries", str(f / "census.geojson"), "--boundary-name", "population",
-            "--h3-resolution", "10", "--out", str(out), "--json"]  # fmt: skip
+    args = [
+        "precarity",
+        "--buildings",
+        str(f / "buildings.shp"),
+        "--roads",
+        str(f / "roads.shp"),
+        "--hazard",
+        str(f / "continuous_flood_20_20.asc"),
+        "--population",
+        str(f / "census.geojson"),
+        "--population-field",
+        "population",
+        "--boundaries",
+        str(f / "census.geojson"),
+        "--boundary-name",
+        "population",
+        "--h3-resolution",
+        "10",
+        "--out",
+        str(out),
+        "--json",
+    ]
     # Two published needs inside the first ward, as a GeoJSON export of field reports.
     wards = gpd.read_file(f / "census.geojson")
     inside = wards.geometry.iloc[0].representative_point()
-    reports = gpd.GeoDataFrame({"category": ["need_water", "need_food"], "status": ["published", "published"]},
-                               geometry=[inside, inside], crs=wards.crs)  # fmt: skip
+    reports = gpd.GeoDataFrame(
+        {"category": ["need_water", "need_food"], "status": ["published", "published"]},
+        geometry=[inside, inside],
+        crs=wards.crs,
+    )
     reports.to_file(tmp_path / "reports.geojson")
     args += ["--reports", str(tmp_path / "reports.geojson")]
     with pytest.warns(UserWarning, match="empty or have no area"):  # the fixture's 4th ward has no geometry
@@ -151,7 +205,14 @@ def test_census_polygons_as_population(shared_data, tmp_path):
 
 def test_facilities_default_to_tagged_buildings(dar):
     """Tandale's buildings include schools and a hospital: with roads, walks are computed without --facilities."""
-    args = ["precarity", "--buildings", str(dar / "tandale-buildings.shp"), "--roads", str(dar / "tandale-roads.shp"), "--json"]
+    args = [
+        "precarity",
+        "--buildings",
+        str(dar / "tandale-buildings.shp"),
+        "--roads",
+        str(dar / "tandale-roads.shp"),
+        "--json",
+    ]
     data = json.loads(CliRunner().invoke(main, args).stdout)
     assert "walk_school_m" not in data["skipped"] and "walk_health_m" not in data["skipped"]
     assert "water_point" in data["skipped"]["walk_water_m"]

@@ -10,8 +10,8 @@ import pytest
 from shapely.geometry import box
 
 from geoapp import create_app
-from layers.export import write_geopackage
-from tests.web.conftest import bearer
+from layers.publish.export import write_geopackage
+from tests.helpers import bearer
 
 CRS = "EPSG:32748"
 
@@ -20,16 +20,36 @@ CRS = "EPSG:32748"
 def built_app(tmp_path):
     path = tmp_path / "area.gpkg"
     sq = [box(700_000 + 100 * i, 9_310_000, 700_050 + 100 * i, 9_310_050) for i in range(3)]
-    write_geopackage({
-        "exposure_buildings": gpd.GeoDataFrame(
-            {"building_id": [1, 2, 3, 1, 2, 3], "hazard_class": ["high", "low", None, None, None, "medium"],
-             "scenario": ["current"] * 3 + ["design"] * 3}, geometry=sq * 2, crs=CRS),
-        "exposure_areas": gpd.GeoDataFrame(
-            {"boundary": ["rw"] * 3, "area_id": [1, 2, 3], "name": ["=HYPERLINK(\"x\")", "RW 02", "RW 03"],
-             "pop_total": [100.0, 200.0, 300.0], "pop_affected": [12.5, 80.0, 0.0], "displaced": [2.0, 30.0, 0.0],
-             "scenario": ["current"] * 3}, geometry=sq, crs=CRS),
-    }, path)
-    return create_app({"TESTING": True, "SECRET_KEY": "k", "DATABASE_URL": f"sqlite:///{tmp_path / 'r.db'}", "BUILD": str(path)})
+    write_geopackage(
+        {
+            "exposure_buildings": gpd.GeoDataFrame(
+                {
+                    "building_id": [1, 2, 3, 1, 2, 3],
+                    "hazard_class": ["high", "low", None, None, None, "medium"],
+                    "scenario": ["current"] * 3 + ["design"] * 3,
+                },
+                geometry=sq * 2,
+                crs=CRS,
+            ),
+            "exposure_areas": gpd.GeoDataFrame(
+                {
+                    "boundary": ["rw"] * 3,
+                    "area_id": [1, 2, 3],
+                    "name": ['=HYPERLINK("x")', "RW 02", "RW 03"],
+                    "pop_total": [100.0, 200.0, 300.0],
+                    "pop_affected": [12.5, 80.0, 0.0],
+                    "displaced": [2.0, 30.0, 0.0],
+                    "scenario": ["current"] * 3,
+                },
+                geometry=sq,
+                crs=CRS,
+            ),
+        },
+        path,
+    )
+    return create_app(
+        {"TESTING": True, "SECRET_KEY": "k", "DATABASE_URL": f"sqlite:///{tmp_path / 'r.db'}", "BUILD": str(path)}
+    )
 
 
 def _cell(html, key, column=0):
@@ -51,7 +71,7 @@ def test_ranking_csv_is_complete_and_safe_for_spreadsheets(built_app):
     assert resp.status_code == 200 and resp.mimetype == "text/csv"
     assert "jakarta-rw-current-ranking.csv" in resp.headers["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(resp.data.decode())))
-    assert [r["name"] for r in rows] == ["RW 02", "'=HYPERLINK(\"x\")", "RW 03"]
+    assert [r["name"] for r in rows] == ["RW 02", '\'=HYPERLINK("x")', "RW 03"]
     assert rows[0]["rank"] == "1" and rows[0]["pop_affected"] == "80.0"
 
 
@@ -72,10 +92,18 @@ def test_participation_counts_reports_by_status(app, client, make_user):
     _, moderator = make_user(app, "moderator")
     ids = [str(uuid.uuid4()) for _ in range(3)]
     for rid in ids:
-        feature = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [106.8201, -6.1899]},
-                   "properties": {"id": rid, "category": "flooding_observed", "description": "water at the knee"}}
+        feature = {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [106.8201, -6.1899]},
+            "properties": {"id": rid, "category": "flooding_observed", "description": "water at the knee"},
+        }
         assert client.post("/api/reports", json=feature, headers=bearer(volunteer)).status_code in (200, 201, 202)
-    assert client.post(f"/api/reports/{ids[0]}/review", json={"status": "published"}, headers=bearer(moderator)).status_code == 200
+    assert (
+        client.post(
+            f"/api/reports/{ids[0]}/review", json={"status": "published"}, headers=bearer(moderator)
+        ).status_code
+        == 200
+    )
     html = client.get("/dashboard").data.decode()
     assert _cell(html, "reports_received") == "3" and _cell(html, "published") == "1"
     assert _cell(html, "pending") == "2" and _cell(html, "contributors") == "1"
@@ -87,7 +115,7 @@ def test_dashboard_of_the_real_build_shows_the_stored_summary(built_area):
     import json
 
     from geoapp import create_app
-    from layers.export import read_metadata
+    from layers.publish.export import read_metadata
 
     app = create_app({"TESTING": True, "SECRET_KEY": "k", "DATABASE_URL": "sqlite://", "BUILD": str(built_area)})
     resp = app.test_client().get("/dashboard")

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from geoapp.models import Report, Review
-from tests.web.conftest import bearer
+from tests.helpers import bearer
 
 CSV = (
     "category,lon,lat,description\n"

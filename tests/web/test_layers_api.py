@@ -12,16 +12,23 @@ import pyogrio
 import pytest
 
 from geoapp import create_app
-from tests.web.conftest import bearer
+from tests.helpers import bearer
 
 EXACT = [(106.8201 + i * 0.003, -6.1899 - i * 0.002) for i in range(4)]
 
 
 @pytest.fixture
 def api_app(tmp_path, built_area):
-    return create_app({"TESTING": True, "SECRET_KEY": "t", "BUILD": str(built_area),
-                       "DATABASE_URL": f"sqlite:///{tmp_path / 'r.db'}", "ANON_RATE_LIMIT": "1000/hour",
-                       "EXPORT_DIR": str(tmp_path / "exports")})
+    return create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "t",
+            "BUILD": str(built_area),
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'r.db'}",
+            "ANON_RATE_LIMIT": "1000/hour",
+            "EXPORT_DIR": str(tmp_path / "exports"),
+        }
+    )
 
 
 @pytest.fixture
@@ -34,9 +41,20 @@ def with_reports(api_app, api, make_user):
     """Four published reports with personal fields; returns the moderator token."""
     _, trusted = make_user(api_app, "volunteer", trusted=True)
     _, moderator = make_user(api_app, "moderator")
-    feats = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": list(p)},
-              "properties": {"id": str(uuid.uuid4()), "category": "flooding_observed", "description": f"=cmd|' /C calc'!A{i}",
-                             "reporter_name": "Siti Rahma", "reporter_contact": "+62 811 555"}} for i, p in enumerate(EXACT)]
+    feats = [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": list(p)},
+            "properties": {
+                "id": str(uuid.uuid4()),
+                "category": "flooding_observed",
+                "description": f"=cmd|' /C calc'!A{i}",
+                "reporter_name": "Siti Rahma",
+                "reporter_contact": "+62 811 555",
+            },
+        }
+        for i, p in enumerate(EXACT)
+    ]
     resp = api.post("/api/reports", json={"type": "FeatureCollection", "features": feats}, headers=bearer(trusted))
     assert resp.get_json()["accepted"] == 4
     return moderator
@@ -61,13 +79,21 @@ def test_list_layers(api, built_area):
     assert {f["f"] for f in doc["formats"]} == {"gpkg", "shp", "geojson", "csv", "kml", "gpx", "fgb"}
 
 
-@pytest.mark.parametrize(("fmt", "suffix", "reader_layer"), [
-    ("gpkg", ".gpkg", "facilities"), ("geojson", ".geojson", None), ("csv", ".csv", None), ("kml", ".kml", "facilities"),
-    ("gpx", ".gpx", "waypoints"), ("fgb", ".fgb", None), ("shp", ".zip", None),
-])
+@pytest.mark.parametrize(
+    ("fmt", "suffix", "reader_layer"),
+    [
+        ("gpkg", ".gpkg", "facilities"),
+        ("geojson", ".geojson", None),
+        ("csv", ".csv", None),
+        ("kml", ".kml", "facilities"),
+        ("gpx", ".gpx", "waypoints"),
+        ("fgb", ".fgb", None),
+        ("shp", ".zip", None),
+    ],
+)
 def test_one_layer_in_every_format(api, built_area, tmp_path, fmt, suffix, reader_layer):
     resp = _download(api, "/api/layers/facilities", f=fmt)
-    assert f'filename=facilities{suffix}' in resp.headers["Content-Disposition"]
+    assert f"filename=facilities{suffix}" in resp.headers["Content-Disposition"]
     path = tmp_path / f"facilities{suffix}"
     path.write_bytes(resp.data)
     src = f"/vsizip/{path}/facilities.shp" if fmt == "shp" else path

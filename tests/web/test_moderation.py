@@ -8,8 +8,7 @@ import uuid
 
 import pytest
 
-from tests.web.conftest import bearer
-from tests.web.test_reports import feature
+from tests.helpers import bearer, feature
 
 
 def _submit(client, n=1, token=None, **props) -> list[str]:
@@ -28,7 +27,9 @@ def test_approve_and_reject_with_history(storage_app, storage_client, make_user)
     assert ok.status_code == 200 and ok.json == {"id": a, "status": "published"}
     no_reason = storage_client.post(f"/api/reports/{b}/review", json={"status": "rejected"}, headers=bearer(mod))
     assert no_reason.status_code == 400 and "give a reason" in no_reason.json["error"]["message"]
-    rej = storage_client.post(f"/api/reports/{b}/review", json={"status": "rejected", "reason": "duplicate of a"}, headers=bearer(mod))
+    rej = storage_client.post(
+        f"/api/reports/{b}/review", json={"status": "rejected", "reason": "duplicate of a"}, headers=bearer(mod)
+    )
     assert rej.status_code == 200
     public = json.loads(storage_client.get("/api/reports").data)
     assert [f["id"] for f in public["features"]] == [a]
@@ -42,7 +43,9 @@ def test_approve_and_reject_with_history(storage_app, storage_client, make_user)
 def test_bulk_review_is_all_or_nothing(storage_app, storage_client, make_user):
     _, mod = make_user(storage_app, "moderator")
     ids = _submit(storage_client, 3)
-    bad = storage_client.post("/api/reports/review", json={"ids": ids + ["missing"], "status": "published"}, headers=bearer(mod))
+    bad = storage_client.post(
+        "/api/reports/review", json={"ids": ids + ["missing"], "status": "published"}, headers=bearer(mod)
+    )
     assert bad.status_code == 404
     assert json.loads(storage_client.get("/api/reports").data)["features"] == []  # none published
     good = storage_client.post("/api/reports/review", json={"ids": ids, "status": "published"}, headers=bearer(mod))
@@ -53,17 +56,28 @@ def test_bulk_review_is_all_or_nothing(storage_app, storage_client, make_user):
 def test_edits_are_validated_recorded_and_keep_the_original(storage_app, storage_client, make_user):
     _, mod = make_user(storage_app, "moderator")
     [rid] = _submit(storage_client, 1, description="drian blocked")
-    bad = storage_client.post(f"/api/reports/{rid}/review", json={"status": "published", "edits": {"category": "volcano"}}, headers=bearer(mod))
+    bad = storage_client.post(
+        f"/api/reports/{rid}/review",
+        json={"status": "published", "edits": {"category": "volcano"}},
+        headers=bearer(mod),
+    )
     assert bad.status_code == 400 and "unknown category" in bad.json["error"]["message"]
-    not_allowed = storage_client.post(f"/api/reports/{rid}/review", json={"status": "published", "edits": {"status": "x"}}, headers=bearer(mod))
+    not_allowed = storage_client.post(
+        f"/api/reports/{rid}/review", json={"status": "published", "edits": {"status": "x"}}, headers=bearer(mod)
+    )
     assert not_allowed.status_code == 400
     edit = {"description": "drain blocked", "lon": 106.831}
-    resp = storage_client.post(f"/api/reports/{rid}/review", json={"status": "published", "edits": edit, "reason": "typo"}, headers=bearer(mod))
+    resp = storage_client.post(
+        f"/api/reports/{rid}/review", json={"status": "published", "edits": edit, "reason": "typo"}, headers=bearer(mod)
+    )
     assert resp.status_code == 200, resp.data
     props = storage_client.get(f"/api/reports/{rid}", headers=bearer(mod)).json["properties"]
     assert props["description"] == "drain blocked"
     assert props["original"]["description"] == "drian blocked" and props["original"]["lon"] == 106.83
-    assert props["history"][0]["changes"] == {"description": ["drian blocked", "drain blocked"], "lon": [106.83, 106.831]}
+    assert props["history"][0]["changes"] == {
+        "description": ["drian blocked", "drain blocked"],
+        "lon": [106.83, 106.831],
+    }
 
 
 def test_trusted_volunteers_publish_directly_others_wait(storage_app, storage_client, make_user):
@@ -83,15 +97,26 @@ def test_only_moderators_and_admins_review(app, client, make_user, role):
     assert resp.status_code == 403 and "may not" in resp.json["error"]["message"]
     assert client.post(f"/api/reports/{rid}/review", json={"status": "published"}).status_code == 401
     _, admin = make_user(app, "admin")
-    assert client.post(f"/api/reports/{rid}/review", json={"status": "published"}, headers=bearer(admin)).status_code == 200
+    assert (
+        client.post(f"/api/reports/{rid}/review", json={"status": "published"}, headers=bearer(admin)).status_code
+        == 200
+    )
 
 
 def test_review_of_unknown_report_and_bad_bodies(app, client, make_user):
     _, mod = make_user(app, "moderator")
-    assert client.post(f"/api/reports/{uuid.uuid4()}/review", json={"status": "published"}, headers=bearer(mod)).status_code == 404
+    assert (
+        client.post(
+            f"/api/reports/{uuid.uuid4()}/review", json={"status": "published"}, headers=bearer(mod)
+        ).status_code
+        == 404
+    )
     [rid] = _submit(client, 1)
     assert client.post(f"/api/reports/{rid}/review", json={"status": "gone"}, headers=bearer(mod)).status_code == 400
-    assert client.post("/api/reports/review", json={"ids": [], "status": "published"}, headers=bearer(mod)).status_code == 400
+    assert (
+        client.post("/api/reports/review", json={"ids": [], "status": "published"}, headers=bearer(mod)).status_code
+        == 400
+    )
 
 
 def test_moderate_page_needs_a_moderator_session(app, client, make_user):

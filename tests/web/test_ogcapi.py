@@ -15,8 +15,7 @@ import pytest
 import shapely
 
 from geoapp import create_app
-from tests.conftest import live_server, require
-from tests.web.conftest import bearer
+from tests.helpers import bearer, live_server, require
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 EPSG = "http://www.opengis.net/def/crs/EPSG/0/"
@@ -25,8 +24,15 @@ EPSG = "http://www.opengis.net/def/crs/EPSG/0/"
 @pytest.fixture(scope="module")
 def ogc_app(built_area, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("ogcapi")
-    app = create_app({"TESTING": True, "SECRET_KEY": "t", "BUILD": str(built_area),
-                      "DATABASE_URL": f"sqlite:///{tmp / 'reports.db'}", "ANON_RATE_LIMIT": "1000/hour"})
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "t",
+            "BUILD": str(built_area),
+            "DATABASE_URL": f"sqlite:///{tmp / 'reports.db'}",
+            "ANON_RATE_LIMIT": "1000/hour",
+        }
+    )
     return app
 
 
@@ -52,7 +58,13 @@ def test_landing_conformance_api(ogc):
     assert {"self", "service-desc", "service-doc", "conformance", "data"} <= set(rels)
     assert rels["service-desc"]["type"].startswith("application/vnd.oai.openapi+json")
     conf = _get(ogc, "/ogcapi/conformance").get_json()["conformsTo"]
-    for cls in ("ogcapi-features-1/1.0/conf/core", "conf/geojson", "conf/html", "conf/oas30", "ogcapi-features-2/1.0/conf/crs"):
+    for cls in (
+        "ogcapi-features-1/1.0/conf/core",
+        "conf/geojson",
+        "conf/html",
+        "conf/oas30",
+        "ogcapi-features-2/1.0/conf/crs",
+    ):
         assert any(c.endswith(cls) for c in conf), cls
     api = _get(ogc, "/ogcapi/api")
     assert api.mimetype == "application/vnd.oai.openapi+json"
@@ -82,7 +94,9 @@ def test_items_pages_with_next_links_cover_the_layer_once(ogc, rw):
         doc = _get(ogc, url).get_json()
         assert doc["numberMatched"] == 2685 and doc["numberReturned"] == len(doc["features"])
         seen += [f["id"] for f in doc["features"]]
-        nxt = [link["href"] for link in doc["links"] if link["rel"] == "next" and link["type"] == "application/geo+json"]
+        nxt = [
+            link["href"] for link in doc["links"] if link["rel"] == "next" and link["type"] == "application/geo+json"
+        ]
         url = nxt[0].replace("http://localhost", "") if nxt else None
         pages += 1
     assert pages == 3 and seen == rw.index.tolist()
@@ -105,8 +119,13 @@ def test_bbox_in_crs84_and_in_utm_with_output_crs(ogc, rw):
     assert sorted(f["id"] for f in doc["features"]) == expected and doc["numberMatched"] == len(expected) > 20
     # the same area asked in UTM (bbox-crs) with UTM output: coordinates are the stored ones
     utm = gpd.GeoSeries([shapely.box(*box84)], crs="OGC:CRS84").to_crs(32748).total_bounds
-    doc = _get(ogc, "/ogcapi/collections/boundaries_rw/items", bbox=",".join(map(str, utm)), limit=5,
-               **{"bbox-crs": f"{EPSG}32748", "crs": f"{EPSG}32748"})
+    doc = _get(
+        ogc,
+        "/ogcapi/collections/boundaries_rw/items",
+        bbox=",".join(map(str, utm)),
+        limit=5,
+        **{"bbox-crs": f"{EPSG}32748", "crs": f"{EPSG}32748"},
+    )
     assert doc.headers["Content-Crs"] == f"<{EPSG}32748>"
     f0 = doc.get_json()["features"][0]
     got = shapely.geometry.shape(f0["geometry"])
@@ -115,9 +134,14 @@ def test_bbox_in_crs84_and_in_utm_with_output_crs(ogc, rw):
 
 def test_epsg_4326_is_lat_lon_and_3857_is_metres(ogc, rw):
     fid = int(rw.index[0])
-    lonlat = shapely.get_coordinates(shapely.geometry.shape(_get(ogc, f"/ogcapi/collections/boundaries_rw/items/{fid}").get_json()["geometry"]))
-    latlon = shapely.get_coordinates(shapely.geometry.shape(
-        _get(ogc, f"/ogcapi/collections/boundaries_rw/items/{fid}", crs=f"{EPSG}4326").get_json()["geometry"]))
+    lonlat = shapely.get_coordinates(
+        shapely.geometry.shape(_get(ogc, f"/ogcapi/collections/boundaries_rw/items/{fid}").get_json()["geometry"])
+    )
+    latlon = shapely.get_coordinates(
+        shapely.geometry.shape(
+            _get(ogc, f"/ogcapi/collections/boundaries_rw/items/{fid}", crs=f"{EPSG}4326").get_json()["geometry"]
+        )
+    )
     np.testing.assert_allclose(latlon[:, ::-1], lonlat, atol=1e-7)
     assert 106 < lonlat[0, 0] < 107 and -7 < lonlat[0, 1] < -6
     merc = _get(ogc, f"/ogcapi/collections/boundaries_rw/items/{fid}", crs=f"{EPSG}3857")
@@ -125,9 +149,16 @@ def test_epsg_4326_is_lat_lon_and_3857_is_metres(ogc, rw):
     x, y = shapely.get_coordinates(shapely.geometry.shape(merc.get_json()["geometry"]))[0]
     assert 1.18e7 < x < 1.20e7 and -7.0e5 < y < -6.7e5
     # a bbox in EPSG:4326 is given lat,lon
-    doc = _get(ogc, "/ogcapi/collections/boundaries_rw/items", bbox="-6.22,106.80,-6.19,106.83",
-               **{"bbox-crs": f"{EPSG}4326"}, limit=10000).get_json()
-    doc84 = _get(ogc, "/ogcapi/collections/boundaries_rw/items", bbox="106.80,-6.22,106.83,-6.19", limit=10000).get_json()
+    doc = _get(
+        ogc,
+        "/ogcapi/collections/boundaries_rw/items",
+        bbox="-6.22,106.80,-6.19,106.83",
+        **{"bbox-crs": f"{EPSG}4326"},
+        limit=10000,
+    ).get_json()
+    doc84 = _get(
+        ogc, "/ogcapi/collections/boundaries_rw/items", bbox="106.80,-6.22,106.83,-6.19", limit=10000
+    ).get_json()
     assert [f["id"] for f in doc["features"]] == [f["id"] for f in doc84["features"]]
 
 
@@ -167,8 +198,14 @@ def test_not_found(ogc):
 
 
 def test_html_views(ogc):
-    for url in ("/ogcapi/", "/ogcapi/collections", "/ogcapi/collections/roads", "/ogcapi/collections/roads/items",
-                "/ogcapi/collections/roads/items/5", "/ogcapi/conformance"):
+    for url in (
+        "/ogcapi/",
+        "/ogcapi/collections",
+        "/ogcapi/collections/roads",
+        "/ogcapi/collections/roads/items",
+        "/ogcapi/collections/roads/items/5",
+        "/ogcapi/conformance",
+    ):
         resp = _get(ogc, url, f="html")
         assert resp.mimetype == "text/html" and "<h1>" in resp.get_data(as_text=True)
     page = _get(ogc, "/ogcapi/collections/roads/items", f="html", limit=3).get_data(as_text=True)
@@ -181,17 +218,35 @@ def test_html_views(ogc):
 
 
 def test_field_reports_collection_is_private_and_filters_by_datetime(tmp_path, built_area, make_user):
-    app = create_app({"TESTING": True, "SECRET_KEY": "t", "BUILD": str(built_area),
-                      "DATABASE_URL": f"sqlite:///{tmp_path / 'r.db'}", "ANON_RATE_LIMIT": "1000/hour",
-                       "EXPORT_DIR": str(tmp_path / "exports")})
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "t",
+            "BUILD": str(built_area),
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'r.db'}",
+            "ANON_RATE_LIMIT": "1000/hour",
+            "EXPORT_DIR": str(tmp_path / "exports"),
+        }
+    )
     client = app.test_client()
     _, trusted = make_user(app, "volunteer", trusted=True)
     _, moderator = make_user(app, "moderator")
     exact = [(106.8201 + i * 0.003, -6.1899) for i in range(3)]
-    feats = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": list(p)},
-              "properties": {"id": str(uuid.uuid4()), "category": "flooding_observed", "description": f"r{i}",
-                             "observed_at": f"2025-02-0{i + 1}T08:00:00Z", "reporter_name": "Siti",
-                             "reporter_contact": "+62 811"}} for i, p in enumerate(exact)]
+    feats = [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": list(p)},
+            "properties": {
+                "id": str(uuid.uuid4()),
+                "category": "flooding_observed",
+                "description": f"r{i}",
+                "observed_at": f"2025-02-0{i + 1}T08:00:00Z",
+                "reporter_name": "Siti",
+                "reporter_contact": "+62 811",
+            },
+        }
+        for i, p in enumerate(exact)
+    ]
     resp = client.post("/api/reports", json={"type": "FeatureCollection", "features": feats}, headers=bearer(trusted))
     assert resp.status_code in (200, 201) and resp.get_json()["accepted"] == 3
     doc = _get(client, "/ogcapi/collections/field_reports/items").get_json()
@@ -202,10 +257,24 @@ def test_field_reports_collection_is_private_and_filters_by_datetime(tmp_path, b
     one = doc["features"][0]["id"]
     assert _get(client, f"/ogcapi/collections/field_reports/items/{one}").get_json()["id"] == one
     # datetime: instant-free interval forms
-    assert _get(client, "/ogcapi/collections/field_reports/items", datetime="2025-02-02T00:00:00Z/..").get_json()["numberMatched"] == 2
-    assert _get(client, "/ogcapi/collections/field_reports/items", datetime="../2025-02-01T12:00:00Z").get_json()["numberMatched"] == 1
-    assert _get(client, "/ogcapi/collections/field_reports/items", datetime="2025-02-01T00:00:00Z/2025-02-02T23:59:59Z"
-                ).get_json()["numberMatched"] == 2
+    assert (
+        _get(client, "/ogcapi/collections/field_reports/items", datetime="2025-02-02T00:00:00Z/..").get_json()[
+            "numberMatched"
+        ]
+        == 2
+    )
+    assert (
+        _get(client, "/ogcapi/collections/field_reports/items", datetime="../2025-02-01T12:00:00Z").get_json()[
+            "numberMatched"
+        ]
+        == 1
+    )
+    assert (
+        _get(
+            client, "/ogcapi/collections/field_reports/items", datetime="2025-02-01T00:00:00Z/2025-02-02T23:59:59Z"
+        ).get_json()["numberMatched"]
+        == 2
+    )
     _get(client, "/ogcapi/collections/field_reports/items", 400, datetime="yesterday")
     # moderators see the exact places and who reported
     mod = client.get("/ogcapi/collections/field_reports/items", headers=bearer(moderator)).get_json()

@@ -8,9 +8,8 @@ import json
 
 import numpy as np
 
-from geoapp.reportdata import reports_geodataframe, shelter_sites
-from tests.web.conftest import bearer
-from tests.web.test_reports import feature
+from geoapp.reports.query import reports_geodataframe, shelter_sites
+from tests.helpers import bearer, feature
 
 PERSONAL = {"reporter_name", "reporter_contact", "accuracy_m", "altitude_m", "created_by", "original", "outside_area"}
 EXACT = (106.834567, -6.212345)
@@ -31,7 +30,9 @@ def _publish_household_report(app, client, make_user):
     return f["properties"]["id"]
 
 
-def test_anonymous_geojson_and_csv_have_no_personal_field_and_no_exact_coordinate(storage_app, storage_client, make_user):
+def test_anonymous_geojson_and_csv_have_no_personal_field_and_no_exact_coordinate(
+    storage_app, storage_client, make_user
+):
     _publish_household_report(storage_app, storage_client, make_user)
     raw = storage_client.get("/api/reports").get_data(as_text=True)
     for secret in ("Siti", "Aminah", "555", "insulin family", "106.834567", "-6.212345", "Aminah family"):
@@ -58,7 +59,9 @@ def test_a_narrow_bbox_cannot_find_the_exact_place(storage_app, storage_client, 
     [feat] = json.loads(storage_client.get("/api/reports", query_string={"bbox": wide}).data)["features"]
     blon, blat = feat["geometry"]["coordinates"]
     around_blurred = f"{blon - 1e-5},{blat - 1e-5},{blon + 1e-5},{blat + 1e-5}"
-    assert len(json.loads(storage_client.get("/api/reports", query_string={"bbox": around_blurred}).data)["features"]) == 1
+    assert (
+        len(json.loads(storage_client.get("/api/reports", query_string={"bbox": around_blurred}).data)["features"]) == 1
+    )
 
 
 def test_planners_see_exact_points_without_personal_fields_moderators_see_all(app, client, make_user):
@@ -80,7 +83,9 @@ def test_reports_geodataframe_applies_the_same_rules(app, client, make_user):
         mod = reports_geodataframe(viewer="moderator")
         assert public.crs == "EPSG:4326" and len(public) == 1
         assert not PERSONAL & set(public.columns)
-        np.testing.assert_allclose([public.geometry.x[0], public.geometry.y[0]], api["geometry"]["coordinates"], atol=1e-7)
+        np.testing.assert_allclose(
+            [public.geometry.x[0], public.geometry.y[0]], api["geometry"]["coordinates"], atol=1e-7
+        )
         assert (mod.geometry.x[0], mod.geometry.y[0]) == EXACT and mod["reporter_name"][0] == "Siti Aminah"
         empty = reports_geodataframe(category="shelter_site")
         assert len(empty) == 0 and "category" in empty.columns
@@ -111,7 +116,7 @@ def test_flood_observations_flag_wet_reports_where_the_model_is_dry(app, client,
     _, trusted = make_user(app, "volunteer", trusted=True)
     for xy in ((wx, wy), (dx, dy)):
         client.post("/api/reports", json=feature("flooding_observed", xy, depth_m=0.4), headers=bearer(trusted))
-    from geoapp.reportdata import flood_observations
+    from geoapp.reports.query import flood_observations
 
     with app.test_request_context():
         obs = flood_observations("current")
@@ -124,11 +129,15 @@ def test_field_reports_layer_is_public_and_writes_to_a_geopackage(app, client, m
     """The build/export layer: published only, blurred, JSON attributes, shelter name/capacity as columns."""
     import geopandas as gpd
 
-    from geoapp.reportdata import field_reports_layer
+    from geoapp.reports.query import field_reports_layer
 
     _publish_household_report(app, client, make_user)
     _, trusted = make_user(app, "volunteer", trusted=True)
-    client.post("/api/reports", json=feature("shelter_site", (106.83, -6.2), attributes={"name": "SDN 01", "capacity": "80"}), headers=bearer(trusted))
+    client.post(
+        "/api/reports",
+        json=feature("shelter_site", (106.83, -6.2), attributes={"name": "SDN 01", "capacity": "80"}),
+        headers=bearer(trusted),
+    )
     client.post("/api/reports", json=feature("need_food", (106.83, -6.2), reporter_name="Hidden"))  # pending
     with app.test_request_context():
         layer = field_reports_layer()

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from geoapp.models import Report
-from tests.conftest import CHROMIUM_ARGS, live_server, require
+from tests.helpers import CHROMIUM_ARGS, live_server, require
 
 
 def test_form_page_is_light_and_says_what_is_public(client):
@@ -72,7 +72,9 @@ def test_offline_submission_is_kept_and_sent_once_when_back_online(app):
         assert _count(app) == 0
         queued_id = page.evaluate("JSON.parse(localStorage.getItem('geoapp.reports.queue'))[0].properties.id")
         context.set_offline(False)
-        page.wait_for_function("JSON.parse(localStorage.getItem('geoapp.reports.queue') || '[]').length === 0", timeout=15_000)
+        page.wait_for_function(
+            "JSON.parse(localStorage.getItem('geoapp.reports.queue') || '[]').length === 0", timeout=15_000
+        )
         assert _count(app) == 1
         # A second tab resending the same queued item (e.g. a lost answer) must not duplicate it.
         page.evaluate(
@@ -97,7 +99,8 @@ def test_moderator_approves_and_rejects_in_bulk_in_the_browser(app, make_user):
     if not chromium:
         require("GEOAPP_REQUIRE_BROWSER", "Debian's chromium")
     from playwright.sync_api import sync_playwright
-    from tests.web.test_reports import feature
+
+    from tests.helpers import feature
 
     make_user(app, "moderator", name="mia", password="pw-mia")
     client = app.test_client()

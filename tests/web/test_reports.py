@@ -14,20 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 from PIL import Image
 
-from tests.conftest import live_server
-from tests.web.conftest import bearer
-
-JAKARTA = (106.83, -6.2)
-
-
-def feature(category="blocked_drain", coords=JAKARTA, **props) -> dict:
-    props.setdefault("id", str(uuid.uuid4()))
-    props["category"] = category
-    return {"type": "Feature", "geometry": {"type": "Point", "coordinates": list(coords)}, "properties": props}
-
-
-def collection(*feats) -> dict:
-    return {"type": "FeatureCollection", "features": list(feats)}
+from tests.helpers import JAKARTA, bearer, collection, feature, live_server
 
 
 def get_all(client, headers=None, **params) -> dict:
@@ -178,9 +165,10 @@ def test_concurrent_submissions_are_all_stored_exactly_once(app, make_user):
     storage_app = app
     from http.client import HTTPConnection
 
-    from geoapp.models import Report
     from sqlalchemy import func, select
     from sqlalchemy.orm import Session
+
+    from geoapp.models import Report
 
     _, token = make_user(storage_app, "volunteer")
     failures: list = []
@@ -221,11 +209,22 @@ def test_postgis_geometry_column_follows_lon_lat_and_polygons(storage_app, stora
 
     _, mod = make_user(storage_app, "moderator")
     poly = {"type": "Polygon", "coordinates": [[[106.8, -6.2], [106.81, -6.2], [106.81, -6.21], [106.8, -6.2]]]}
-    f = {"type": "Feature", "geometry": poly, "properties": {"id": str(uuid.uuid4()), "category": "community_boundary", "name": "RW 05"}}
+    f = {
+        "type": "Feature",
+        "geometry": poly,
+        "properties": {"id": str(uuid.uuid4()), "category": "community_boundary", "name": "RW 05"},
+    }
     assert storage_client.post("/api/reports", json=collection(feature(), f), headers=bearer(mod)).json["accepted"] == 2
     with storage_app.extensions["geoapp.db"].connect() as conn:
-        rows = conn.execute(text("SELECT category, ST_GeometryType(geom), ST_X(ST_PointOnSurface(geom)), ST_SRID(geom) FROM reports ORDER BY category")).all()
-    assert [(r[0], r[1], r[3]) for r in rows] == [("blocked_drain", "ST_Point", 4326), ("community_boundary", "ST_Polygon", 4326)]
+        rows = conn.execute(
+            text(
+                "SELECT category, ST_GeometryType(geom), ST_X(ST_PointOnSurface(geom)), ST_SRID(geom) FROM reports ORDER BY category"
+            )
+        ).all()
+    assert [(r[0], r[1], r[3]) for r in rows] == [
+        ("blocked_drain", "ST_Point", 4326),
+        ("community_boundary", "ST_Polygon", 4326),
+    ]
     assert rows[0][2] == pytest.approx(JAKARTA[0])
     fc = get_all(storage_client, bbox="106.79,-6.22,106.82,-6.19")
     assert [x["geometry"]["type"] for x in fc["features"]] == ["Polygon"]  # public: the boundary, exact
@@ -243,7 +242,12 @@ def test_the_same_report_sent_by_20_threads_at_once_is_stored_once(storage_app, 
     def send(port: int) -> None:
         conn = HTTPConnection("127.0.0.1", port, timeout=60)
         barrier.wait()
-        conn.request("POST", "/api/reports", body=body, headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+        conn.request(
+            "POST",
+            "/api/reports",
+            body=body,
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+        )
         resp = conn.getresponse()
         answers.append((resp.status, json.loads(resp.read())))
         conn.close()
@@ -266,7 +270,10 @@ def test_bbox_finds_polygons_that_cross_it_on_postgis(storage_app, storage_clien
     if storage_app.extensions["geoapp.db"].dialect.name != "postgresql":
         pytest.skip("PostGIS only: SQLite tests the representative point")
     _, mod = make_user(storage_app, "moderator")
-    poly = {"type": "Polygon", "coordinates": [[[106.80, -6.20], [106.84, -6.20], [106.84, -6.24], [106.80, -6.24], [106.80, -6.20]]]}
+    poly = {
+        "type": "Polygon",
+        "coordinates": [[[106.80, -6.20], [106.84, -6.20], [106.84, -6.24], [106.80, -6.24], [106.80, -6.20]]],
+    }
     f = {"type": "Feature", "geometry": poly, "properties": {"id": str(uuid.uuid4()), "category": "community_boundary"}}
     assert storage_client.post("/api/reports", json=f, headers=bearer(mod)).status_code == 201
     corner = "106.835,-6.205,106.845,-6.195"  # overlaps the polygon's north-east corner only

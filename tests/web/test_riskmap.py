@@ -11,7 +11,7 @@ from PIL import Image
 from shapely.geometry import box
 
 from geoapp import create_app
-from tests.web.conftest import bearer
+from tests.helpers import bearer
 
 
 def _config(html: str) -> dict:
@@ -89,10 +89,17 @@ def test_standalone_download(client):
 def test_built_exposure_layers_replace_the_inputs_per_scenario(tmp_path):
     built = tmp_path / "area.gpkg"
     geom = [box(106.82, -6.19, 106.8202, -6.1898)]
-    gpd.GeoDataFrame({"building_id": [1, 1], "hazard_class": ["high", "low"], "scenario": ["current", "design"]},
-                     geometry=geom * 2, crs=4326).to_file(built, layer="exposure_buildings")
-    gpd.GeoDataFrame({"area_id": [3], "name": ["KEBON BAWANG RW 01"]}, geometry=geom, crs=4326).to_file(built, layer="boundaries_rw")
-    app = create_app({"TESTING": True, "SECRET_KEY": "k", "DATABASE_URL": f"sqlite:///{tmp_path / 'r.db'}", "BUILD": str(built)})
+    gpd.GeoDataFrame(
+        {"building_id": [1, 1], "hazard_class": ["high", "low"], "scenario": ["current", "design"]},
+        geometry=geom * 2,
+        crs=4326,
+    ).to_file(built, layer="exposure_buildings")
+    gpd.GeoDataFrame({"area_id": [3], "name": ["KEBON BAWANG RW 01"]}, geometry=geom, crs=4326).to_file(
+        built, layer="boundaries_rw"
+    )
+    app = create_app(
+        {"TESTING": True, "SECRET_KEY": "k", "DATABASE_URL": f"sqlite:///{tmp_path / 'r.db'}", "BUILD": str(built)}
+    )
     client = app.test_client()
     cfg = _config(client.get("/").data.decode())
     assert {layer["name"]: layer["source"] for layer in cfg["layers"]}["buildings"] == "exposure_buildings"
@@ -105,11 +112,22 @@ def test_published_reports_are_a_layer_with_public_fields_only(app, client, make
     _, volunteer = make_user(app, "volunteer")
     _, moderator = make_user(app, "moderator")
     rid = str(uuid.uuid4())
-    feature = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [106.8201, -6.1899]},
-               "properties": {"id": rid, "category": "flooding_observed", "description": "<img src=x onerror=alert(1)>",
-                              "reporter_name": "Siti", "reporter_contact": "+62 811"}}
+    feature = {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [106.8201, -6.1899]},
+        "properties": {
+            "id": rid,
+            "category": "flooding_observed",
+            "description": "<img src=x onerror=alert(1)>",
+            "reporter_name": "Siti",
+            "reporter_contact": "+62 811",
+        },
+    }
     assert client.post("/api/reports", json=feature, headers=bearer(volunteer)).status_code in (200, 201, 202)
-    assert client.post(f"/api/reports/{rid}/review", json={"status": "published"}, headers=bearer(moderator)).status_code == 200
+    assert (
+        client.post(f"/api/reports/{rid}/review", json={"status": "published"}, headers=bearer(moderator)).status_code
+        == 200
+    )
     assert "reports" in [layer["name"] for layer in _config(client.get("/").data.decode())["layers"]]
     fc = client.get("/map/tiles/reports/%d/%d/%d.json" % _tile_of(106.8201, -6.1899, 12)).get_json()
     assert [f["id"] for f in fc["features"]] == [rid]

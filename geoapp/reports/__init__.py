@@ -1,0 +1,1 @@
+"""Field-report storage, the queries every route shares (with the caller's privacy), and moderation."""

@@ -1,0 +1,203 @@
+"""Evacuation shelters: which facilities can take people, how many, and whether their site is safe.
+
+* **Which**: facilities whose ``category`` is one of ``categories`` (default schools,
+  places of worship, community centres, designated shelters), plus extra points such
+  as published field reports marked as shelter sites.
+* **How many** (``capacity_source``): the capacity attribute when it parses to a
+  number ("100 Orang" → 100, see :func:`layers.io.values.parse_capacity`), else the
+  SPHERE rule floor area × levels / ``m2_per_person`` (3.5 m² per person) of the
+  footprint the facility stands in (levels unknown → 1), else ``default_capacity``
+  (NaN when not set: unknown, treated as unlimited by the assignment).
+* **Safe**: the site (its footprint, or the point) has a hazard depth below the first
+  hazard class (0.1 m with the default flood classes); a vector hazard zone of any
+  class makes a site unsafe. Unsafe shelters are listed and not used.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from layers.errors import InvalidInputError
+from layers.hazard.classes import ClassScheme
+from layers.io.values import parse_capacity
+
+DEFAULT_SHELTER_CATEGORIES = ("school", "place_of_worship", "community_centre", "shelter")
+M2_PER_PERSON = 3.5  # SPHERE minimum covered living space per person
+SHELTER_COLUMNS = [
+    "shelter_id",
+    "facility_id",
+    "report_id",
+    "source",
+    "category",
+    "name",
+    "capacity",
+    "capacity_source",
+    "floor_area_m2",
+    "depth_m",
+    "hazard_class",
+    "safe",
+]
+
+
+def shelters_from_facilities(
+    facilities: gpd.GeoDataFrame,
+    *,
+    buildings: gpd.GeoDataFrame | None = None,
+    categories: Iterable[str] = DEFAULT_SHELTER_CATEGORIES,
+    extra: gpd.GeoDataFrame | None = None,
+    capacity_field: str | None = None,
+    m2_per_person: float = M2_PER_PERSON,
+    default_capacity: float | None = None,
+    hazard=None,
+    classes: ClassScheme | str | None = None,
+) -> gpd.GeoDataFrame:
+    """Shelters (points, one per facility or extra point) with capacity and site safety.
+
+    Parameters
+    ----------
+    facilities
+        Facilities in the common schema (``facility_id``, ``category``, ``capacity``, ``building_id``).
+    buildings
+        Footprints (``building_id``, ``levels``) for the floor-area rule and the site's hazard.
+    extra
+        More shelter points, e.g. published field reports of category ``shelter_site``
+        (``name`` and ``capacity`` columns used when present).
+    capacity_field
+        Column of ``facilities`` (and ``extra``) holding capacity text; default ``capacity``.
+    hazard
+        A hazard raster path or :class:`~layers.area.HazardSpec`; None = every site safe.
+    """
+    if not m2_per_person > 0:
+        raise InvalidInputError(f"m2_per_person {m2_per_person} must be positive")
+    cats = {str(c).strip().lower() for c in categories}
+    field = capacity_field or "capacity"
+    if field not in facilities.columns:
+        raise InvalidInputError(
+            f"capacity field '{field}' is not a facility column; columns are {list(facilities.columns[:-1])}"
+        )
+    chosen = facilities[facilities["category"].astype("string").str.lower().isin(cats).fillna(False).to_numpy()]
+    parts = [
+        pd.DataFrame(
+            {
+                "facility_id": chosen["facility_id"].to_numpy(),
+                "source": "facility",
+                "category": chosen["category"].astype("string").to_numpy(),
+                "name": chosen["name"].astype("string").to_numpy() if "name" in chosen else pd.NA,
+                "capacity": parse_capacity(chosen[field].to_numpy()).to_numpy(),
+                "building_id": chosen["building_id"].astype("Int64").to_numpy() if "building_id" in chosen else pd.NA,
+                "report_id": pd.NA,
+                "geometry": chosen.geometry.to_numpy(),
+            }
+        )
+    ]
+    if extra is not None and len(extra):
+        ex = extra.to_crs(facilities.crs) if extra.crs is not None and facilities.crs is not None else extra
+        ex = ex[ex.geometry.notna() & ~ex.geometry.is_empty]
+        pts = ex.geometry.where(ex.geom_type == "Point", ex.geometry.representative_point())
+        cap_col = field if field in ex.columns else ("capacity" if "capacity" in ex.columns else None)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "facility_id": pd.array([pd.NA] * len(ex), dtype="Int64"),
+                    "source": "field_report",
+                    "category": "shelter",
+                    "name": ex["name"].astype("string").to_numpy() if "name" in ex else pd.NA,
+                    "capacity": parse_capacity(ex[cap_col].to_numpy()).to_numpy() if cap_col else np.nan,
+                    "building_id": pd.NA,
+                    # the field report's own id, so a planner can trace the shelter to it
+                    "report_id": ex["id"].astype("string").to_numpy() if "id" in ex else pd.NA,
+                    "geometry": pts.to_numpy(),
+                }
+            )
+        )
+    table = pd.concat(parts, ignore_index=True)
+    out = gpd.GeoDataFrame(table, geometry="geometry", crs=facilities.crs)
+    if len(out) == 0:
+        warnings.warn(
+            f"no shelter in the area: no facility of categories {sorted(cats)} and no extra shelter points",
+            stacklevel=2,
+        )
+        return _empty(facilities.crs)
+    out["building_id"] = pd.array(out["building_id"], dtype="Int64")
+    out["report_id"] = pd.array(out["report_id"], dtype="string")
+    site = out.geometry.copy()
+    floor = np.full(len(out), np.nan)
+    if buildings is not None and len(buildings):
+        fp, floor = _footprints(out, buildings)
+        site = gpd.GeoSeries(np.where(fp.notna(), fp, out.geometry.to_numpy()), crs=out.crs)
+    capacity = out["capacity"].to_numpy(np.float64)
+    source = np.where(~np.isnan(capacity), "attribute", None)
+    by_area = np.isnan(capacity) & ~np.isnan(floor)
+    capacity = np.where(by_area, np.floor(floor / m2_per_person), capacity)
+    source = np.where(by_area, "floor_area", source)
+    unknown = np.isnan(capacity)
+    if default_capacity is not None:
+        capacity = np.where(unknown, float(default_capacity), capacity)
+    source = np.where(unknown, "default" if default_capacity is not None else "unknown", source)
+    if unknown.any() and default_capacity is None:
+        warnings.warn(
+            f"{int(unknown.sum())} shelters have no capacity attribute and no footprint: capacity unknown "
+            "(treated as unlimited); set shelters.default_capacity to bound them",
+            stacklevel=2,
+        )
+    out["capacity"] = capacity
+    out["capacity_source"] = pd.array(source, dtype="string")
+    out["floor_area_m2"] = floor
+    out = out.assign(**_site_safety(site, hazard, classes))
+    out.insert(0, "shelter_id", np.arange(1, len(out) + 1, dtype=np.int64))
+    return out[SHELTER_COLUMNS + ["geometry"]]
+
+
+def _footprints(shelters: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame) -> tuple[gpd.GeoSeries, np.ndarray]:
+    """Footprint of each shelter (by ``building_id``, else the footprint containing the point) and its floor area."""
+    b = buildings.reset_index(drop=True)
+    pos = pd.Series(np.arange(len(b)), index=b["building_id"].to_numpy())
+    pos = pos[~pos.index.duplicated()]
+    linked = shelters["building_id"].map(pos).to_numpy(dtype=np.float64, na_value=np.nan)
+    free = np.flatnonzero(np.isnan(linked))
+    if len(free):
+        hit = gpd.sjoin(shelters.iloc[free][["geometry"]], b[["geometry"]], predicate="within", how="inner")
+        hit = hit[~hit.index.duplicated()]
+        linked[hit.index.to_numpy()] = hit["index_right"].to_numpy()
+    has = ~np.isnan(linked)
+    idx = linked[has].astype(np.int64)
+    geoms = np.full(len(shelters), None, dtype=object)
+    geoms[has] = b.geometry.to_numpy()[idx]
+    floor = np.full(len(shelters), np.nan)
+    levels = b["levels"].to_numpy(np.float64) if "levels" in b else np.ones(len(b))
+    levels = np.where(np.isnan(levels) | (levels <= 0), 1.0, levels)
+    floor[has] = b.geometry.area.to_numpy()[idx] * levels[idx]
+    return gpd.GeoSeries(geoms, crs=shelters.crs), floor
+
+
+def _site_safety(site: gpd.GeoSeries, hazard, classes) -> dict:
+    """Depth and class of each site (all cells or zones it touches); safe = in no hazard class."""
+    from layers.hazard.sources import HazardRaster, HazardZones, geometry_hazard, open_hazard
+
+    n = len(site)
+    if hazard is None:
+        return {"depth_m": np.zeros(n), "hazard_class": pd.array([pd.NA] * n, dtype="string"), "safe": np.ones(n, bool)}
+    h = hazard if isinstance(hazard, (HazardRaster, HazardZones)) else open_hazard(hazard, classes=classes)
+    res = geometry_hazard(site, h)
+    cls = res["hazard_class"].to_numpy()
+    names = np.where(cls >= 0, np.array(h.classes.names, dtype=object)[np.maximum(cls, 0)], None)
+    return {
+        "depth_m": np.nan_to_num(res["depth_max_m"].to_numpy(), nan=0.0),
+        "hazard_class": pd.array(names, dtype="string"),
+        "safe": cls < 0,
+    }
+
+
+def _empty(crs) -> gpd.GeoDataFrame:
+    cols = {c: pd.Series(dtype="float64") for c in SHELTER_COLUMNS}
+    cols["shelter_id"] = pd.Series(dtype="int64")
+    cols["safe"] = pd.Series(dtype="bool")
+    for c in ("source", "category", "name", "capacity_source", "hazard_class", "report_id"):
+        cols[c] = pd.Series(dtype="string")
+    cols["facility_id"] = pd.Series(dtype="Int64")
+    return gpd.GeoDataFrame(cols, geometry=gpd.GeoSeries([], crs=crs), crs=crs)

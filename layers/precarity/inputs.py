@@ -1,0 +1,296 @@
+"""Inputs of the precarity index from files (``geoapp precarity``) and from an area (``geoapp build``).
+
+People come from the population layer placed on the hazard by
+:func:`layers.hazard.population.people_on_hazard` (points at cell centres with
+``people`` and ``hazard_class``) or :func:`~layers.hazard.population.census_on_hazard`.
+Without population the hazard shares are taken over buildings (each
+building's all-touched class, or the exposure result's ``hazard_class``) and
+population-based figures are left out.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from layers.errors import InvalidInputError
+from layers.precarity.index import (
+    DEFAULT_RESOLUTION,
+    DEFAULT_THRESHOLD,
+    PrecarityResult,
+    precarity_index,
+)
+
+REPORT_BOUNDARY_CATEGORY = "community_boundary"
+
+
+def parse_weights(spec: str | dict | None) -> dict[str, float]:
+    """``"hazard_score:3,data_completeness:0.5"`` (or a table) into ``{indicator: weight}``; checked later."""
+    if spec is None or spec == "":
+        return {}
+    if isinstance(spec, dict):
+        return dict(spec)
+    out: dict[str, float] = {}
+    for part in (p.strip() for p in spec.split(",") if p.strip()):
+        name, sep, value = part.partition(":")
+        if not sep:
+            raise InvalidInputError(
+                f"weight '{part}' must be INDICATOR:WEIGHT, e.g. 'hazard_score:3,data_completeness:0'"
+            )
+        out[name.strip()] = value.strip()
+    return out
+
+
+def community_boundaries(reports: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
+    """Published ``community_boundary`` reports (polygons drawn or uploaded by the community), or None."""
+    if reports is None or reports.empty or "category" not in reports:
+        return None
+    keep = reports["category"].astype("string").eq(REPORT_BOUNDARY_CATEGORY).fillna(False)
+    if "status" in reports:
+        keep &= reports["status"].astype("string").eq("published").fillna(False)
+    out = reports[keep.to_numpy() & reports.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()]
+    if out.empty:
+        return None
+    out = out.reset_index(drop=True)
+    if "name" not in out and "attributes" in out:  # stored reports keep extra fields in an ``attributes`` dict
+        out["name"] = [a.get("name") if isinstance(a, dict) else None for a in out["attributes"]]
+    cols = [c for c in ("id", "name", "description", "observed_at") if c in out]
+    return out[cols + [out.geometry.name]]
+
+
+def needs_reports(reports: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
+    """The point reports (everything but community boundaries)."""
+    if reports is None or reports.empty:
+        return None
+    return reports[reports.geom_type.isin(["Point", "MultiPoint"]).to_numpy()]
+
+
+def precarity_from_files(
+    buildings: str | Path,
+    *,
+    roads: str | Path | None = None,
+    facilities: str | Path | None = None,
+    hazard: str | Path | None = None,
+    hazard_field: str | None = None,
+    classes: str | None = None,
+    population: str | Path | None = None,
+    population_field: str | None = None,
+    population_units: str = "count",
+    population_scale: float | None = None,
+    boundaries: str | Path | None = None,
+    boundary_name: str | None = None,
+    reports: str | Path | None = None,
+    resolution: int = DEFAULT_RESOLUTION,
+    weights: str | dict | None = None,
+    threshold: float = DEFAULT_THRESHOLD,
+    n_classes: int = 5,
+    road_distance_m: float = 50.0,
+    progress: bool = False,
+) -> PrecarityResult:
+    """The precarity index from files (what ``geoapp precarity`` runs); layers in the buildings' UTM zone.
+
+    Without ``facilities``, the buildings whose amenity or type names a facility are used.
+    """
+    from layers.io.vectors import (
+        boundaries_from_file,
+        buildings_from_file,
+        facilities_from_buildings,
+        facilities_from_file,
+        read_vector,
+        roads_from_file,
+    )
+
+    if boundaries is not None and not boundary_name:
+        raise InvalidInputError("--boundaries needs --boundary-name, the field holding each unit's name")
+    b = buildings_from_file(buildings)
+    crs = b.crs
+    r = roads_from_file(roads, crs=crs) if roads else None
+    if facilities:
+        f = facilities_from_file(facilities, crs=crs)
+    else:  # facilities mapped as buildings (amenity / type), as an area does without a facilities file
+        f = facilities_from_buildings(read_vector(buildings, what="buildings"), crs=crs) if roads else None
+    units = boundaries_from_file(boundaries, name_field=boundary_name, crs=crs) if boundaries else None
+    rep = read_vector(reports, what="field reports").to_crs(crs) if reports else None
+    people, class_names = None, None
+    if hazard is not None or population is not None:
+        people, class_names, b_class = _hazard_and_people(
+            b,
+            hazard=hazard,
+            hazard_field=hazard_field,
+            classes=classes,
+            population=population,
+            population_field=population_field,
+            population_units=population_units,
+            population_scale=population_scale,
+        )
+        if b_class is not None:
+            b = b.assign(hazard_class=b_class)
+    res = precarity_index(
+        b,
+        roads=r,
+        facilities=f,
+        people=people,
+        hazard_classes=class_names,
+        reports=needs_reports(rep),
+        boundaries=units,
+        resolution=resolution,
+        weights=parse_weights(weights),
+        threshold=threshold,
+        n_classes=n_classes,
+        road_distance_m=road_distance_m,
+        progress=progress,
+    )
+    return res
+
+
+def precarity_step(area, built: dict) -> dict[str, gpd.GeoDataFrame]:
+    """Build step: ``precarity_cells``, ``precarity_areas`` (first boundary set), ``precarious_neighbourhoods``,
+    and ``community_boundaries`` when published ones exist.
+
+    Uses what earlier steps built when present: ``buildings``, ``roads``, ``facilities``,
+    ``field_reports`` (published reports, points and community polygons) and, for the
+    hazard, the area's first scenario on the population grid (or ``exposure_buildings``'
+    classes when the area has no population).
+    """
+    settings = _settings(area)
+    buildings = built.get("buildings")
+    buildings = area.buildings() if buildings is None else buildings
+    roads = built.get("roads")
+    if roads is None:
+        roads = _optional(area.roads)
+    facilities = built.get("facilities")
+    if facilities is None:
+        facilities = _optional(area.facilities)
+    units = None
+    if area.boundaries:
+        units = built.get(f"boundaries_{area.boundaries[0].id}")
+        units = area.boundary_layer(area.boundaries[0].id) if units is None else units
+    reports = built.get("field_reports")
+    people, class_names = None, None
+    if area.hazards:
+        people, class_names, b_class = _area_hazard_and_people(area, buildings, built)
+        if b_class is not None:
+            buildings = buildings.assign(hazard_class=b_class)
+    res = precarity_index(
+        buildings,
+        roads=roads,
+        facilities=facilities,
+        people=people,
+        hazard_classes=class_names,
+        reports=needs_reports(reports),
+        boundaries=units,
+        **settings,
+    )
+    out = res.layers()
+    community = community_boundaries(reports)
+    if community is not None:
+        out["community_boundaries"] = community.to_crs(area.crs)
+    return out
+
+
+def _settings(area) -> dict:
+    """The ``[precarity]`` table checked up front; a bad value is an AreaConfigError naming its key and file."""
+    from layers.errors import AreaConfigError, GeoappError
+    from layers.precarity.index import check_weights
+
+    cfg = dict(area.precarity)
+    out = {
+        "resolution": int(cfg.get("h3_resolution", DEFAULT_RESOLUTION)),
+        "threshold": float(cfg.get("threshold", DEFAULT_THRESHOLD)),
+        "n_classes": int(cfg.get("classes", 5)),
+        "road_distance_m": float(cfg.get("road_distance_m", 50.0)),
+        "weights": cfg.get("weights"),
+    }
+    checks = {
+        "h3_resolution": (0 <= out["resolution"] <= 15, "must be between 0 and 15 (9 ≈ 0.1 km² cells)"),
+        "threshold": (0 < out["threshold"] <= 1, "must be in (0, 1]: it is compared with the index"),
+        "classes": (out["n_classes"] >= 2, "must be at least 2 (5 = quintiles)"),
+        "road_distance_m": (out["road_distance_m"] > 0, "must be a positive distance in metres"),
+    }
+    for key, (ok, why) in checks.items():
+        if not ok:
+            raise AreaConfigError(f"{cfg[key]!r} {why}", key=f"precarity.{key}", path=str(area.toml_path))
+    try:
+        check_weights(out["weights"])
+    except GeoappError as exc:
+        raise AreaConfigError(str(exc), key="precarity.weights", path=str(area.toml_path)) from None
+    return out
+
+
+def _optional(loader):
+    from layers.errors import NotFoundError
+
+    try:
+        return loader()
+    except NotFoundError:
+        return None
+
+
+def _people_and_classes(buildings, hazard, pop_grid=None, census=None):
+    """(people points or None, class names or None, building class names or None)."""
+    from layers.hazard.population import census_on_hazard, people_on_hazard
+    from layers.hazard.sources import geometry_hazard
+
+    crs = buildings.crs
+    names = list(hazard.classes.names) if hazard is not None else None
+    if pop_grid is not None:
+        people = people_on_hazard(pop_grid, hazard, crs=crs)[0]
+    elif census is not None:
+        people = census_on_hazard(census, hazard, crs=crs)[0]
+    else:
+        people = None
+    b_class = None
+    if people is None and hazard is not None:
+        idx = geometry_hazard(buildings.geometry, hazard)["hazard_class"].to_numpy(np.int64)
+        b_class = _names(idx, names)
+    if people is not None and hazard is None:
+        people = people.drop(columns="hazard_class")
+    return people, names, b_class
+
+
+def _names(idx: np.ndarray, names: list[str]) -> pd.array:
+    lookup = np.array([*names, None], dtype=object)
+    return pd.array(lookup[np.where(idx >= 0, idx, len(names))], dtype="string")
+
+
+def _hazard_and_people(
+    buildings, *, hazard, hazard_field, classes, population, population_field, population_units, population_scale
+):
+    from layers.hazard.population import read_census, read_population
+    from layers.hazard.sources import check_overlap, open_hazard
+
+    hz = open_hazard(hazard, classes=classes, field=hazard_field) if hazard is not None else None
+    if hz is not None:
+        check_overlap(hz, buildings, what="buildings")
+    grid = census = None
+    if population is not None and population_field:
+        census = read_census(population, field=population_field)
+    elif population is not None:
+        grid = read_population(population, units=population_units, scale=population_scale or 1.0)
+    return _people_and_classes(buildings, hz, grid, census)
+
+
+def _area_hazard_and_people(area, buildings, built: dict):
+    """The first scenario, on the area's population; building classes from ``exposure_buildings`` when built."""
+    from layers.hazard.population import read_census, read_population
+    from layers.hazard.sources import open_hazard
+
+    spec = area.hazards[0]
+    hz = open_hazard(spec)
+    pop = area.population
+    if pop is not None:
+        if pop.kind == "vector":
+            return _people_and_classes(buildings, hz, census=read_census(pop.path, field=pop.field))
+        return _people_and_classes(buildings, hz, read_population(pop.path, units=pop.units, scale=pop.scale))
+    exposed = built.get("exposure_buildings")
+    if exposed is not None and {"building_id", "hazard_class", "scenario"} <= set(exposed.columns):
+        rows = exposed[exposed["scenario"] == spec.id].drop_duplicates("building_id").set_index("building_id")
+        names = list(hz.classes.names)
+        cls = buildings["building_id"].map(rows["hazard_class"])
+        if pd.api.types.is_numeric_dtype(cls):  # class index, -1 / NaN = not affected
+            return None, names, _names(cls.fillna(-1).to_numpy(np.int64), names)
+        return None, names, cls.astype("string").to_numpy()
+    return _people_and_classes(buildings, hz)

@@ -1,0 +1,303 @@
+"""Features of a published layer: facts, a filtered page, one feature, and GeoJSON text in an output CRS.
+
+The OGC API – Features service reads the built GeoPackage through these
+functions (feature id = GeoPackage fid) and filters the field reports it has
+already read, with the caller's privacy applied, through :func:`select_rows`.
+Boxes are ``(minx, miny, maxx, maxy)``; a box "in a CRS" follows that CRS's
+axis order (latitude first for EPSG:4326, longitude first for CRS84).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+from pyproj import CRS, Transformer
+
+from layers.errors import InvalidInputError, NotFoundError
+
+BBox = tuple[float, float, float, float]
+Interval = tuple[pd.Timestamp | None, pd.Timestamp | None]
+DEFAULT_LIMIT = 100
+
+
+@dataclass(frozen=True)
+class LayerFacts:
+    """What a client needs to know of a GeoPackage layer before reading it."""
+
+    crs: CRS
+    features: int
+    fields: list[str]
+    dtypes: dict[str, str]  # JSON schema type per field: integer, number, boolean, datetime or string
+    bbox_wgs84: BBox | None
+
+
+def layer_facts(path: str | Path, layer: str) -> LayerFacts:
+    """CRS (EPSG:4326 when the layer has none), feature count, fields with their schema types and CRS84 extent.
+
+    Parameters
+    ----------
+    path, layer
+        A GeoPackage (or any file GDAL reads) and the name of one of its layers.
+    """
+    info = pyogrio.read_info(path, layer=layer, force_total_bounds=True)
+    crs = CRS.from_user_input(info["crs"]) if info["crs"] else CRS.from_epsg(4326)
+    dtypes = {f: _schema_type(t) for f, t in zip(info["fields"], info["dtypes"])}
+    return LayerFacts(crs, int(info["features"]), list(info["fields"]), dtypes, bounds_wgs84(info["total_bounds"], crs))
+
+
+def _schema_type(dtype: str) -> str:
+    d = str(dtype)
+    if d.startswith("int"):
+        return "integer"
+    if d.startswith("float"):
+        return "number"
+    if d == "bool":
+        return "boolean"
+    if d.startswith("datetime"):
+        return "datetime"
+    return "string"
+
+
+def bounds_wgs84(bounds: Sequence[float] | None, crs: CRS) -> BBox | None:
+    """``bounds`` (minx, miny, maxx, maxy in ``crs``) as a lon/lat box (densified edges); None when not finite."""
+    if bounds is None or not np.all(np.isfinite(bounds)):
+        return None
+    t = Transformer.from_crs(crs, "OGC:CRS84", always_xy=True)
+    return tuple(float(v) for v in t.transform_bounds(*bounds, densify_pts=21))
+
+
+def yx_order(crs: CRS) -> bool:
+    """True when the CRS's first axis is northing/latitude (EPSG:4326): coordinates go out as lat, lon."""
+    axes = crs.axis_info
+    return bool(axes) and axes[0].direction.lower() in ("north", "south")
+
+
+def bbox_to_crs(bbox: BBox, src: CRS, dst: CRS) -> BBox:
+    """A box given in ``src`` (in its axis order) as (minx, miny, maxx, maxy) in ``dst``'s x/y (easting, northing)."""
+    if yx_order(src):
+        bbox = (bbox[1], bbox[0], bbox[3], bbox[2])
+    if src.equals(dst):
+        return bbox
+    return tuple(Transformer.from_crs(src, dst, always_xy=True).transform_bounds(*bbox, densify_pts=21))
+
+
+def read_layer(path: str | Path, layer: str, *, bbox: BBox | None = None) -> gpd.GeoDataFrame:
+    """A whole layer in its own CRS, fid as the index (only features whose envelope meets ``bbox``, in that CRS)."""
+    return pyogrio.read_dataframe(path, layer=layer, fid_as_index=True, bbox=bbox)
+
+
+def select_features(
+    path: str | Path,
+    layer: str,
+    *,
+    bbox: BBox | None = None,
+    bbox_crs: CRS | None = None,
+    filters: Mapping[str, str] | None = None,
+    offset: int = 0,
+    limit: int = DEFAULT_LIMIT,
+) -> tuple[gpd.GeoDataFrame, int]:
+    """One page of a layer's features (index = fid, in fid order) and how many match in all.
+
+    Parameters
+    ----------
+    path, layer
+        The GeoPackage and the layer.
+    bbox, bbox_crs
+        Keep features whose geometry intersects the box, given in ``bbox_crs``'s axis
+        order (default: the layer's CRS, x/y).
+    filters
+        Field = value, all of them (numbers compared as numbers, booleans as true/1/yes).
+    offset, limit
+        The page: skip ``offset`` matching features, return at most ``limit``.
+    """
+    info = pyogrio.read_info(path, layer=layer)
+    crs = CRS.from_user_input(info["crs"]) if info["crs"] else CRS.from_epsg(4326)
+    where = _sql_where(dict(zip(info["fields"], map(_schema_type, info["dtypes"]))), filters or {})
+    total = int(info["features"])
+    if bbox is None and where is None:
+        page = (
+            pyogrio.read_dataframe(path, layer=layer, fid_as_index=True, skip_features=offset, max_features=limit)
+            if offset < total
+            else _empty(path, layer)
+        )
+        return page, total
+    if bbox is not None:
+        fids = _matching_fids(path, layer, bbox_to_crs(bbox, bbox_crs, crs) if bbox_crs is not None else bbox)
+        if where is not None and len(fids):
+            fids = np.intersect1d(fids, _where_fids(path, layer, where))
+    else:
+        fids = np.sort(_where_fids(path, layer, where))
+    chosen = fids[offset : offset + limit]
+    if len(chosen) == 0:
+        return _empty(path, layer), len(fids)
+    page = pyogrio.read_dataframe(path, layer=layer, fids=chosen, fid_as_index=True).sort_index()
+    return page, len(fids)
+
+
+def _sql_where(dtypes: Mapping[str, str], filters: Mapping[str, str]) -> str | None:
+    parts = []
+    for f, v in filters.items():
+        if f not in dtypes:
+            raise InvalidInputError(f"no field '{f}' to filter on; fields are {', '.join(dtypes)}")
+        kind = dtypes[f]
+        if kind in ("integer", "number"):
+            try:
+                num = float(v)
+            except ValueError:
+                raise InvalidInputError(f"{f} is a number; '{v}' is not") from None
+            parts.append(f'"{f}" = {num!r}')
+        elif kind == "boolean":
+            parts.append(f'"{f}" = {1 if v.lower() in ("1", "true", "yes") else 0}')
+        else:
+            parts.append(f""""{f}" = '{v.replace("'", "''")}'""")
+    return " AND ".join(parts) or None
+
+
+def _where_fids(path: str | Path, layer: str, where: str) -> np.ndarray:
+    attr = pyogrio.read_dataframe(path, layer=layer, columns=[], read_geometry=False, fid_as_index=True, where=where)
+    return attr.index.to_numpy(dtype="int64")
+
+
+def _matching_fids(path: str | Path, layer: str, bbox: BBox) -> np.ndarray:
+    """Sorted fids of the features whose geometry intersects a box in the layer's CRS."""
+    df = pyogrio.read_dataframe(path, layer=layer, columns=[], fid_as_index=True, bbox=bbox)
+    if len(df) == 0:
+        return np.array([], dtype="int64")
+    hit = shapely.intersects(df.geometry.to_numpy(), shapely.box(*bbox))
+    return np.sort(df.index.to_numpy(dtype="int64")[hit])
+
+
+def _empty(path: str | Path, layer: str) -> gpd.GeoDataFrame:
+    """No rows, the layer's columns and CRS (pyogrio's max_features=0 would mean "no limit")."""
+    return pyogrio.read_dataframe(path, layer=layer, fid_as_index=True, max_features=1).iloc[:0]
+
+
+def select_rows(
+    gdf: gpd.GeoDataFrame,
+    *,
+    bbox: BBox | None = None,
+    bbox_crs: CRS | None = None,
+    filters: Mapping[str, str] | None = None,
+    when: Interval | None = None,
+    time_field: str | None = None,
+    offset: int = 0,
+    limit: int = DEFAULT_LIMIT,
+) -> tuple[gpd.GeoDataFrame, int]:
+    """One page of the rows of a frame already in memory, and how many match in all.
+
+    Parameters
+    ----------
+    gdf
+        The features, index = feature id, in the order to page through.
+    bbox, bbox_crs
+        As in :func:`select_features` (default: ``gdf``'s CRS).
+    filters
+        Field = value as text, case-insensitive.
+    when, time_field
+        Keep rows whose ``time_field`` is within ``when`` (UTC bounds, inclusive; None = open);
+        rows without a time are dropped.
+    offset, limit
+        The page.
+    """
+    if bbox is not None:
+        if bbox_crs is not None and gdf.crs is not None:
+            bbox = bbox_to_crs(bbox, bbox_crs, gdf.crs)
+        gdf = gdf[gdf.geometry.intersects(shapely.box(*bbox))]
+    for f, v in (filters or {}).items():
+        gdf = gdf[gdf[f].astype("string").str.lower() == v.lower()]
+    if when is not None:
+        if time_field is None:
+            raise InvalidInputError("a time interval needs a time field to compare with")
+        t = pd.to_datetime(gdf[time_field], utc=True, errors="coerce")
+        keep = t.notna()
+        if when[0] is not None:
+            keep &= t >= when[0]
+        if when[1] is not None:
+            keep &= t <= when[1]
+        gdf = gdf[keep.to_numpy()]
+    return gdf.iloc[offset : offset + limit], len(gdf)
+
+
+def feature_by_fid(path: str | Path, layer: str, fid: int) -> gpd.GeoDataFrame:
+    """The one feature with this fid (index = fid); :class:`NotFoundError` when there is none."""
+    page = pyogrio.read_dataframe(path, layer=layer, fid_as_index=True, where=f"FID = {int(fid)}")
+    if len(page) == 0:
+        raise NotFoundError(f"no feature '{fid}' in collection '{layer}'")
+    return page
+
+
+def row_by_id(gdf: gpd.GeoDataFrame, feature_id: str, *, name: str) -> gpd.GeoDataFrame:
+    """The rows of ``gdf`` whose index, as text, is ``feature_id``; NotFoundError (naming ``name``) if none."""
+    page = gdf[gdf.index.astype(str) == feature_id]
+    if len(page) == 0:
+        raise NotFoundError(f"no feature '{feature_id}' in collection '{name}'")
+    return page
+
+
+def to_output_crs(gdf: gpd.GeoDataFrame, crs: CRS) -> gpd.GeoDataFrame:
+    """``gdf`` reprojected to ``crs`` with coordinates in that CRS's axis order (lat, lon for EPSG:4326)."""
+    out = gdf.to_crs(crs) if gdf.crs is not None and not gdf.crs.equals(crs) else gdf
+    if yx_order(crs) and len(out):
+        out = out.set_geometry(shapely.transform(out.geometry.to_numpy(), lambda c: c[:, ::-1]), crs=out.crs)
+    return out
+
+
+def features_geojson_texts(gdf: gpd.GeoDataFrame, *, crs: CRS, digits: int | None = None) -> list[str]:
+    """Each row as GeoJSON Feature text (id = index) in ``crs`` and its axis order.
+
+    Coordinates are rounded to ``digits`` decimals (default ~1 mm: 7 in degrees, 3 in
+    metres). Geometries are encoded by GEOS in one vectorised call; properties by
+    ``json`` (datetimes as ISO 8601, missing values as null).
+    """
+    if len(gdf) == 0:
+        return []
+    gdf = to_output_crs(gdf, crs)
+    if digits is None:
+        digits = 7 if crs.is_geographic else 3
+    geoms = shapely.transform(gdf.geometry.to_numpy(), lambda c: np.round(c, digits))
+    geo_text = shapely.to_geojson(geoms)
+    props = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+    for col in props.columns:
+        if pd.api.types.is_datetime64_any_dtype(props[col]):
+            props[col] = props[col].map(lambda v: None if pd.isna(v) else v.isoformat())
+    records = props.astype(object).where(props.notna(), None).to_dict(orient="records")
+    dumps = json.JSONEncoder(ensure_ascii=False, default=json_default).encode
+    return [
+        f'{{"type":"Feature","id":{dumps(fid)},"geometry":{g if g is not None else "null"},"properties":{dumps(p)}}}'
+        for fid, g, p in zip(gdf.index.tolist(), geo_text, records)
+    ]
+
+
+def json_default(v: object) -> object:
+    """``json`` fallback for numpy scalars (NaN as null) and timestamps (ISO 8601); anything else as text."""
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (np.floating,)):
+        return None if math.isnan(v) else float(v)
+    if isinstance(v, (np.bool_,)):
+        return bool(v)
+    if isinstance(v, (pd.Timestamp, datetime)):
+        return v.isoformat()
+    return str(v)
+
+
+def geojson_from_wkt(values: Sequence[str | None]) -> list[dict | None]:
+    """GeoJSON geometry dicts of WKT texts; None (or empty text) gives None."""
+    arr = np.array(list(values), dtype=object)
+    out: list[dict | None] = [None] * len(arr)
+    has = np.array([bool(w) for w in arr], dtype=bool)
+    if has.any():
+        texts = shapely.to_geojson(shapely.from_wkt(arr[has]))
+        for i, text in zip(np.flatnonzero(has), texts):
+            out[i] = json.loads(text)
+    return out
