@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 AREA ?= data/jakarta
 
-.PHONY: demo test install build serve bench clean
+.PHONY: demo test lint format install build serve bench readme-figures clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,16 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The checks CI runs before the tests: lint, formatting, types.
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 build: install
 	$(BIN)/geoapp build $(AREA)
