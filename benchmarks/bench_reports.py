@@ -84,7 +84,8 @@ def bench_import(tmp: Path, n: int) -> dict:
         p_count, p_lon, p_lat = con.execute("SELECT count(*), sum(longitude), sum(latitude) FROM reports").fetchone()
     peer = time.perf_counter() - t0
     assert summary.accepted == stored == p_count == n, (summary.accepted, stored, p_count)
-    assert abs(lon_sum - p_lon) < 1e-6 * n and abs(lat_sum - p_lat) < 1e-6 * n
+    assert abs(lon_sum - p_lon) < 1e-6 * n
+    assert abs(lat_sum - p_lat) < 1e-6 * n
     out = {"rows": n, "ours_s": ours, "pandas_to_sql_s": peer}
     if shutil.which("ogr2ogr"):
         t0 = time.perf_counter()
@@ -142,12 +143,13 @@ def main() -> None:
         )
         if "ogr2ogr_s" in imp:
             print(
-                f"  peer ogr2ogr -f SQLite (no validation): {imp['ogr2ogr_s']:.2f} s -> ours/peer = {imp['ours_s'] / imp['ogr2ogr_s']:.1f}x"
+                f"  peer ogr2ogr -f SQLite (no validation): {imp['ogr2ogr_s']:.2f} s "
+                f"-> ours/peer = {imp['ours_s'] / imp['ogr2ogr_s']:.1f}x"
             )
         srv = bench_serve(app, min(args.serve, args.rows))
         print(
-            f"serve {srv['features']:,} published reports as GeoJSON ({srv['bytes'] / 1e6:.1f} MB, blurred): ours {srv['ours_s']:.2f} s "
-            f"(target < 1 s)"
+            f"serve {srv['features']:,} published reports as GeoJSON ({srv['bytes'] / 1e6:.1f} MB, blurred): "
+            f"ours {srv['ours_s']:.2f} s (target < 1 s)"
         )
         print(
             f"  peer geopandas read_sql+to_json (no privacy): {srv['geopandas_to_json_s']:.2f} s "

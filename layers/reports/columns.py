@@ -107,7 +107,8 @@ def canonical_frame(
         for name in names:
             hit = next((c for c in cols if c not in used and (low[c] == name or base[c] == name)), None)
             if hit is not None:
-                chosen[target], _ = hit, used.add(hit)
+                chosen[target] = hit
+                used.add(hit)
                 break
     if not has_geometry:
         for target, suffixes in _SUFFIXES.items():
@@ -115,7 +116,8 @@ def canonical_frame(
                 continue
             hit = next((c for c in cols if c not in used and low[c].endswith(suffixes)), None)
             if hit is not None:
-                chosen[target], _ = hit, used.add(hit)
+                chosen[target] = hit
+                used.add(hit)
     out = pd.DataFrame({t: df[c] for t, c in chosen.items() if t != "geopoint"}, index=df.index)
     if "geopoint" in chosen and not ({"lon", "lat"} & set(chosen)):
         gp = _split_geopoint(df[chosen["geopoint"]], kobo_list=base[chosen["geopoint"]] == "_geolocation")
@@ -154,3 +156,13 @@ def _split_geopoint(s: pd.Series, *, kobo_list: bool) -> dict[str, pd.Series]:
         if i < parts.shape[1]:
             out[name] = parts[i]
     return out
+
+
+def frame_from_rows(header, rows, rownums, bad) -> tuple[pd.DataFrame, str | None]:
+    """Records of text under ``header`` (numbered ``rownums``) as a canonical frame; ``bad`` rows carry their error."""
+    df = pd.DataFrame(rows, columns=header, dtype=object)
+    out, flavour = canonical_frame(df)
+    out["row"] = np.asarray(rownums, dtype="int64")
+    if bad:  # rows the CSV reader could not split: carry them as rows that fail with that message
+        out.attrs["row_errors"] = bad
+    return out, flavour

@@ -1,4 +1,4 @@
-"""POST /api/reports/import and `geoapp reports import`: formats, per-row errors, idempotency, atomicity, unsafe files."""
+"""POST /api/reports/import and `geoapp reports import`: formats, row errors, idempotency, atomicity, unsafe files."""
 
 from __future__ import annotations
 
@@ -41,11 +41,13 @@ def test_import_csv_twice_adds_nothing_the_second_time(storage_app, storage_clie
     first = _upload(storage_client, token, CSV.encode(), "reports.csv")
     assert first.status_code == 200, first.data
     body = first.json
-    assert body["accepted"] == 2 and body["duplicates"] == 0
+    assert body["accepted"] == 2
+    assert body["duplicates"] == 0
     assert [e["row"] for e in body["rejected"]] == [3, 4]
     assert "unknown category 'volcano'" in body["rejected"][0]["error"]
     second = _upload(storage_client, token, CSV.encode(), "again.csv")
-    assert second.json["accepted"] == 0 and second.json["duplicates"] == 2
+    assert second.json["accepted"] == 0
+    assert second.json["duplicates"] == 2
     assert _count(storage_app) == 2
 
 
@@ -59,7 +61,8 @@ def test_kobo_export_uses_submission_uuids_and_source(storage_app, storage_clien
     fc = json.loads(storage_client.get("/api/reports", headers=bearer(mod)).data)
     props = fc["features"][0]["properties"]
     assert fc["features"][0]["id"] == "0b4a1f3e-2c5d-4e6f-8a9b-1c2d3e4f5a6b"
-    assert props["source"] == "kobo" and props["accuracy_m"] == 8.0
+    assert props["source"] == "kobo"
+    assert props["accuracy_m"] == 8.0
     assert props["status"] == "published"  # a moderator's import is published, with a history entry
     assert _count(storage_app, Review) == 1
 
@@ -76,7 +79,8 @@ def test_a_file_level_error_stores_nothing(app, client, make_user):
     good = "".join(f"blocked_drain,106.83,-6.2,row {i}\n" for i in range(100))
     broken = "category,lon,lat,description\n" + good + 'blocked_drain,106.83,-6.2,"' + "x" * 200_000 + '"\n'
     resp = _upload(client, token, broken.encode(), "broken.csv")
-    assert resp.status_code == 400 and "record 101 cannot be read" in resp.json["error"]["message"]
+    assert resp.status_code == 400
+    assert "record 101 cannot be read" in resp.json["error"]["message"]
     assert _count(app) == 0
 
 
@@ -103,12 +107,14 @@ def test_zip_bomb_is_413_and_escaping_path_is_400(app, client, make_user):
     with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as z:
         z.writestr("r.csv", b"0" * (60 * 1024 * 1024))
     resp = _upload(client, token, bomb.getvalue(), "bomb.zip")
-    assert resp.status_code == 413 and "zip bomb" in resp.json["error"]["message"]
+    assert resp.status_code == 413
+    assert "zip bomb" in resp.json["error"]["message"]
     escape = io.BytesIO()
     with zipfile.ZipFile(escape, "w") as z:
         z.writestr("../evil/r.csv", "category,lon,lat\n")
     resp = _upload(client, token, escape.getvalue(), "escape.zip")
-    assert resp.status_code == 400 and "outside the archive" in resp.json["error"]["message"]
+    assert resp.status_code == 400
+    assert "outside the archive" in resp.json["error"]["message"]
 
 
 def test_oversized_upload_is_413(app, client, make_user):
@@ -123,7 +129,8 @@ def test_import_needs_a_user_and_a_file(app, client, make_user):
     assert resp.status_code == 401
     _, token = make_user(app, "volunteer")
     resp = client.post("/api/reports/import", data={}, headers=bearer(token))
-    assert resp.status_code == 400 and "'file'" in resp.json["error"]["message"]
+    assert resp.status_code == 400
+    assert "'file'" in resp.json["error"]["message"]
 
 
 def test_cli_import_prints_the_summary_and_is_idempotent(tmp_path, monkeypatch):
@@ -138,8 +145,10 @@ def test_cli_import_prints_the_summary_and_is_idempotent(tmp_path, monkeypatch):
     first = runner.invoke(main, ["reports", "import", str(path)])
     assert first.exit_code == 0, first.output
     summary = json.loads(first.output.strip().splitlines()[-1])
-    assert summary["accepted"] == 2 and len(summary["rejected"]) == 2
+    assert summary["accepted"] == 2
+    assert len(summary["rejected"]) == 2
     second = runner.invoke(main, ["reports", "import", str(path)])
     assert json.loads(second.output.strip().splitlines()[-1])["duplicates"] == 2
     bad = runner.invoke(main, ["reports", "import", str(path), "--user", "nobody"])
-    assert bad.exit_code != 0 and "no user named 'nobody'" in bad.output
+    assert bad.exit_code != 0
+    assert "no user named 'nobody'" in bad.output
