@@ -18,33 +18,84 @@ import pyogrio
 import shapely
 from pyproj import CRS
 
-from layers.errors import InvalidInputError
+from layers.errors import InvalidInputError, MissingCRSError, NotFoundError, UnreadableFileError, WrongFileTypeError
 from layers.io.categories import first_category
 from layers.io.crs import working_crs
 from layers.io.schema import BOUNDARY_COLUMNS, BUILDING_COLUMNS, FACILITY_COLUMNS, ROAD_COLUMNS
+from layers.io.sources import choose_layer, data_layers, is_virtual, split_layer
 from layers.io.values import parse_bool, parse_capacity, parse_levels, snake
 
 ID_COLUMNS = ("osm_way_id", "osm_id", "id", "fid", "objectid", "ogc_fid")
 
 
+VECTOR_READ_ERRORS = (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, pyogrio.errors.FieldError)
+
+
 def read_vector(path: str | Path, *, layer: str | int | None = None, what: str = "layer") -> gpd.GeoDataFrame:
-    """Read a vector file; errors name the file and what would fix it."""
-    path = Path(path)
-    if not path.exists():
+    """Read a vector layer; errors are typed and name the file and what would fix it.
+
+    ``path`` may be ``PATH:LAYER``; without a layer, a multi-layer file gives the
+    layer that fits ``what`` (see :mod:`layers.io.sources`). A raster raises
+    WrongFileTypeError, a truncated or unknown file UnreadableFileError, a file
+    without a CRS MissingCRSError (geoapp never guesses one). An empty layer
+    is a warning naming it: the caller decides whether empty is an error.
+    """
+    path, named = split_layer(path)
+    layer = named if layer is None else layer
+    if not (path.exists() or is_virtual(path)):
         raise InvalidInputError(f"{what} file {path} does not exist")
+    _check_shapefile_length(path, what)
+    if layer is None:
+        layer = choose_layer(path, what=what)
     try:
         gdf = pyogrio.read_dataframe(path, layer=layer)
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
-        raise InvalidInputError(f"cannot read {what} file {path} as a GIS layer: {exc}") from None
+    except pyogrio.errors.DataLayerError:
+        names = [name for name, _ in data_layers(path)]
+        raise NotFoundError(f"{what} file {path} has no layer '{layer}'; its layers are {names}") from None
+    except VECTOR_READ_ERRORS as exc:
+        if _is_raster(path):
+            raise WrongFileTypeError(
+                f"{what} file {path} is a raster; {what} must be a vector layer (GeoPackage, shapefile, GeoJSON...)"
+            ) from None
+        raise UnreadableFileError(
+            f"cannot read {what} file {path} as a GIS layer (truncated or not GIS?): {exc}"
+        ) from None
+    source = f"{path}:{layer}" if isinstance(layer, str) else str(path)
     if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.name not in gdf:
-        raise InvalidInputError(f"{what} file {path} has no geometry column")
+        raise WrongFileTypeError(f"{what} {source} has no geometry column: it is a table, not a map layer")
     if gdf.crs is None:
-        raise InvalidInputError(
-            f"{what} file {path} has no CRS (missing .prj?); add one, e.g. `ogr2ogr -a_srs EPSG:4326 out.gpkg {path.name}`"
+        raise MissingCRSError(
+            f"{what} file {source} has no CRS (missing .prj?); "
+            f"add one, e.g. `ogr2ogr -a_srs EPSG:4326 out.gpkg {path.name}`"
         )
     if gdf.empty:
-        warnings.warn(f"{what} file {path} has no features", UserWarning, stacklevel=2)
+        warnings.warn(f"{what} layer {source} has no features", UserWarning, stacklevel=2)
     return gdf
+
+
+def _check_shapefile_length(path: Path, what: str) -> None:
+    """A cut-off .shp reads as fewer features without any error from GDAL: compare its header's length."""
+    if path.suffix.lower() != ".shp" or not path.is_file():
+        return
+    with open(path, "rb") as f:
+        header = f.read(28)
+    size = path.stat().st_size
+    declared = int.from_bytes(header[24:28], "big") * 2 if len(header) == 28 else -1  # in 16-bit words
+    if declared != size:
+        raise UnreadableFileError(
+            f"{what} file {path} is truncated or damaged: its header says {declared} bytes, the file has {size}"
+        )
+
+
+def _is_raster(path: Path) -> bool:
+    """Whether GDAL opens ``path`` as a raster (e.g. population.tif given as buildings)."""
+    import rasterio
+
+    try:
+        with rasterio.open(path):
+            return True
+    except rasterio.errors.RasterioIOError:
+        return False
 
 
 def column(gdf: pd.DataFrame, *names: str) -> pd.Series | None:
@@ -120,7 +171,7 @@ def buildings_from_frame(raw: gpd.GeoDataFrame, *, crs=None, source: str = "buil
         vague = btype.isna() | btype.isin(["yes", "building"])
         btype = btype.where(~vague, amenity_cat.reset_index(drop=True))
     data = {
-        "building_id": stable_ids(raw, *ID_COLUMNS),
+        "building_id": stable_ids(raw, "building_id", *ID_COLUMNS),
         "building_type": btype.fillna("unknown").astype("string"),
         "levels": parse_levels(_text(column(raw, "levels", "building:levels", "building_l"), n)).to_numpy(),
         "capacity": parse_capacity(_text(column(raw, "capacity"), n)).to_numpy(),
@@ -139,7 +190,7 @@ def facilities_from_buildings(raw: gpd.GeoDataFrame, *, crs=None, source: str = 
     category = first_category(amenity) if amenity is not None else first_category(column(raw, "type", "building_type"))
     if category is None:
         category = pd.Series(pd.NA, index=raw.index, dtype="string")
-    ids = stable_ids(raw, *ID_COLUMNS)
+    ids = stable_ids(raw, "building_id", *ID_COLUMNS)
     keep = category.notna().to_numpy()
     pts = raw.geometry[keep].representative_point()
     data = {
@@ -162,7 +213,8 @@ def facilities_from_frame(
     """Normalise facility points (or polygons, as a point inside each) to the facility schema.
 
     ``category`` gives every row one category; ``category_field`` names the column to map;
-    otherwise ``amenity``, ``type`` and Map Kibera's ``watsan`` are tried in turn.
+    otherwise geoapp's own ``category``, then ``amenity``, ``healthcare``, ``type`` and Map
+    Kibera's ``watsan`` are tried in turn. A layer geoapp wrote keeps its ids and building ids.
     """
     raw = raw[~raw.geometry.is_empty & raw.geometry.notna()].reset_index(drop=True)
     n = len(raw)
@@ -177,22 +229,38 @@ def facilities_from_frame(
         cat = first_category(col)
     else:
         cat = first_category(
-            column(raw, "amenity"), column(raw, "healthcare"), column(raw, "type"), column(raw, "watsan")
+            column(raw, "category"),
+            column(raw, "amenity"),
+            column(raw, "healthcare"),
+            column(raw, "type"),
+            column(raw, "watsan"),
         )
         if cat is None:
             raise InvalidInputError(
-                f"cannot tell facility categories: no amenity/type column among {list(raw.columns)}; name one with category_field"
+                f"cannot tell facility categories: no category/amenity/type column among {list(raw.columns)}; "
+                "name the column that holds them (area.toml: layers.facilities_category_field)"
             )
     keep = cat.notna().to_numpy()
     geom = raw.geometry
     pts = geom.where(geom.geom_type == "Point", geom.representative_point())
-    src = _text(column(raw, category_field) if category_field else column(raw, "amenity", "type", "watsan"), n)
+    src = _text(
+        column(raw, category_field)
+        if category_field
+        else column(raw, "source_type", "amenity", "healthcare", "type", "watsan"),
+        n,
+    )
+    own_building = column(raw, "building_id")
+    building_id = (
+        pd.array([pd.NA] * n, dtype="Int64")
+        if own_building is None
+        else pd.array(pd.to_numeric(own_building, errors="coerce").reset_index(drop=True), dtype="Int64")
+    )
     data = {
-        "facility_id": stable_ids(raw, *ID_COLUMNS)[keep],
+        "facility_id": stable_ids(raw, "facility_id", *ID_COLUMNS)[keep],
         "category": cat[keep].reset_index(drop=True),
         "name": _text(column(raw, "name"), n)[keep].reset_index(drop=True),
         "capacity": parse_capacity(_text(column(raw, "capacity"), n))[keep].to_numpy(),
-        "building_id": pd.array([pd.NA] * int(keep.sum()), dtype="Int64"),
+        "building_id": building_id[keep],
         "source_type": snake(src)[keep].reset_index(drop=True).astype("string"),
     }
     out = _frame(data, pts[keep], raw.crs, FACILITY_COLUMNS)
@@ -215,7 +283,7 @@ def roads_from_frame(raw: gpd.GeoDataFrame, *, crs=None, source: str = "roads") 
     if backwards.any():
         geometry[backwards] = shapely.reverse(geometry[backwards])
     data = {
-        "road_id": stable_ids(raw, *ID_COLUMNS),
+        "road_id": stable_ids(raw, "road_id", *ID_COLUMNS),
         "road_class": snake(_text(column(raw, "highway", "osm_type", "road_class", "type", "fclass"), n))
         .fillna("unclassified")
         .astype("string"),
@@ -266,18 +334,23 @@ def boundaries_from_frame(
 
 
 def buildings_from_file(path, *, crs=None, layer=None) -> gpd.GeoDataFrame:
-    return buildings_from_frame(read_vector(path, layer=layer, what="buildings"), crs=crs, source=str(path))
+    """Buildings from ``path`` (or ``PATH:LAYER``): footprints, or geoapp's own ``buildings`` layer."""
+    raw = read_vector(path, layer=layer, what="buildings")
+    return buildings_from_frame(raw, crs=crs, source=str(path))
 
 
 def roads_from_file(path, *, crs=None, layer=None) -> gpd.GeoDataFrame:
+    """Road lines from ``path`` (or ``PATH:LAYER``), geoapp's own ``roads`` layer included."""
     return roads_from_frame(read_vector(path, layer=layer, what="roads"), crs=crs, source=str(path))
 
 
 def facilities_from_file(path, *, crs=None, layer=None, category=None, category_field=None) -> gpd.GeoDataFrame:
+    """Facility points or areas from ``path`` (or ``PATH:LAYER``), geoapp's own ``facilities`` layer included."""
     raw = read_vector(path, layer=layer, what="facilities")
     return facilities_from_frame(raw, crs=crs, category=category, category_field=category_field)
 
 
 def boundaries_from_file(path, *, name_field, id_field=None, crs=None, layer=None) -> gpd.GeoDataFrame:
+    """Aggregation units from ``path`` (or ``PATH:LAYER``)."""
     raw = read_vector(path, layer=layer, what="boundaries")
     return boundaries_from_frame(raw, name_field=name_field, id_field=id_field, crs=crs, source=str(path))
