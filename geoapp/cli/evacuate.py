@@ -8,6 +8,7 @@ import click
 
 from layers.evacuation.assign import evacuation_from_files
 from layers.publish.export import write_geopackage
+from layers.settings import WALK_SPEED_M_S
 
 
 @click.command("evacuate")
@@ -47,7 +48,9 @@ from layers.publish.export import write_geopackage
 @click.option(
     "--capacity-field", help="Capacity field of the shelters (or buildings) file; else floor area x levels / 3.5 m2."
 )
-@click.option("--walk-speed", "walk_speed", type=float, default=1.0, show_default=True, help="Walking speed, m/s.")
+@click.option(
+    "--walk-speed", "walk_speed", type=float, default=WALK_SPEED_M_S, show_default=True, help="Walking speed, m/s."
+)
 @click.option("--out", type=click.Path(dir_okay=False), help="GeoPackage to write the layers to.")
 @click.option(
     "--routes", is_flag=True, help="Also write one route line per building (layer evacuation_building_routes)."

@@ -8,6 +8,7 @@ import click
 
 from layers.precarity.inputs import precarity_from_files
 from layers.publish.export import write_geopackage
+from layers.settings import H3_RESOLUTION
 
 _PATH = click.Path(exists=True, dir_okay=False)
 
@@ -32,7 +33,9 @@ _PATH = click.Path(exists=True, dir_okay=False)
 @click.option("--boundaries", type=_PATH, help="Neighbourhood or admin polygons for precarity_areas.")
 @click.option("--boundary-name", help="Field of --boundaries holding each unit's name.")
 @click.option("--reports", type=_PATH, help="Published field reports (points with 'category'): needs and damage.")
-@click.option("--h3-resolution", type=click.IntRange(0, 15), default=9, show_default=True, help="H3 grid resolution.")
+@click.option(
+    "--h3-resolution", type=click.IntRange(0, 15), default=H3_RESOLUTION, show_default=True, help="H3 grid resolution."
+)
 @click.option("--weights", help="Indicator weights, e.g. 'hazard_score:3,data_completeness:0'.")
 @click.option(
     "--threshold", type=float, default=0.6, show_default=True, help="Index at or above which cells are precarious."

@@ -27,9 +27,9 @@ from scipy.sparse.csgraph import dijkstra
 
 from layers.errors import InvalidInputError
 from layers.evacuation.network import Network, arcs_matrix, drive_time_s
+from layers.settings import ISOCHRONE_MINUTES, MAX_DRIVE_DEPTH_M
 
 EMERGENCY_CATEGORIES = ("hospital", "fire_station")
-ISOCHRONE_MINUTES = (5, 10, 15, 30)
 
 
 def drive_times_from(
@@ -94,7 +94,7 @@ def emergency_access(
     boundaries: gpd.GeoDataFrame,
     *,
     depth_m: np.ndarray | None = None,
-    max_drive_depth_m: float = 0.3,
+    max_drive_depth_m: float = MAX_DRIVE_DEPTH_M,
     categories: Sequence[str] = EMERGENCY_CATEGORIES,
     drive_speed_kph: float | None = None,
     max_snap_m: float = 500.0,
