@@ -1,10 +1,10 @@
-"""Per-building max depth and class: layers.hazard.sources vs rasterstats and exactextract.
+"""Per-building max depth and class: layers.hazard.sampling vs rasterstats and exactextract.
 
 A synthetic city of N rotated rectangular footprints (30–300 m²) over a depth
 raster of 5000×5000 cells at 2 m (EPSG:32748, float32, tiled GeoTIFF). For
 each N we time:
 
-* ours: ``layers.hazard.sources.geometry_hazard`` (all-touched max depth and class,
+* ours: ``layers.hazard.sampling.geometry_hazard`` (all-touched max depth and class,
   raster read by windows), in a fresh process so its peak memory is its own;
 * exactextract: ``exact_extract(raster, buildings, ["max"])`` (max over cells
   with coverage > 0);
@@ -93,7 +93,8 @@ def ours_worker(raster: str, buildings: str, out: str) -> None:
     """Run in a child process: time our path and report peak RSS."""
     import pyogrio
 
-    from layers.hazard.sources import geometry_hazard, open_hazard
+    from layers.hazard.sampling import geometry_hazard
+    from layers.hazard.sources import open_hazard
 
     b = pyogrio.read_dataframe(buildings)
     start, cpu = time.perf_counter(), time.process_time()
@@ -200,7 +201,8 @@ def main() -> None:
     print("|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         print(
-            f"| {r['buildings']:,} | {r['ours_s']} ({r['ours_cpu_s']}) | {r['ours_bldg_per_s']:,} | {r['ours_peak_mb']} | "
+            f"| {r['buildings']:,} | {r['ours_s']} ({r['ours_cpu_s']}) | {r['ours_bldg_per_s']:,} | "
+            f"{r['ours_peak_mb']} | "
             f"{r['exactextract_s']} | {r['vs_exactextract']} | {r['vs_rasterstats']} |"
         )
 

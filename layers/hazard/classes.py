@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -113,16 +114,16 @@ def parse_classes(spec: str) -> ClassScheme:
 def parse_displacement(spec: str | dict | None, scheme: ClassScheme | None = None) -> dict[str, float]:
     """Parse ``high:1.0,medium:0.3`` into ``{class: share displaced}``; classes not named get 0."""
     if spec is None or spec == "":
-        rates: dict[str, float] = {}
+        rates: dict[str, Any] = {}  # numbers, or text to parse
     elif isinstance(spec, dict):
         rates = {str(k): v for k, v in spec.items()}
     else:
         rates = {}
         for part in (p.strip() for p in spec.split(",") if p.strip()):
-            name, sep, value = part.partition(":")
+            name, sep, text = part.partition(":")
             if not sep:
                 raise InvalidInputError(f"displacement '{part}' must be CLASS:RATE, e.g. 'high:1.0,medium:0.3'")
-            rates[name.strip()] = value.strip()
+            rates[name.strip()] = text.strip()
     out: dict[str, float] = {}
     for name, value in rates.items():
         try:
@@ -177,13 +178,22 @@ def _numeric_scheme(parsed: list[tuple[str, str]], spec: str) -> ClassScheme:
             raise InvalidInputError(f"class '{name}' in spec '{spec}': lower bound {lo} is not below upper bound {hi}")
         classes.append(HazardClass(name, lower, upper))
     classes.sort(key=lambda c: c.lower)
-    for a, b in zip(classes, classes[1:]):
+    for a, b in zip(classes, classes[1:], strict=False):
         if b.lower < a.upper:
             raise InvalidInputError(
-                f"classes '{a.name}' and '{b.name}' overlap in spec '{spec}'; make {a.name}'s upper bound equal {b.name}'s lower bound"
+                f"classes '{a.name}' and '{b.name}' overlap in spec '{spec}'; "
+                f"make {a.name}'s upper bound equal {b.name}'s lower bound"
             )
         if b.lower > a.upper:
             raise InvalidInputError(
-                f"gap between classes '{a.name}' (up to {a.upper:g}) and '{b.name}' (from {b.lower:g}) in spec '{spec}'; make the bounds meet"
+                f"gap between classes '{a.name}' (up to {a.upper:g}) and '{b.name}' (from {b.lower:g}) "
+                f"in spec '{spec}'; make the bounds meet"
             )
     return ClassScheme(tuple(classes), "numeric")
+
+
+def class_names(index, names: list[str]) -> pd.api.extensions.ExtensionArray:
+    """Class name of every class index (string array; NA where the index is -1, not affected)."""
+    lookup = np.array([*names, None], dtype=object)
+    idx = np.asarray(index, dtype=np.int64)
+    return pd.array(lookup[np.where(idx >= 0, idx, len(names))], dtype="string")

@@ -33,7 +33,10 @@ def check_profile(profile: str | None) -> str:
 
 
 def minimum_needs(displaced: float, *, profile: str = "bnpb") -> dict[str, int]:
-    """Weekly needs of ``displaced`` people: ``rice_kg``, ``drinking_water_l``, ``clean_water_l``, ``family_kits``, ``toilets``."""
+    """Weekly needs of ``displaced`` people.
+
+    Keys: ``rice_kg``, ``drinking_water_l``, ``clean_water_l``, ``family_kits``, ``toilets``.
+    """
     rates = PROFILES[check_profile(profile)]
     # round() first so float noise (0.1 * 3 = 0.30000000000000004) never adds one unit.
     return {k: int(math.ceil(round(displaced * rates[k], 6))) for k in NEEDS_KEYS}

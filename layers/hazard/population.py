@@ -141,6 +141,13 @@ def read_census(path, *, field: str, layer=None) -> gpd.GeoDataFrame:
     )
 
 
+def read_people(
+    path, *, field: str | None = None, units: str = "count", scale: float = 1.0
+) -> PopulationGrid | gpd.GeoDataFrame:
+    """Census polygons when ``field`` names their people, else a population raster."""
+    return read_census(path, field=field) if field else read_population(path, units=units, scale=scale)
+
+
 def _grid_size_m(transform, crs, shape) -> float:
     crs = CRS.from_user_input(crs)
     a, e = abs(transform.a), abs(transform.e)
@@ -154,7 +161,7 @@ def _same_grid(pop: PopulationGrid, hazard: HazardRaster) -> bool:
     if pop.people.shape != (hazard.height, hazard.width) or not pop.crs.equals(hazard.crs):
         return False
     tol = 1e-6 * max(abs(hazard.transform.a), abs(hazard.transform.e))
-    return all(abs(p - h) <= tol for p, h in zip(pop.transform[:6], hazard.transform[:6]))
+    return all(abs(p - h) <= tol for p, h in zip(pop.transform[:6], hazard.transform[:6], strict=False))
 
 
 def people_on_hazard(pop: PopulationGrid, hazard: Hazard | None, *, crs=None) -> tuple[gpd.GeoDataFrame, str]:
@@ -194,7 +201,7 @@ def people_on_hazard(pop: PopulationGrid, hazard: Hazard | None, *, crs=None) ->
     y = t.f + sub_r * t.e
     cls = np.full(len(x), NOT_AFFECTED, dtype=np.int8)
     if hazard is not None and len(x):
-        if method == "identical grid":
+        if method == "identical grid" and isinstance(hazard, HazardRaster):
             grid = hazard.class_grid()
             cls = grid[rows, cols]
         elif isinstance(hazard, HazardRaster):
@@ -245,7 +252,7 @@ def units_on_grid(grid: PointGrid, units: gpd.GeoDataFrame, *, max_cells: int = 
     geoms = units.geometry.to_crs(grid.crs).to_numpy()
     # Drawn last-to-first so that where units overlap the first one wins.
     order = np.arange(len(geoms))[::-1]
-    burned = rasterize(zip(geoms[order], order + 1), out_shape=shape, transform=t, fill=0, dtype="int32")
+    burned = rasterize(zip(geoms[order], order + 1, strict=False), out_shape=shape, transform=t, fill=0, dtype="int32")
     return burned[grid.row - r0, grid.col - c0].astype(np.int64) - 1
 
 
@@ -277,7 +284,10 @@ def _zones_class_at(hazard: HazardZones, x, y, crs) -> np.ndarray:
 
 
 def census_on_hazard(census: gpd.GeoDataFrame, hazard: Hazard | None, *, crs) -> tuple[gpd.GeoDataFrame, str]:
-    """Census polygons cut by the hazard's class polygons: pieces with ``people`` (area-weighted) and ``hazard_class``."""
+    """Census polygons cut by the hazard's class polygons.
+
+    Pieces with ``people`` (area-weighted) and ``hazard_class``.
+    """
     census = census.to_crs(crs).reset_index(drop=True)
     census = census.assign(_cid=np.arange(len(census)), _area=census.area)
     empty = (census["_area"] <= 0).to_numpy()

@@ -1,17 +1,11 @@
-"""Hazard layers: depth rasters in any CRS and vector hazard zones, and what touches them.
+"""Hazard sources: depth rasters in any CRS and vector hazard zones.
 
 A hazard is either a :class:`HazardRaster` (a grid GDAL reads: GeoTIFF, ASCII
 grid, ...; depth in metres or class codes; nodata respected) or
 :class:`HazardZones` (polygons whose ``field`` is classified by the class
-scheme: numeric ranges or text values). :func:`open_hazard` opens either.
-
-Geometry against a grid uses *all-touched* semantics: a polygon touches a cell
-when they share positive area; a line touches the cells it passes through.
-Geometries are brought into the raster's CRS (never the raster into theirs),
-so cells are never resampled. Cells are found per row strip with numpy: a
-convex polygon's cross-section with a row strip is one interval, found from
-its edges clipped to the strip; other polygons (concave, with holes) are cut
-by the strip with GEOS and each piece gives its interval.
+scheme: numeric ranges or text values). :func:`open_hazard` opens either;
+:func:`check_overlap` stops a layer that lies wholly outside one. What each
+geometry touches of a hazard is :mod:`layers.hazard.sampling`.
 """
 
 from __future__ import annotations
@@ -27,16 +21,13 @@ import pandas as pd
 import rasterio
 import shapely
 from pyproj import CRS
+from rasterio.transform import array_bounds
 from rasterio.windows import Window
 
 from layers.errors import InvalidInputError, OutsideExtentError
 from layers.hazard.classes import DEFAULT_FLOOD_CLASSES, NOT_AFFECTED, ClassScheme, parse_classes
 from layers.io.rasters import open_raster
 
-# Geometries are processed by bands of this many raster rows, each band's window read on its own.
-BAND_ROWS = 256
-# Geometries are placed on the grid this many at a time.
-GEOM_CHUNK = 250_000
 # Class polygons are made per block of this many cells a side.
 POLY_BLOCK = 32
 
@@ -60,9 +51,7 @@ class HazardRaster:
     @property
     def bounds(self) -> tuple[float, float, float, float]:
         """(minx, miny, maxx, maxy) in the raster CRS."""
-        t = self.transform
-        x0, y0, x1, y1 = t.c, t.f, t.c + t.a * self.width, t.f + t.e * self.height
-        return min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)
+        return grid_bounds(self.transform, self.height, self.width)
 
     def read(self, window: Window | None = None) -> np.ndarray:
         """Cell values (float64) of ``window`` (all when None); nodata and NaN become NaN."""
@@ -128,7 +117,8 @@ class HazardZones:
 
     @property
     def bounds(self) -> tuple[float, float, float, float]:
-        return tuple(float(b) for b in self.zones.total_bounds)
+        minx, miny, maxx, maxy = (float(b) for b in self.zones.total_bounds)
+        return minx, miny, maxx, maxy
 
     def class_polygons(self, *, crs=None, extent: tuple | None = None) -> gpd.GeoDataFrame:
         """Non-overlapping polygons per class: where zones overlap, the most severe class wins.
@@ -158,6 +148,12 @@ class HazardZones:
 
 
 Hazard = HazardRaster | HazardZones
+
+
+def grid_bounds(transform: rasterio.Affine, height: int, width: int) -> tuple[float, float, float, float]:
+    """(minx, miny, maxx, maxy) of a grid, whichever way its rows and columns run."""
+    west, south, east, north = array_bounds(height, width, transform)
+    return min(west, east), min(south, north), max(west, east), max(south, north)
 
 
 def open_hazard(
@@ -259,368 +255,6 @@ def zones_from_frame(
     if len(zones) and not keep.any():
         warnings.warn(f"no hazard zone of {path or 'the layer'} falls in any class of '{scheme.spec()}'", stacklevel=2)
     return HazardZones(Path(path) if path else None, scheme, out.reset_index(drop=True), source_field or field, units)
-
-
-# --------------------------------------------------------------------------
-# Cells touched by geometries (all-touched), as row intervals
-# --------------------------------------------------------------------------
-@dataclass
-class Touched:
-    """Cells touched: interval ``row, col0..col1`` (inclusive) belongs to geometry ``index``; sorted by index."""
-
-    index: np.ndarray
-    row: np.ndarray
-    col0: np.ndarray
-    col1: np.ndarray
-
-    def cells(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Expanded (index, row, col) of every touched cell."""
-        n = self.col1 - self.col0 + 1
-        idx = np.repeat(self.index, n)
-        row = np.repeat(self.row, n)
-        start = np.repeat(np.cumsum(n) - n, n)
-        col = np.repeat(self.col0, n) + (np.arange(n.sum()) - start)
-        return idx, row, col
-
-
-def _grid(transform) -> tuple[float, float, float, float]:
-    """(x0, a, y0, e) of a north-up or south-up grid."""
-    return transform.c, transform.a, transform.f, transform.e
-
-
-def _span(a, b, origin: float, step: float, *, open_: bool):
-    """First and last cell index along one axis overlapping the interval between ``a`` and ``b``
-    (open: cells only touched at an end are left out; closed: at least one cell)."""
-    fa, fb = (a - origin) / step, (b - origin) / step  # fractional cell positions of the two ends
-    lo, hi = np.minimum(fa, fb), np.maximum(fa, fb)
-    first = np.floor(lo).astype(np.int64)
-    last = np.ceil(hi).astype(np.int64) - 1
-    if not open_:
-        last = np.maximum(last, first)
-    return first, last
-
-
-def _rows_of(ymin, ymax, transform, *, open_: bool):
-    """Rows overlapping y in (ymin, ymax) (open) or [ymin, ymax] (closed)."""
-    _, _, y0, e = _grid(transform)
-    return _span(ymax, ymin, y0, e, open_=open_)
-
-
-def _cols_of(xmin, xmax, transform, *, open_: bool):
-    x0, a, _, _ = _grid(transform)
-    return _span(xmin, xmax, x0, a, open_=open_)
-
-
-def _strip_y(rows, transform):
-    """(ylow, yhigh) of each row strip."""
-    y0, e = transform.f, transform.e
-    ya, yb = y0 + rows * e, y0 + (rows + 1) * e
-    return np.minimum(ya, yb), np.maximum(ya, yb)
-
-
-def _segments(geoms: np.ndarray, index: np.ndarray):
-    """Every segment (x1, y1, x2, y2) of the rings/lines ``geoms``, with the index of its geometry."""
-    rings_or_lines = geoms
-    coords, part = shapely.get_coordinates(rings_or_lines, return_index=True)
-    same = part[1:] == part[:-1]
-    x1, y1 = coords[:-1][same, 0], coords[:-1][same, 1]
-    x2, y2 = coords[1:][same, 0], coords[1:][same, 1]
-    return x1, y1, x2, y2, index[part[:-1][same]]
-
-
-def _segment_intervals(x1, y1, x2, y2, owner, transform, *, open_rows: bool):
-    """Per (segment, row) the x-extent of the segment clipped to the row strip."""
-    ymin, ymax = np.minimum(y1, y2), np.maximum(y1, y2)
-    r0, r1 = _rows_of(ymin, ymax, transform, open_=False)
-    n = r1 - r0 + 1
-    seg = np.repeat(np.arange(len(x1)), n)
-    start = np.repeat(np.cumsum(n) - n, n)
-    row = np.repeat(r0, n) + (np.arange(n.sum()) - start)
-    lo_y, hi_y = _strip_y(row, transform)
-    sx1, sy1, sx2, sy2 = x1[seg], y1[seg], x2[seg], y2[seg]
-    dy = sy2 - sy1
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ta = np.where(dy != 0, (lo_y - sy1) / dy, 0.0)
-        tb = np.where(dy != 0, (hi_y - sy1) / dy, 1.0)
-    t0 = np.clip(np.minimum(ta, tb), 0.0, 1.0)
-    t1 = np.clip(np.maximum(ta, tb), 0.0, 1.0)
-    xa, xb = sx1 + t0 * (sx2 - sx1), sx1 + t1 * (sx2 - sx1)
-    return owner[seg], row, np.minimum(xa, xb), np.maximum(xa, xb)
-
-
-def _reduce_intervals(owner, row, xlo, xhi):
-    """Min xlo / max xhi per (owner, row), sorted by owner then row."""
-    key = owner.astype(np.int64) * (int(row.max()) - int(row.min()) + 1 if len(row) else 1) + (
-        row - (row.min() if len(row) else 0)
-    )
-    order = np.argsort(key, kind="stable")
-    owner, row, xlo, xhi = owner[order], row[order], xlo[order], xhi[order]
-    if not len(owner):
-        return owner, row, xlo, xhi
-    brk = np.flatnonzero((owner[1:] != owner[:-1]) | (row[1:] != row[:-1])) + 1
-    starts = np.concatenate([[0], brk])
-    return owner[starts], row[starts], np.minimum.reduceat(xlo, starts), np.maximum.reduceat(xhi, starts)
-
-
-def touched_cells(geoms, transform, shape: tuple[int, int]) -> Touched:
-    """All-touched cells of every geometry (in the grid's CRS), clipped to the grid.
-
-    Polygons: cells sharing positive area. Lines: cells they pass through.
-    Points: the cell holding them. Returns row intervals sorted by geometry index.
-    """
-    geoms = np.asarray(geoms, dtype=object)
-    height, width = shape
-    parts, pidx = shapely.get_parts(geoms, return_index=True)
-    ptype = shapely.get_type_id(parts)
-    out = []
-    # Points: the cell holding them.
-    pts = ptype == 0
-    if pts.any():
-        xy = shapely.get_coordinates(parts[pts])
-        c0, _ = _cols_of(xy[:, 0], xy[:, 0], transform, open_=False)
-        r0, _ = _rows_of(xy[:, 1], xy[:, 1], transform, open_=False)
-        out.append((pidx[pts], r0, c0, c0.copy()))
-    # Lines: per segment and row strip.
-    lines = ptype == 1
-    if lines.any():
-        owner, row, xlo, xhi = _segment_intervals(*_segments(parts[lines], pidx[lines]), transform, open_rows=False)
-        c0, c1 = _cols_of(xlo, xhi, transform, open_=False)
-        out.append((owner, row, c0, c1))
-    polys = ptype == 3
-    if polys.any():
-        out.append(_polygon_intervals(parts[polys], pidx[polys], transform))
-    if not out:
-        e = np.empty(0, np.int64)
-        return Touched(e, e, e, e)
-    owner, row, c0, c1 = (np.concatenate(v) for v in zip(*out))
-    keep = (row >= 0) & (row < height) & (c1 >= 0) & (c0 < width) & (c1 >= c0)
-    owner, row, c0, c1 = owner[keep], row[keep], np.clip(c0[keep], 0, width - 1), np.clip(c1[keep], 0, width - 1)
-    if len(owner) > 1 and (np.diff(owner) < 0).any():
-        order = np.argsort(owner, kind="stable")  # group by geometry; rows need no order
-        owner, row, c0, c1 = owner[order], row[order], c0[order], c1[order]
-    return Touched(owner, row, c0, c1)
-
-
-def _convex_rings(rings: np.ndarray) -> np.ndarray:
-    """Whether each closed ring is convex: every turn the same way and one full turn in all
-    (numpy over the vertices; a star turns twice)."""
-    xy, ring = shapely.get_coordinates(rings, return_index=True)
-    n = len(rings)
-    if not len(xy):
-        return np.zeros(n, dtype=bool)
-    # Edges of each ring (the closing vertex repeats the first, so edges stay within rings).
-    same = ring[1:] == ring[:-1]
-    ex, ey = np.diff(xy[:, 0])[same], np.diff(xy[:, 1])[same]
-    er = ring[:-1][same]
-    keep = (ex != 0) | (ey != 0)  # repeated vertices make no turn
-    ex, ey, er = ex[keep], ey[keep], er[keep]
-    starts = np.flatnonzero(np.r_[True, er[1:] != er[:-1]])
-    nxt = np.arange(len(ex)) + 1
-    ends = np.r_[starts[1:], len(ex)]
-    nxt[ends - 1] = starts  # the last edge turns into the first
-    cross = ex * ey[nxt] - ey * ex[nxt]
-    dot = ex * ex[nxt] + ey * ey[nxt]
-    turn = np.arctan2(cross, dot)
-    scale = np.hypot(ex, ey) * np.hypot(ex[nxt], ey[nxt])
-    straight = np.abs(cross) <= 1e-12 * scale
-    pos = np.bincount(er, weights=(cross > 0) & ~straight, minlength=n)
-    neg = np.bincount(er, weights=(cross < 0) & ~straight, minlength=n)
-    total = np.bincount(er, weights=turn, minlength=n)
-    return ((pos == 0) | (neg == 0)) & (np.abs(np.abs(total) - 2 * np.pi) < 1e-6) & (pos + neg >= 3)
-
-
-def _polygon_intervals(polys: np.ndarray, owner: np.ndarray, transform):
-    """Column intervals per row strip of single polygons (positive-area contact)."""
-    area = shapely.area(polys)
-    keep = area > 0
-    polys, owner, area = polys[keep], owner[keep], area[keep]
-    convex = (shapely.get_num_interior_rings(polys) == 0) & _convex_rings(shapely.get_exterior_ring(polys))
-    res = []
-    b = shapely.bounds(polys)
-    prow0, prow1 = _rows_of(b[:, 1], b[:, 3], transform, open_=True)
-    if convex.any():
-        ids = np.flatnonzero(convex)
-        rings = shapely.get_exterior_ring(polys[ids])
-        o, row, xlo, xhi = _segment_intervals(*_segments(rings, ids), transform, open_rows=True)
-        # Keep only rows where the polygon has positive area (open row range of its bounds).
-        ok = (row >= prow0[o]) & (row <= prow1[o])
-        o, row, xlo, xhi = _reduce_intervals(o[ok], row[ok], xlo[ok], xhi[ok])
-        c0, c1 = _cols_of(xlo, xhi, transform, open_=True)
-        res.append((owner[o], row, c0, c1))
-    if (~convex).any():
-        ids = np.flatnonzero(~convex)
-        n = prow1[ids] - prow0[ids] + 1
-        pid = np.repeat(ids, n)
-        start = np.repeat(np.cumsum(n) - n, n)
-        row = np.repeat(prow0[ids], n) + (np.arange(n.sum()) - start)
-        ylo, yhi = _strip_y(row, transform)
-        strips = shapely.box(b[pid, 0], ylo, b[pid, 2], yhi)
-        pieces = shapely.intersection(polys[pid], strips)
-        sub, si = shapely.get_parts(pieces, return_index=True)
-        ok = (shapely.get_type_id(sub) == 3) & (shapely.area(sub) > 0)
-        sub, si = sub[ok], si[ok]
-        sb = shapely.bounds(sub)
-        c0, c1 = _cols_of(sb[:, 0], sb[:, 2], transform, open_=True)
-        res.append((owner[pid[si]], row[si], c0, c1))
-    return tuple(np.concatenate(v) for v in zip(*res))
-
-
-# --------------------------------------------------------------------------
-# Sampling the hazard
-# --------------------------------------------------------------------------
-def _to_crs(geoms, crs) -> np.ndarray:
-    if isinstance(geoms, (gpd.GeoDataFrame, gpd.GeoSeries)):
-        if geoms.crs is None:
-            raise InvalidInputError("the layer has no CRS; cannot place it on the hazard")
-        if CRS.from_user_input(geoms.crs).equals(crs):
-            return geoms.geometry.to_numpy() if isinstance(geoms, gpd.GeoDataFrame) else geoms.to_numpy()
-        return (
-            geoms.geometry.to_crs(crs).to_numpy()
-            if isinstance(geoms, gpd.GeoDataFrame)
-            else geoms.to_crs(crs).to_numpy()
-        )
-    return np.asarray(geoms, dtype=object)
-
-
-def _windowed(touched: Touched, hazard: HazardRaster, n: int, reducer, *, progress: str | None = None) -> None:
-    """Call ``reducer(values, part, (row_off, col_off))`` per band of rows, reading only that window.
-
-    Geometries are grouped by the band (:data:`BAND_ROWS` rows) holding their first row, so memory
-    stays bounded by one band (plus the tallest geometry) whatever the raster's size.
-    """
-    from tqdm.auto import tqdm
-
-    if not len(touched.index):
-        return
-    idx = touched.index
-    first = np.flatnonzero(np.r_[True, idx[1:] != idx[:-1]])  # first interval (lowest row) of each geometry
-    band_of_geom = touched.row[first] // BAND_ROWS
-    band = np.repeat(band_of_geom, np.diff(np.r_[first, len(idx)]))
-    order = np.argsort(band, kind="stable")  # keeps each geometry's intervals together and in order
-    idx, r_all, c0s, c1s, band = idx[order], touched.row[order], touched.col0[order], touched.col1[order], band[order]
-    cuts = np.flatnonzero(np.r_[True, band[1:] != band[:-1], True])
-    spans = list(zip(cuts[:-1], cuts[1:]))
-    for s, e in tqdm(spans, desc=progress or "hazard", unit="band", disable=progress is None or len(spans) < 3):
-        rows, c0, c1 = r_all[s:e], c0s[s:e], c1s[s:e]
-        rmin, rmax, cmin, cmax = rows.min(), rows.max(), c0.min(), c1.max()
-        win = Window(int(cmin), int(rmin), int(cmax - cmin + 1), int(rmax - rmin + 1))
-        reducer(hazard.read(win), Touched(idx[s:e], rows - rmin, c0 - cmin, c1 - cmin), (int(rmin), int(cmin)))
-
-
-def geometry_hazard(geoms, hazard: Hazard, *, share: bool = False, progress: str | None = None) -> pd.DataFrame:
-    """Per geometry: ``hazard_class`` (index, -1 none; highest class touched), ``depth_max_m`` and,
-    with ``share``, ``flooded_share`` (share of the footprint in cells/zones of any class).
-
-    Raster: all cells touched (all-touched), read by windows. Zones: every zone sharing positive
-    area (polygons) or touching (lines, points); depth is the zone ``value`` when numeric.
-    The flooded share is exact: 0 or 1 when all touched cells agree, else the footprint is cut
-    by its affected cells.
-    """
-    if isinstance(hazard, HazardZones):
-        return _zones_hazard(geoms, hazard, share=share)
-    g = _to_crs(geoms, hazard.crs)
-    n = len(g)
-    cls = np.full(n, NOT_AFFECTED, dtype=np.int8)
-    depth = np.full(n, np.nan)
-    fraction = np.zeros(n)
-    mixed: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-
-    def reducer(values: np.ndarray, part: Touched, offset: tuple[int, int]) -> None:
-        idx, row, col = part.cells()
-        v = values[row, col]
-        c = hazard.classes.classify(v)
-        starts = np.flatnonzero(np.r_[True, idx[1:] != idx[:-1]])
-        owners = idx[starts]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            depth[owners] = np.fmax.reduceat(v, starts)
-        cls[owners] = np.maximum.reduceat(c, starts)
-        if share:
-            nhit = np.add.reduceat((c >= 0).astype(np.int64), starts)
-            ncell = np.diff(np.r_[starts, len(idx)])
-            fraction[owners[nhit == ncell]] = 1.0
-            some = np.flatnonzero(np.isin(idx, owners[(nhit > 0) & (nhit < ncell)]) & (c >= 0))
-            # A concave footprint's strip pieces may share a cell: count each cell once.
-            key = (idx[some].astype(np.int64) * values.shape[0] + row[some]) * values.shape[1] + col[some]
-            some = some[np.unique(key, return_index=True)[1]]
-            mixed.append((idx[some], row[some] + offset[0], col[some] + offset[1]))
-
-    # Chunks of geometries in north-south order: each chunk's cells stay few and its windows compact.
-    order = np.argsort(shapely.bounds(g)[:, 1], kind="stable") if n > GEOM_CHUNK else np.arange(n)
-    for s in range(0, n, GEOM_CHUNK):
-        sel = order[s : s + GEOM_CHUNK]
-        t = touched_cells(g[sel], hazard.transform, (hazard.height, hazard.width))
-        _windowed(Touched(sel[t.index], t.row, t.col0, t.col1), hazard, n, reducer, progress=progress)
-    out = pd.DataFrame({"hazard_class": cls, "depth_max_m": depth})
-    if share:
-        x0, a, y0, e = _grid(hazard.transform)
-        for idx, row, col in mixed:
-            if len(idx):
-                xa, xb = x0 + col * a, x0 + (col + 1) * a
-                ya, yb = y0 + row * e, y0 + (row + 1) * e
-                cells = shapely.box(np.minimum(xa, xb), np.minimum(ya, yb), np.maximum(xa, xb), np.maximum(ya, yb))
-                np.add.at(fraction, idx, shapely.area(shapely.intersection(g[idx], cells)) / shapely.area(g[idx]))
-        area = shapely.area(g)
-        out["flooded_share"] = np.where(area > 0, np.clip(fraction, 0.0, 1.0), (cls >= 0) * 1.0)
-    return out
-
-
-def _zones_hazard(geoms, hazard: HazardZones, *, share: bool) -> pd.DataFrame:
-    zones = hazard.zones
-    g = _to_crs(geoms, zones.crs)
-    n = len(g)
-    cls = np.full(n, NOT_AFFECTED, dtype=np.int8)
-    depth = np.full(n, np.nan)
-    if len(zones) and n:
-        zg = zones.geometry.to_numpy()
-        src, dst = shapely.STRtree(zg).query(g, predicate="intersects")
-        is_poly = np.isin(shapely.get_type_id(g[src]), (3, 6))
-        if is_poly.any():
-            # Polygons must share area with a zone, not just a border.
-            keep = ~is_poly | ~shapely.touches(g[src], zg[dst])
-            src, dst = src[keep], dst[keep]
-        zc = zones["hazard_class"].to_numpy()[dst]
-        np.maximum.at(cls, src, zc)
-        zv = zones["value"].to_numpy()[dst]
-        np.fmax.at(depth, src, zv)
-    out = pd.DataFrame({"hazard_class": cls, "depth_max_m": depth})
-    if share:
-        fraction = np.zeros(n)
-        polys = hazard.class_polygons()
-        pg = polys.geometry.to_numpy()
-        if len(pg) and n:
-            src, dst = shapely.STRtree(pg).query(g, predicate="intersects")
-            inter = shapely.area(shapely.intersection(g[src], pg[dst]))
-            np.add.at(fraction, src, inter)
-        area = shapely.area(g)
-        out["flooded_share"] = np.where(
-            area > 0, np.clip(fraction / np.where(area > 0, area, 1), 0, 1), (cls >= 0) * 1.0
-        )
-    return out
-
-
-def depth_at_points(points, hazard: Hazard) -> np.ndarray:
-    """Hazard value at each point (float64): depth of the cell holding it, or the numeric value of the
-    most severe zone holding it; NaN outside the hazard, on nodata, or for text-classed zones."""
-    return geometry_hazard(points, hazard)["depth_max_m"].to_numpy()
-
-
-def class_at_points(points, hazard: Hazard) -> np.ndarray:
-    """Class index (int8, -1 = not affected) at each point."""
-    return geometry_hazard(points, hazard)["hazard_class"].to_numpy()
-
-
-def max_depth_along_lines(lines, hazard: Hazard) -> np.ndarray:
-    """Maximum hazard depth (m) over every cell each line passes through (float64).
-
-    NaN where the line crosses only nodata or lies outside the raster. Vector zones:
-    the highest numeric zone value touched; for text-classed zones (no depth) ``inf``
-    where the line touches an affected zone and NaN elsewhere.
-    """
-    if isinstance(hazard, HazardZones) and hazard.classes.kind == "text":
-        res = geometry_hazard(lines, hazard)
-        return np.where(res["hazard_class"].to_numpy() >= 0, np.inf, np.nan)
-    return geometry_hazard(lines, hazard)["depth_max_m"].to_numpy()
 
 
 def check_overlap(hazard: Hazard, layer: gpd.GeoDataFrame | gpd.GeoSeries, *, what: str) -> None:

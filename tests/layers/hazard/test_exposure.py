@@ -62,9 +62,14 @@ def city(tmp_path):
     units = gpd.GeoDataFrame(
         {"area_id": [1, 2], "name": ["West", "East"]}, geometry=[box(0, 0, 50, 100), box(50, 0, 100, 100)], crs=UTM
     )
-    return dict(
-        hazard=hazard, buildings=buildings, roads=roads, facilities=facilities, population=pop, boundaries=units
-    )
+    return {
+        "hazard": hazard,
+        "buildings": buildings,
+        "roads": roads,
+        "facilities": facilities,
+        "population": pop,
+        "boundaries": units,
+    }
 
 
 @pytest.fixture
@@ -121,7 +126,8 @@ def test_building_layer_by_hand(city_result):
         "flooded_share",
         "geometry",
     ]
-    assert b["hazard_class"].tolist()[:3] == ["medium", "medium", "high"] and b["hazard_class"].isna().tolist()[3]
+    assert b["hazard_class"].tolist()[:3] == ["medium", "medium", "high"]
+    assert b["hazard_class"].isna().tolist()[3]
     assert b["depth_max_m"].tolist() == pytest.approx([1.0, 1.0, 2.0, 0.0, 0.3])
     assert b["flooded_share"].tolist() == pytest.approx([1.0, 0.6, 1.0, 0.0, 1.0])
 
@@ -160,10 +166,16 @@ def test_layers_carry_scenario_and_boundary(city_result):
 def test_scenario_difference(city, tmp_path):
     """Without the 2 m corner, the 40 people and the school there are no longer affected."""
     h2 = open_hazard(write_raster(tmp_path / "h2.tif", _depth(high=False), transform=from_origin(0, 100, 10, 10)))
-    kw = dict(buildings=city["buildings"], population=city["population"], boundaries=city["boundaries"], crs=UTM)
+    kw = {
+        "buildings": city["buildings"],
+        "population": city["population"],
+        "boundaries": city["boundaries"],
+        "crs": UTM,
+    }
     base, other = exposure(city["hazard"], **kw), exposure(h2, **kw)
     d = scenario_diff(base, other, city["boundaries"]).set_index("name")
-    assert d.loc["East", "pop_no_longer_affected"] == 40.0 and d["pop_newly_affected"].sum() == 0.0
+    assert d.loc["East", "pop_no_longer_affected"] == 40.0
+    assert d["pop_newly_affected"].sum() == 0.0
     assert d.loc["East", "buildings_no_longer_affected"] == 1
     assert d.loc["East", "pop_affected_change"] == -40.0
 
@@ -196,7 +208,8 @@ def test_bad_input(city, tmp_path):
         exposure(city["hazard"], buildings=far, crs=UTM)
     with pytest.warns(UserWarning, match="buildings layer is empty"):
         s = exposure(city["hazard"], buildings=city["buildings"].iloc[:0], crs=UTM).summary()
-    assert s["buildings"]["total"] == 0 and s["buildings"]["by_class"] == {"low": 0, "medium": 0, "high": 0}
+    assert s["buildings"]["total"] == 0
+    assert s["buildings"]["by_class"] == {"low": 0, "medium": 0, "high": 0}
     with pytest.raises(InvalidInputError, match="not hazard classes"):
         exposure(city["hazard"], buildings=city["buildings"], displacement={"extreme": 1.0}, crs=UTM)
     with pytest.raises(InvalidInputError, match="nothing to assess"):
@@ -226,7 +239,7 @@ def _ascii_grid(path) -> np.ndarray:
 
 
 @pytest.mark.parametrize(
-    "scenario, asc",
+    ("scenario", "asc"),
     [
         ("current", "Flood_Current_Depth_Jakarta_geographic.asc"),
         ("design", "Flood_Design_Depth_Jakarta_geographic.asc"),
@@ -282,7 +295,8 @@ def test_inasafe_flood_zones_on_buildings(shared_data):
     expected = inter.loc[inter.area > 0, "index"].nunique()
     s = res.summary()["buildings"]
     assert s["total"] == 181
-    assert s["affected"] == expected and 0 < expected < 181
+    assert s["affected"] == expected
+    assert 0 < expected < 181
 
 
 def test_inasafe_census_on_flood_zones(shared_data):
@@ -315,36 +329,6 @@ def test_population_text_field_from_files(shared_data):
         exposure_from_files(
             hazard=str(d / "continuous_flood_20_20.asc"), population=str(d / "census.geojson"), population_field="type"
         )
-
-
-def test_build_writes_exposure_layers(built_area):
-    """`geoapp build` writes every exposure layer for both Jakarta scenarios and the scenario difference."""
-    import pyogrio
-
-    layers = set(pyogrio.list_layers(built_area)[:, 0])
-    assert {
-        "exposure_buildings",
-        "exposure_roads",
-        "exposure_facilities",
-        "exposure_areas",
-        "exposure_scenario_diff",
-    } <= layers
-    b = pyogrio.read_dataframe(built_area, layer="exposure_buildings", read_geometry=False)
-    assert b.groupby("scenario").size().to_dict() == {"current": 7689, "design": 7689}
-    areas = pyogrio.read_dataframe(built_area, layer="exposure_areas", read_geometry=False)
-    assert areas.groupby(["boundary", "scenario"]).size().to_dict() == {
-        ("kelurahan", "current"): 261,
-        ("kelurahan", "design"): 261,
-        ("rw", "current"): 2685,
-        ("rw", "design"): 2685,
-    }
-    cur = areas[(areas["boundary"] == "kelurahan") & (areas["scenario"] == "current")]
-    affected = int(b[b["scenario"] == "current"]["hazard_class"].notna().sum())
-    outside = 7689 - int(cur["buildings_total"].sum())  # footprints beyond every kelurahan
-    assert 0 <= outside < 10
-    assert affected - outside <= cur["buildings_affected"].sum() <= affected
-    diff = pyogrio.read_dataframe(built_area, layer="exposure_scenario_diff", read_geometry=False)
-    assert set(diff["scenario_to"]) == {"design"} and (diff["pop_newly_affected"] >= 0).all()
 
 
 def test_inasafe_flood_zones_on_roads(shared_data):

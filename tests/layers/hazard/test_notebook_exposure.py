@@ -17,4 +17,5 @@ def test_jakarta_exposure_notebook_runs():
         nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOK.parent)}}
     ).execute()
     outputs = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
-    assert "7,689 buildings" in outputs and "newly affected" in outputs
+    assert "7,689 buildings" in outputs
+    assert "newly affected" in outputs
