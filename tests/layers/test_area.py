@@ -1,12 +1,16 @@
 """area.toml: the sample loads; every mistake names the key and the file."""
 
+import dataclasses
 import shutil
 from pathlib import Path
 
+import geopandas as gpd
+import pyogrio
 import pytest
 
+from layers import settings
 from layers.area import load_area
-from layers.errors import AreaConfigError, NotFoundError
+from layers.errors import AreaConfigError, MissingInputError, NotFoundError
 from layers.io.schema import BUILDING_COLUMNS
 
 
@@ -16,9 +20,11 @@ def test_sample_area_loads(sample_area_dir):
     assert area.crs.to_epsg() == 32748
     assert [h.id for h in area.hazards] == ["current", "design"]
     current = area.hazard("current")
-    assert current.kind == "raster" and current.classes.names == ["low", "medium", "high"]
+    assert current.kind == "raster"
+    assert current.classes.names == ["low", "medium", "high"]
     assert current.displacement == {"low": 0.0, "medium": 0.3, "high": 1.0}
-    assert area.population.scale == 0.025 and area.population.units == "count"
+    assert area.population.scale == 0.025
+    assert area.population.units == "count"
     assert [b.id for b in area.boundaries] == ["rw", "kelurahan"]
     assert area.default_build_path == sample_area_dir.resolve() / "build" / "area.gpkg"
 
@@ -26,7 +32,8 @@ def test_sample_area_loads(sample_area_dir):
 def test_sample_area_layers(sample_area_dir):
     area = load_area(sample_area_dir)
     b = area.buildings()
-    assert len(b) == 7689 and list(b.columns) == BUILDING_COLUMNS + ["geometry"]
+    assert len(b) == 7689
+    assert list(b.columns) == BUILDING_COLUMNS + ["geometry"]
     assert b.crs == area.crs
     assert len(area.roads()) == 18574
     assert area.facilities().category.value_counts()["hospital"] == 31
@@ -42,7 +49,8 @@ def test_osm_only_area(tmp_path, shared_data):
     (tmp_path / "area.toml").write_text('[area]\nname = "kibera"\n[layers]\nosm = "kibera.osm"\n')
     area = load_area(tmp_path / "area.toml")
     assert area.crs.to_epsg() == 32737
-    assert len(area.buildings()) == 159 and len(area.roads()) == 514
+    assert len(area.buildings()) == 159
+    assert len(area.roads()) == 514
     assert area.facilities().category.value_counts()["school"] == 184
 
 
@@ -124,6 +132,25 @@ def test_minimal_area_is_valid(area_dir):
             "must be written as",
         ),
         (lambda t: t + '\n[[hazard]]\nid = "current"\nfile = "flood_current.tif"\n', "hazard.id", "used twice"),
+        (
+            lambda t: t.replace('id = "current"\n', 'id = "current"\ndisplacement = "extreme:0.5"\n'),
+            "hazard[0].displacement",
+            "extreme",
+        ),
+        (lambda t: t + "\n[evacuation]\nwalk_speed_m_s = 0\n", "evacuation.walk_speed_m_s", "positive"),
+        (lambda t: t + '\n[evacuation]\nisochrones_min = ["x"]\n', "evacuation.isochrones_min", "minutes"),
+        (lambda t: t + "\n[shelters]\nm2_per_person = -3.5\n", "shelters.m2_per_person", "positive"),
+        (lambda t: t + "\n[precarity]\nh3_resolution = 16\n", "precarity.h3_resolution", "between 0 and 15"),
+        (
+            lambda t: t.replace('buildings = "buildings.gpkg"', 'buildings = {path = "buildings.gpkg"}'),
+            "layers.buildings.path",
+            "unknown key",
+        ),
+        (
+            lambda t: t.replace('buildings = "buildings.gpkg"', 'buildings = "buildings.gpkg:b:c"'),
+            "layers.buildings",
+            "does not exist",
+        ),
     ],
 )
 def test_config_errors_name_key_and_file(area_dir, edit, key, message):
@@ -131,7 +158,8 @@ def test_config_errors_name_key_and_file(area_dir, edit, key, message):
     with pytest.raises(AreaConfigError, match=message) as info:
         load_area(path)
     assert info.value.key == key
-    assert str(path) in str(info.value) and f"key '{key}'" in str(info.value)
+    assert str(path) in str(info.value)
+    assert f"key '{key}'" in str(info.value)
 
 
 def test_vector_hazard_needs_a_field(area_dir):
@@ -152,3 +180,51 @@ def test_unreadable_boundary_layer_names_the_set(area_dir):
     with pytest.raises(AreaConfigError, match="name field 'NAMA' not found") as info:
         area.boundary_layer()
     assert info.value.key == "boundaries 'kel'"
+
+
+def test_settings_are_typed_frozen_and_defaulted_once(sample_area_dir):
+    area = load_area(sample_area_dir)
+    assert area.evacuation.walk_speed_m_s == settings.WALK_SPEED_M_S == 1.0
+    assert area.evacuation.max_walk_depth_m == 0.5
+    assert area.evacuation.max_drive_depth_m == 0.3
+    assert area.evacuation.isochrones_min == settings.ISOCHRONE_MINUTES
+    assert area.shelters.m2_per_person == 3.5
+    assert "university" in area.shelters.categories
+    assert area.precarity.h3_resolution == 9
+    assert area.precarity.weights is None
+    assert area.reports.blur_m is None  # the reports config owns its defaults
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        area.evacuation.walk_speed_m_s = 2.0  # type: ignore[misc]
+    # the sections still read as mappings of what is set, for callers written against dicts
+    assert area.evacuation.get("walk_speed_m_s", 9.0) == 1.0
+    assert area.evacuation.get("drive_speed_kph") is None
+    assert area.shelters["categories"] == area.shelters.categories
+    assert "weights" not in dict(area.precarity)
+
+
+def test_file_keys_name_a_layer(area_dir):
+    """Issue 13 #2: every area.toml file key accepts a layer (a table, or FILE:LAYER)."""
+    multi = area_dir / "inputs.gpkg"
+    pyogrio.write_dataframe(gpd.read_file(area_dir / "kelurahan.gpkg"), multi, layer="kelurahan")
+    pyogrio.write_dataframe(gpd.read_file(area_dir / "buildings.gpkg"), multi, layer="footprints", append=True)
+    toml = GOOD.replace('buildings = "buildings.gpkg"', 'buildings = {file = "inputs.gpkg", layer = "footprints"}')
+    toml = toml.replace('file = "kelurahan.gpkg"', 'file = "inputs.gpkg"\nlayer = "kelurahan"')
+    area = load_area(_write(area_dir, toml))
+    assert area.inputs.buildings.layer == "footprints"
+    assert area.buildings_path == multi.resolve()
+    assert len(area.buildings()) == 7689
+    assert len(area.boundary_layer()) == 261
+    area = load_area(
+        _write(area_dir, toml.replace('{file = "inputs.gpkg", layer = "footprints"}', '"inputs.gpkg:footprints"'))
+    )
+    assert area.inputs.buildings.layer == "footprints"
+    assert len(area.buildings()) == 7689
+
+
+def test_area_without_roads_says_so(area_dir):
+    area = load_area(_write(area_dir, GOOD))
+    assert not area.has_roads
+    with pytest.raises(MissingInputError, match="has no roads") as info:
+        area.roads()
+    assert info.value.input == "roads"
+    assert isinstance(info.value, NotFoundError)

@@ -34,7 +34,8 @@ def test_jakarta_buildings_schema_and_counts(jakarta):
     assert b.building_id.is_unique
     assert b.building_type.value_counts()["residential"] == 6120
     # "10+" and "4-7" are parsed, not dropped
-    assert (b.levels == 10).sum() >= 141 and (b.levels == 5.5).sum() == 41
+    assert (b.levels == 10).sum() >= 141
+    assert (b.levels == 5.5).sum() == 41
     assert b.capacity.notna().sum() > 500
 
 
@@ -61,7 +62,8 @@ def test_jakarta_capacity_messy_values(jakarta):
     raw = read_vector(jakarta / "jakarta_building.gpkg")
     b = buildings_from_frame(raw)
     mask = raw.CAPACITY.str.lower().str.strip().eq("100 orang").fillna(False).to_numpy()
-    assert mask.sum() == 37 and (b.capacity.to_numpy()[mask] == 100).all()
+    assert mask.sum() == 37
+    assert (b.capacity.to_numpy()[mask] == 100).all()
     assert np.isnan(b.capacity.to_numpy()[raw.CAPACITY.eq("fix me").fillna(False).to_numpy()]).all()
 
 
@@ -70,7 +72,8 @@ def test_jakarta_roads_length_matches_published_total(jakarta):
     assert list(r.columns) == ROAD_COLUMNS + ["geometry"]
     assert len(r) == 18574
     assert r.length.sum() / 1000 == pytest.approx(5692, abs=1)
-    assert r.oneway.dtype == bool and r.oneway.sum() > 1000
+    assert r.oneway.dtype == bool
+    assert r.oneway.sum() > 1000
     assert r.road_class.value_counts()["residential"] == 14854
 
 
@@ -95,7 +98,8 @@ def test_kibera_community_layers_categories(shared_data):
     water = facilities_from_file(kibera / "watsan.shp")
     assert water.category.value_counts().to_dict() == {"water_point": 401, "toilet": 208}
     school = facilities_from_file(kibera / "education.shp", category="school")
-    assert len(school) == 259 and set(school.category) == {"school"}
+    assert len(school) == 259
+    assert set(school.category) == {"school"}
 
 
 def test_dar_es_salaam_osm_style_export(shared_data):
@@ -134,7 +138,8 @@ def test_invalid_footprints_are_repaired_not_dropped():
     square = Polygon([(20, 0), (30, 0), (30, 10), (20, 10)])
     gdf = gpd.GeoDataFrame({"TYPE": ["a", "b"]}, geometry=[bowtie, square], crs=32748)
     out = buildings_from_frame(gdf)
-    assert len(out) == 2 and out.is_valid.all()
+    assert len(out) == 2
+    assert out.is_valid.all()
     assert out.area.iloc[0] == pytest.approx(50.0)
 
 
@@ -143,7 +148,8 @@ def test_empty_layer_warns_and_returns_schema(tmp_path):
     gpd.GeoDataFrame({"TYPE": []}, geometry=gpd.GeoSeries([], crs=4326)).to_file(path)
     with pytest.warns(UserWarning, match="no features"):
         out = buildings_from_file(path, crs=32748)
-    assert out.empty and list(out.columns) == BUILDING_COLUMNS + ["geometry"]
+    assert out.empty
+    assert list(out.columns) == BUILDING_COLUMNS + ["geometry"]
     warnings.simplefilter("error")
 
 
