@@ -1,4 +1,4 @@
-"""`geoapp exposure`: people, buildings, roads and facilities per hazard class (see DESIGN.md for the contract)."""
+"""`geoapp exposure`: people, buildings, roads and facilities per hazard class (contract in the README)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import click
 from layers.hazard.exposure import exposure_from_files
 from layers.publish.export import write_geopackage
 
-_file = click.Path(exists=True)
+# Not checked here: a vector file may be PATH:LAYER, and the loaders name a missing file in one line.
+_file = click.Path()
 
 
 @click.command("exposure")
@@ -22,9 +23,16 @@ _file = click.Path(exists=True)
     "--displacement",
     help="Share of people displaced per class, e.g. 'high:1.0,medium:0.3' (default: all of the most severe class).",
 )
-@click.option("--buildings", type=_file, help="Building footprints.")
-@click.option("--roads", type=_file, help="Road lines.")
-@click.option("--facilities", type=_file, help="Facilities (points or polygons with a category column).")
+@click.option(
+    "--osm",
+    type=click.Path(exists=True, dir_okay=False),
+    help="OSM file (.osm, .osm.bz2, .pbf): the buildings, roads and facilities not given as files.",
+)
+@click.option("--buildings", type=_file, help="Building footprints (PATH or PATH:LAYER).")
+@click.option("--roads", type=_file, help="Road lines (PATH or PATH:LAYER).")
+@click.option(
+    "--facilities", type=_file, help="Facilities: points or polygons with a category column (PATH or PATH:LAYER)."
+)
 @click.option("--population", type=_file, help="Population raster, or census polygons with --population-field.")
 @click.option("--population-field", help="Attribute of census polygons holding their people.")
 @click.option(
@@ -53,6 +61,7 @@ def exposure(
     hazard_field,
     classes,
     displacement,
+    osm,
     buildings,
     roads,
     facilities,
@@ -72,6 +81,7 @@ def exposure(
         hazard_field=hazard_field,
         classes=classes,
         displacement=displacement,
+        osm=osm,
         buildings=buildings,
         roads=roads,
         facilities=facilities,

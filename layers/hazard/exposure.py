@@ -258,11 +258,14 @@ def _working_crs(hazard: Hazard, paths: list[str | None], from_osm: dict[str, gp
     osm = [v for v in from_osm.values() if len(v)]
     if osm:
         extent = gpd.GeoSeries([shapely.box(*pd.concat(osm).total_bounds)], crs=osm[0].crs)
+    from layers.io.sources import split_layer
+
     first = next((p for p in paths if p), None)
     if first:
+        path, layer = split_layer(first)
         try:
-            info = pyogrio.read_info(first, force_total_bounds=True)
-        except pyogrio.errors.DataSourceError:
+            info = pyogrio.read_info(path, layer=layer, force_total_bounds=True)
+        except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError):
             info = None  # the loader gives the clear error
         if info is not None and info["crs"] and info.get("total_bounds") is not None:
             extent = gpd.GeoSeries([shapely.box(*info["total_bounds"])], crs=info["crs"])

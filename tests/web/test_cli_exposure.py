@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import warnings
 
+import numpy as np
 import pyogrio
 import pytest
 from click.testing import CliRunner
@@ -53,7 +55,8 @@ def test_json_keys_per_contract(jakarta_run):
     assert set(s["population"]["needs"]) == {"rice_kg", "drinking_water_l", "clean_water_l", "family_kits", "toilets"}
     assert {"total", "affected", "by_class", "by_type"} <= set(s["buildings"])
     assert {"total_km", "affected_km", "by_class_km"} <= set(s["roads"])
-    assert len(s["by_area"]) == 261 and all("name" in a for a in s["by_area"])
+    assert len(s["by_area"]) == 261
+    assert all("name" in a for a in s["by_area"])
 
 
 def test_json_values(jakarta_run):
@@ -63,7 +66,8 @@ def test_json_values(jakarta_run):
     assert p["affected"] == pytest.approx(sum(p["by_class"].values()), abs=0.01)
     assert p["displaced"] == pytest.approx(p["by_class"]["high"] + 0.3 * p["by_class"]["medium"], abs=0.01)
     assert p["needs"]["rice_kg"] >= 2.8 * p["displaced"]
-    assert s["buildings"]["total"] == 7689 and s["buildings"]["affected"] == sum(s["buildings"]["by_class"].values())
+    assert s["buildings"]["total"] == 7689
+    assert s["buildings"]["affected"] == sum(s["buildings"]["by_class"].values())
     assert s["roads"]["total_km"] == pytest.approx(5692, rel=0.01)
     assert sum(a["pop_affected"] for a in s["by_area"]) <= p["affected"] + 1
 
@@ -98,7 +102,7 @@ def test_text_output_and_vector_hazard(shared_data):
 
 
 @pytest.mark.parametrize(
-    "args, message",
+    ("args", "message"),
     [
         (["--classes", "low:0.1-0.5,high:0.7-"], "gap between classes"),
         (["--boundaries", "{d}/kelurahan.gpkg"], "--boundaries needs --boundary-name"),
@@ -113,7 +117,8 @@ def test_errors_are_one_line(sample_area_dir, shared_data, args, message):
         base += ["--buildings", str(sample_area_dir / "buildings.gpkg")]
     result = CliRunner().invoke(main, base + args)
     assert result.exit_code != 0
-    assert message in result.output and "Traceback" not in result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
 
 
 def test_crs_less_and_far_away_inputs(sample_area_dir, tmp_path):
@@ -142,6 +147,109 @@ def test_crs_less_and_far_away_inputs(sample_area_dir, tmp_path):
         dst.write(np.ones((1, 2, 2), dtype="float32"))
     hazard = ["exposure", "--hazard", str(sample_area_dir / "flood_current.tif")]
     result = CliRunner().invoke(main, hazard + ["--buildings", str(tmp_path / "b.shp")])
-    assert result.exit_code != 0 and "has no CRS" in result.output and "Traceback" not in result.output
+    assert result.exit_code != 0
+    assert "has no CRS" in result.output
+    assert "Traceback" not in result.output
     result = CliRunner().invoke(main, hazard + ["--population", str(tmp_path / "pop.tif")])
-    assert result.exit_code != 0 and "does not overlap the hazard" in result.output
+    assert result.exit_code != 0
+    assert "does not overlap the hazard" in result.output
+
+
+def _invoke_recording_warnings(args: list[str]):
+    """Run the CLI; return the result and everything it warned (as Python warnings or printed lines)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = CliRunner().invoke(main, args)
+    return result, result.output + "\n".join(str(w.message) for w in caught)
+
+
+@pytest.fixture(scope="module")
+def kibera(shared_data, tmp_path_factory):
+    """Kibera's raw OSM file and a synthetic 10 m depth grid over it (EPSG:32737): 1 m south of y = 9,855,500."""
+    from rasterio.transform import from_origin
+
+    from tests.helpers import write_raster
+
+    depth = np.zeros((520, 910), dtype=np.float32)  # origin (247000, 9858000): rows 250.. lie south of the line
+    depth[250:, :] = 1.0
+    tif = write_raster(
+        tmp_path_factory.mktemp("kibera") / "depth.tif",
+        depth,
+        transform=from_origin(247_000, 9_858_000, 10, 10),
+        crs="EPSG:32737",
+    )
+    return shared_data / "kibera" / "kibera_map_2012.osm", tif
+
+
+def test_osm_file_gives_buildings_roads_and_facilities(kibera):
+    """`geoapp exposure --osm`: every layer of the Kibera OSM file, with figures checked against shapely."""
+    from shapely.geometry import box
+
+    from layers.io.osm import buildings_from_osm, facilities_from_osm, roads_from_osm
+
+    osm, tif = kibera
+    result = CliRunner().invoke(
+        main, ["exposure", "--osm", str(osm), "--hazard", str(tif), "--needs", "none", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    s = json.loads(result.stdout)
+    crs, south = "EPSG:32737", 9_855_500
+    b = buildings_from_osm(osm, crs=crs)
+    r = roads_from_osm(osm, crs=crs)
+    f = facilities_from_osm(osm, crs=crs)
+    # A footprint shares area with the wet half exactly when it reaches below the line.
+    wet_b = int((b.geometry.bounds["miny"] < south).sum())
+    assert s["buildings"]["total"] == len(b) == 159
+    assert s["buildings"]["by_class"] == {"low": 0, "medium": wet_b, "high": 0}
+    assert 0 < wet_b < 159
+    wet_km = r.geometry.intersection(box(247_000, 9_852_800, 256_100, south)).length.sum() / 1000
+    assert s["roads"]["total_km"] == pytest.approx(r.length.sum() / 1000, abs=1e-3)
+    assert s["roads"]["by_class_km"]["medium"] == pytest.approx(wet_km, abs=2e-3)
+    assert s["roads"]["affected_km"] == pytest.approx(wet_km, abs=2e-3)
+    assert s["facilities"]["total"] == len(f) == 1091
+    assert s["facilities"]["affected"] == int((f.geometry.bounds["miny"] < south).sum())
+
+
+def test_osm_layers_given_as_files_win(kibera, shared_data):
+    """A file option replaces that layer of the OSM file; the others still come from it."""
+    from layers.io.vectors import facilities_from_file
+
+    osm, tif = kibera
+    health = shared_data / "kibera" / "health.shp"
+    result = CliRunner().invoke(
+        main, ["exposure", "--osm", str(osm), "--facilities", str(health), "--hazard", str(tif), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    s = json.loads(result.stdout)
+    assert s["facilities"]["total"] == len(facilities_from_file(health)) == 191  # Map Kibera's health points
+    assert s["buildings"]["total"] == 159
+
+
+def test_osm_option_needs_an_osm_file(sample_area_dir):
+    result = CliRunner().invoke(
+        main,
+        [
+            "exposure",
+            "--osm",
+            str(sample_area_dir / "buildings.gpkg"),
+            "--hazard",
+            str(sample_area_dir / "flood_current.tif"),
+        ],
+    )
+    assert result.exit_code == 1
+    assert "is not an OSM file" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_empty_input_layer_is_a_warning_naming_it(shared_data, sample_area_dir, tmp_path):
+    """Buildings that hold no feature: a warning names the layer and its file, not a silent 0."""
+    empty = tmp_path / "no_buildings.gpkg"
+    jakarta = pyogrio.read_dataframe(shared_data / "jakarta" / "jakarta_building.gpkg", max_features=1)
+    pyogrio.write_dataframe(jakarta.iloc[:0], empty, layer="buildings")
+    args = ["exposure", "--hazard", str(sample_area_dir / "flood_current.tif"), "--buildings", str(empty)]
+    args += ["--roads", str(sample_area_dir / "roads.gpkg")]
+    result, said = _invoke_recording_warnings(args)
+    assert result.exit_code == 0, result.output
+    assert f"the buildings layer ({empty}) is empty; its figures are 0" in said
+    assert "buildings: 0, affected 0" in result.stdout
+    assert "roads layer" not in said  # only the empty layer is named
