@@ -24,9 +24,11 @@ def test_approve_and_reject_with_history(storage_app, storage_client, make_user)
     _, mod = make_user(storage_app, "moderator", name="mona")
     a, b = _submit(storage_client, 2)
     ok = storage_client.post(f"/api/reports/{a}/review", json={"status": "published"}, headers=bearer(mod))
-    assert ok.status_code == 200 and ok.json == {"id": a, "status": "published"}
+    assert ok.status_code == 200
+    assert ok.json == {"id": a, "status": "published"}
     no_reason = storage_client.post(f"/api/reports/{b}/review", json={"status": "rejected"}, headers=bearer(mod))
-    assert no_reason.status_code == 400 and "give a reason" in no_reason.json["error"]["message"]
+    assert no_reason.status_code == 400
+    assert "give a reason" in no_reason.json["error"]["message"]
     rej = storage_client.post(
         f"/api/reports/{b}/review", json={"status": "rejected", "reason": "duplicate of a"}, headers=bearer(mod)
     )
@@ -49,7 +51,8 @@ def test_bulk_review_is_all_or_nothing(storage_app, storage_client, make_user):
     assert bad.status_code == 404
     assert json.loads(storage_client.get("/api/reports").data)["features"] == []  # none published
     good = storage_client.post("/api/reports/review", json={"ids": ids, "status": "published"}, headers=bearer(mod))
-    assert good.status_code == 200 and good.json["reviewed"] == 3
+    assert good.status_code == 200
+    assert good.json["reviewed"] == 3
     assert len(json.loads(storage_client.get("/api/reports").data)["features"]) == 3
 
 
@@ -61,7 +64,8 @@ def test_edits_are_validated_recorded_and_keep_the_original(storage_app, storage
         json={"status": "published", "edits": {"category": "volcano"}},
         headers=bearer(mod),
     )
-    assert bad.status_code == 400 and "unknown category" in bad.json["error"]["message"]
+    assert bad.status_code == 400
+    assert "unknown category" in bad.json["error"]["message"]
     not_allowed = storage_client.post(
         f"/api/reports/{rid}/review", json={"status": "published", "edits": {"status": "x"}}, headers=bearer(mod)
     )
@@ -73,7 +77,8 @@ def test_edits_are_validated_recorded_and_keep_the_original(storage_app, storage
     assert resp.status_code == 200, resp.data
     props = storage_client.get(f"/api/reports/{rid}", headers=bearer(mod)).json["properties"]
     assert props["description"] == "drain blocked"
-    assert props["original"]["description"] == "drian blocked" and props["original"]["lon"] == 106.83
+    assert props["original"]["description"] == "drian blocked"
+    assert props["original"]["lon"] == 106.83
     assert props["history"][0]["changes"] == {
         "description": ["drian blocked", "drain blocked"],
         "lon": [106.83, 106.831],
@@ -94,7 +99,8 @@ def test_only_moderators_and_admins_review(app, client, make_user, role):
     _, token = make_user(app, role)
     [rid] = _submit(client, 1)
     resp = client.post(f"/api/reports/{rid}/review", json={"status": "published"}, headers=bearer(token))
-    assert resp.status_code == 403 and "may not" in resp.json["error"]["message"]
+    assert resp.status_code == 403
+    assert "may not" in resp.json["error"]["message"]
     assert client.post(f"/api/reports/{rid}/review", json={"status": "published"}).status_code == 401
     _, admin = make_user(app, "admin")
     assert (
@@ -129,4 +135,6 @@ def test_moderate_page_needs_a_moderator_session(app, client, make_user):
     token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").get_data(as_text=True)).group(1)
     client.post("/login", data={"name": "mo", "password": "pw-mo", "csrf_token": token})  # a new session, a new token
     page = client.get("/moderate")
-    assert page.status_code == 200 and b"moderate_queue.js" in page.data and b'name="csrf-token"' in page.data
+    assert page.status_code == 200
+    assert b"moderate_queue.js" in page.data
+    assert b'name="csrf-token"' in page.data

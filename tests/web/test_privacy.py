@@ -42,12 +42,16 @@ def test_anonymous_geojson_and_csv_have_no_personal_field_and_no_exact_coordinat
     assert feat["properties"]["attributes"] == {}
     assert feat["properties"]["location_precision_m"] == 100.0
     lon, lat = feat["geometry"]["coordinates"]
-    assert (lon, lat) != EXACT and abs(lon - EXACT[0]) < 0.001 and abs(lat - EXACT[1]) < 0.001
+    assert (lon, lat) != EXACT
+    assert abs(lon - EXACT[0]) < 0.001
+    assert abs(lat - EXACT[1]) < 0.001
     csv_text = storage_client.get("/api/reports?f=csv").get_data(as_text=True)
-    assert "Siti" not in csv_text and "106.834567" not in csv_text
+    assert "Siti" not in csv_text
+    assert "106.834567" not in csv_text
     assert not PERSONAL & set(next(csv.DictReader(io.StringIO(csv_text))))
     one = storage_client.get(f"/api/reports/{feat['id']}").json
-    assert one["geometry"]["coordinates"] == [lon, lat] and "reporter_name" not in one["properties"]
+    assert one["geometry"]["coordinates"] == [lon, lat]
+    assert "reporter_name" not in one["properties"]
 
 
 def test_a_narrow_bbox_cannot_find_the_exact_place(storage_app, storage_client, make_user):
@@ -69,10 +73,12 @@ def test_planners_see_exact_points_without_personal_fields_moderators_see_all(ap
     _, planner = make_user(app, "planner")
     _, mod = make_user(app, "moderator")
     p = json.loads(client.get("/api/reports", headers=bearer(planner)).data)["features"][0]
-    assert p["geometry"]["coordinates"] == list(EXACT) and not PERSONAL & set(p["properties"])
+    assert p["geometry"]["coordinates"] == list(EXACT)
+    assert not PERSONAL & set(p["properties"])
     m = json.loads(client.get("/api/reports", headers=bearer(mod)).data)["features"][0]
     assert m["geometry"]["coordinates"] == list(EXACT)
-    assert m["properties"]["reporter_name"] == "Siti Aminah" and m["properties"]["attributes"]["people"] == 6
+    assert m["properties"]["reporter_name"] == "Siti Aminah"
+    assert m["properties"]["attributes"]["people"] == 6
 
 
 def test_reports_geodataframe_applies_the_same_rules(app, client, make_user):
@@ -81,14 +87,17 @@ def test_reports_geodataframe_applies_the_same_rules(app, client, make_user):
     with app.test_request_context():
         public = reports_geodataframe()
         mod = reports_geodataframe(viewer="moderator")
-        assert public.crs == "EPSG:4326" and len(public) == 1
+        assert public.crs == "EPSG:4326"
+        assert len(public) == 1
         assert not PERSONAL & set(public.columns)
         np.testing.assert_allclose(
             [public.geometry.x[0], public.geometry.y[0]], api["geometry"]["coordinates"], atol=1e-7
         )
-        assert (mod.geometry.x[0], mod.geometry.y[0]) == EXACT and mod["reporter_name"][0] == "Siti Aminah"
+        assert (mod.geometry.x[0], mod.geometry.y[0]) == EXACT
+        assert mod["reporter_name"][0] == "Siti Aminah"
         empty = reports_geodataframe(category="shelter_site")
-        assert len(empty) == 0 and "category" in empty.columns
+        assert len(empty) == 0
+        assert "category" in empty.columns
 
 
 def test_published_shelter_sites_become_facility_points(app, client, make_user):
@@ -98,10 +107,14 @@ def test_published_shelter_sites_become_facility_points(app, client, make_user):
     client.post("/api/reports", json=feature("shelter_site", (106.84, -6.2)))  # pending: not used
     with app.test_request_context():
         sites = shelter_sites()
-    assert len(sites) == 1 and sites.crs == "EPSG:32748"
+    assert len(sites) == 1
+    assert sites.crs == "EPSG:32748"
     row = sites.iloc[0]
-    assert row["facility_id"] == f"report:{f['properties']['id']}" and row["category"] == "shelter"
-    assert row["name"] == "Masjid Al-Ikhlas" and row["capacity"] == 150.0 and row["source_type"] == "field_report"
+    assert row["facility_id"] == f"report:{f['properties']['id']}"
+    assert row["category"] == "shelter"
+    assert row["name"] == "Masjid Al-Ikhlas"
+    assert row["capacity"] == 150.0
+    assert row["source_type"] == "field_report"
 
 
 def test_flood_observations_flag_wet_reports_where_the_model_is_dry(app, client, make_user, sample_area_dir):
@@ -111,7 +124,7 @@ def test_flood_observations_flag_wet_reports_where_the_model_is_dry(app, client,
     with rasterio.open(sample_area_dir / "flood_current.tif") as src:
         depth = src.read(1, masked=True)
         wet = np.argwhere(depth.filled(0) > 2.0)[0]
-        dry = np.argwhere((depth.filled(-1) == 0))[len(np.argwhere(depth.filled(-1) == 0)) // 2]
+        dry = np.argwhere(depth.filled(-1) == 0)[len(np.argwhere(depth.filled(-1) == 0)) // 2]
         (wx, wy), (dx, dy) = src.xy(*wet), src.xy(*dry)
     _, trusted = make_user(app, "volunteer", trusted=True)
     for xy in ((wx, wy), (dx, dy)):
@@ -122,7 +135,8 @@ def test_flood_observations_flag_wet_reports_where_the_model_is_dry(app, client,
         obs = flood_observations("current")
     assert obs["model_class"].tolist() == ["high", None]
     assert obs["wet_report_dry_model"].tolist() == [False, True]
-    assert obs["observed_depth_m"].tolist() == [0.4, 0.4] and set(obs["scenario"]) == {"current"}
+    assert obs["observed_depth_m"].tolist() == [0.4, 0.4]
+    assert set(obs["scenario"]) == {"current"}
 
 
 def test_field_reports_layer_is_public_and_writes_to_a_geopackage(app, client, make_user, tmp_path):
@@ -141,10 +155,12 @@ def test_field_reports_layer_is_public_and_writes_to_a_geopackage(app, client, m
     client.post("/api/reports", json=feature("need_food", (106.83, -6.2), reporter_name="Hidden"))  # pending
     with app.test_request_context():
         layer = field_reports_layer()
-    assert layer.crs == "EPSG:32748" and sorted(layer["category"]) == ["need_medical", "shelter_site"]
+    assert layer.crs == "EPSG:32748"
+    assert sorted(layer["category"]) == ["need_medical", "shelter_site"]
     assert not PERSONAL & set(layer.columns)
     layer.to_file(tmp_path / "r.gpkg", layer="field_reports")
     back = gpd.read_file(tmp_path / "r.gpkg")
     shelter = back[back["category"] == "shelter_site"].iloc[0]
-    assert shelter["name"] == "SDN 01" and shelter["capacity"] == "80"
+    assert shelter["name"] == "SDN 01"
+    assert shelter["capacity"] == "80"
     assert "Siti" not in back.to_json()

@@ -17,7 +17,8 @@ def test_form_page_is_light_and_says_what_is_public(client):
     page = client.get("/report")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    assert "What will be public" in html and "never public" in html
+    assert "What will be public" in html
+    assert "never public" in html
     assert "<script src" not in html.replace('<script src="/static/report_form.js">', "")  # one script, no map library
     assert 'data-js="/static/map/vendor/leaflet/leaflet.js"' in html  # the optional map loads only when asked for
     js = client.get("/static/report_form.js")
@@ -26,13 +27,22 @@ def test_form_page_is_light_and_says_what_is_public(client):
     js.close()
     css.close()
     assert total < 40_000, total  # one small page for a slow 3G phone
-    assert 'data-blur="100"' in html and 'value="need_food"' in html
+    assert 'data-blur="100"' in html
+    assert 'value="need_food"' in html
     assert 'value="community_boundary"' not in html  # polygons are drawn elsewhere, not on the phone form
 
 
 @pytest.mark.parametrize(("lang", "text"), [("fr", "Ce qui sera public"), ("sw", "Kitakachoonekana hadharani")])
 def test_form_is_translated(client, lang, text):
     assert text in client.get(f"/report?lang={lang}").get_data(as_text=True)
+
+
+def _wait_until(page, expression: str, timeout_s: float = 10.0) -> None:
+    """Poll a JS expression with page.evaluate: wait_for_function evaluates text, which the page's CSP forbids."""
+    end = time.monotonic() + timeout_s
+    while not page.evaluate(expression):
+        assert time.monotonic() < end, f"timed out waiting for {expression}"
+        time.sleep(0.05)
 
 
 def _count(app) -> int:
@@ -66,15 +76,13 @@ def test_offline_submission_is_kept_and_sent_once_when_back_online(app):
         page.fill("#lat", "-6.2")
         page.fill("#lon", "106.83")
         page.click("#send")
-        page.wait_for_function("JSON.parse(localStorage.getItem('geoapp.reports.queue') || '[]').length === 1")
+        _wait_until(page, "JSON.parse(localStorage.getItem('geoapp.reports.queue') || '[]').length === 1")
         assert "offline" in page.text_content("#status").lower()
         time.sleep(0.5)
         assert _count(app) == 0
         queued_id = page.evaluate("JSON.parse(localStorage.getItem('geoapp.reports.queue'))[0].properties.id")
         context.set_offline(False)
-        page.wait_for_function(
-            "JSON.parse(localStorage.getItem('geoapp.reports.queue') || '[]').length === 0", timeout=15_000
-        )
+        _wait_until(page, "JSON.parse(localStorage.getItem('geoapp.reports.queue') || '[]').length === 0", 15)
         assert _count(app) == 1
         # A second tab resending the same queued item (e.g. a lost answer) must not duplicate it.
         page.evaluate(
@@ -89,7 +97,9 @@ def test_offline_submission_is_kept_and_sent_once_when_back_online(app):
     assert _count(app) == 1
     with Session(app.extensions["geoapp.db"]) as s:
         rep = s.get(Report, queued_id)
-        assert rep.source == "web" and rep.description == "no clean water since Monday" and rep.status == "pending"
+        assert rep.source == "web"
+        assert rep.description == "no clean water since Monday"
+        assert rep.status == "pending"
 
 
 @pytest.mark.browser
@@ -123,13 +133,13 @@ def test_moderator_approves_and_rejects_in_bulk_in_the_browser(app, make_user):
         page.check(f"input[value='{ids[0]}']")
         page.check(f"input[value='{ids[1]}']")
         page.click("#approve")
-        page.wait_for_function("document.querySelectorAll('#queue li input[type=checkbox]').length === 1")
+        _wait_until(page, "document.querySelectorAll('#queue li input[type=checkbox]').length === 1")
         page.check(f"input[value='{ids[2]}']")
         page.click("#reject")
         assert "reason" in page.text_content("#mod-status").lower()
         page.fill("#reason", "duplicate")
         page.click("#reject")
-        page.wait_for_function("document.querySelectorAll('#queue li input[type=checkbox]').length === 0")
+        _wait_until(page, "document.querySelectorAll('#queue li input[type=checkbox]').length === 0")
         browser.close()
     with Session(app.extensions["geoapp.db"]) as s:
         assert [s.get(Report, i).status for i in ids] == ["published", "published", "rejected"]

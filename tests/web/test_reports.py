@@ -1,4 +1,4 @@
-"""POST/GET /api/reports on SQLite and PostGIS: submit, idempotent resend, validation, filters, streaming, concurrency."""
+"""POST/GET /api/reports on SQLite and PostGIS: submit, idempotent resend, validation, filters, streams, concurrency."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import io
 import json
 import threading
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import pytest
@@ -32,11 +32,15 @@ def test_submit_feature_then_resend_is_not_a_duplicate(storage_app, storage_clie
     assert first.status_code == 201, first.data
     assert first.json == {"accepted": 1, "duplicates": 0, "rejected": [], "ids": [f["properties"]["id"]]}
     again = storage_client.post("/api/reports", json=f)
-    assert again.status_code == 200 and again.json["accepted"] == 0 and again.json["duplicates"] == 1
+    assert again.status_code == 200
+    assert again.json["accepted"] == 0
+    assert again.json["duplicates"] == 1
     fc = get_all(storage_client, bearer(mod))
     assert [x["id"] for x in fc["features"]] == [f["properties"]["id"]]
     props = fc["features"][0]["properties"]
-    assert props["status"] == "pending" and props["source"] == "api" and props["severity"] == 3
+    assert props["status"] == "pending"
+    assert props["source"] == "api"
+    assert props["severity"] == 3
     assert props["observed_at"].startswith("2024-05-01T01:00:00")
     assert fc["features"][0]["geometry"] == {"type": "Point", "coordinates": list(JAKARTA)}
 
@@ -49,7 +53,8 @@ def test_collection_keeps_good_features_and_lists_bad_ones(storage_app, storage_
     assert resp.status_code == 201
     assert resp.json["accepted"] == 1
     rows = {e["row"]: e["error"] for e in resp.json["rejected"]}
-    assert "unknown category 'volcano'" in rows[2] and "look swapped" in rows[3]
+    assert "unknown category 'volcano'" in rows[2]
+    assert "look swapped" in rows[3]
     assert len(get_all(storage_client, bearer(mod))["features"]) == 1
 
 
@@ -59,7 +64,7 @@ def test_collection_keeps_good_features_and_lists_bad_ones(storage_app, storage_
         (feature(coords=(200, 0)), "longitude 200.0 is outside -180..180"),
         (feature(coords=(10, 95)), "latitude 95.0 is outside -90..90"),
         (feature("volcano"), "unknown category 'volcano'"),
-        (feature(observed_at=(datetime.now(timezone.utc) + timedelta(days=2)).isoformat()), "is in the future"),
+        (feature(observed_at=(datetime.now(UTC) + timedelta(days=2)).isoformat()), "is in the future"),
         (feature(description="x" * 6000), "the limit is 5000"),
         (feature(severity=7), "severity must be a whole number"),
         (feature(id="not-a-uuid"), "is not a UUID"),
@@ -81,12 +86,15 @@ def test_every_validation_error_is_a_400_naming_the_problem(storage_client, body
 
 def test_malformed_json_empty_body_and_oversized_body(app, client):
     resp = client.post("/api/reports", data=b'{"type": "Feature",', content_type="application/json")
-    assert resp.status_code == 400 and "not valid JSON" in resp.json["error"]["message"]
+    assert resp.status_code == 400
+    assert "not valid JSON" in resp.json["error"]["message"]
     resp = client.post("/api/reports", data=b"", content_type="application/json")
-    assert resp.status_code == 400 and "empty" in resp.json["error"]["message"]
+    assert resp.status_code == 400
+    assert "empty" in resp.json["error"]["message"]
     app.config["MAX_CONTENT_LENGTH"] = 1000
     resp = client.post("/api/reports", json=feature(description="x" * 2000))
-    assert resp.status_code == 413 and resp.json["error"]["code"]
+    assert resp.status_code == 413
+    assert resp.json["error"]["code"]
 
 
 def test_outside_area_is_flagged_for_moderators(storage_app, storage_client, make_user):
@@ -109,7 +117,9 @@ def test_photo_is_stored_without_exif_and_served_once_published(storage_app, sto
     rid = f["properties"]["id"]
     assert storage_client.get(f"/api/reports/{rid}/photo").status_code == 404  # pending: not public yet
     photo = storage_client.get(f"/api/reports/{rid}/photo", headers=bearer(mod))
-    assert photo.status_code == 200 and photo.mimetype == "image/jpeg" and b"SecretPhone" not in photo.data
+    assert photo.status_code == 200
+    assert photo.mimetype == "image/jpeg"
+    assert b"SecretPhone" not in photo.data
     storage_client.post(f"/api/reports/{rid}/review", json={"status": "published"}, headers=bearer(mod))
     assert storage_client.get(f"/api/reports/{rid}/photo").status_code == 200
     assert get_all(storage_client)["features"][0]["properties"]["has_photo"] is True
@@ -131,9 +141,11 @@ def test_filters_bbox_status_category_limit_offset_and_csv(storage_app, storage_
     page = get_all(storage_client, limit=2, offset=1)
     assert [f["properties"]["description"] for f in page["features"]] == ["d1", "d2"]
     resp = storage_client.get("/api/reports", query_string={"f": "csv"})
-    assert resp.status_code == 200 and resp.mimetype == "text/csv"
+    assert resp.status_code == 200
+    assert resp.mimetype == "text/csv"
     rows = list(csv.DictReader(io.StringIO(resp.data.decode())))
-    assert len(rows) == 5 and {"id", "category", "lon", "lat", "status"} <= set(rows[0])
+    assert len(rows) == 5
+    assert {"id", "category", "lon", "lat", "status"} <= set(rows[0])
     assert "reporter_name" not in rows[0]
 
 
@@ -152,7 +164,8 @@ def test_filters_bbox_status_category_limit_offset_and_csv(storage_app, storage_
 )
 def test_bad_query_parameters(client, params, status, message):
     resp = client.get("/api/reports", query_string=params)
-    assert resp.status_code == status and message in resp.json["error"]["message"]
+    assert resp.status_code == status
+    assert message in resp.json["error"]["message"]
 
 
 def test_empty_result_is_an_empty_collection(client):
@@ -161,7 +174,7 @@ def test_empty_result_is_an_empty_collection(client):
 
 @pytest.mark.slow
 def test_concurrent_submissions_are_all_stored_exactly_once(app, make_user):
-    """20 threads × 200 submissions (some sent twice) through a real threaded server on SQLite (WAL) leave exactly 4,000."""
+    """20 threads × 200 submissions (some sent twice) through a real threaded server on SQLite (WAL): exactly 4,000."""
     storage_app = app
     from http.client import HTTPConnection
 
@@ -218,7 +231,8 @@ def test_postgis_geometry_column_follows_lon_lat_and_polygons(storage_app, stora
     with storage_app.extensions["geoapp.db"].connect() as conn:
         rows = conn.execute(
             text(
-                "SELECT category, ST_GeometryType(geom), ST_X(ST_PointOnSurface(geom)), ST_SRID(geom) FROM reports ORDER BY category"
+                "SELECT category, ST_GeometryType(geom), ST_X(ST_PointOnSurface(geom)), ST_SRID(geom) "
+                "FROM reports ORDER BY category"
             )
         ).all()
     assert [(r[0], r[1], r[3]) for r in rows] == [
@@ -260,7 +274,8 @@ def test_the_same_report_sent_by_20_threads_at_once_is_stored_once(storage_app, 
         for t in threads:
             t.join()
     assert sorted(a[0] for a in answers) == [200] * 19 + [201]
-    assert sum(a[1]["accepted"] for a in answers) == 1 and sum(a[1]["duplicates"] for a in answers) == 19
+    assert sum(a[1]["accepted"] for a in answers) == 1
+    assert sum(a[1]["duplicates"] for a in answers) == 19
     _, mod = make_user(storage_app, "moderator")
     assert len(get_all(storage_app.test_client(), bearer(mod))["features"]) == 1
 
@@ -288,6 +303,8 @@ def test_an_unread_stream_holds_no_request_context(app, client):
 
     client.post("/api/reports", json=feature())
     resp = client.get("/api/reports", query_string={"category": "blocked_drain"})
-    assert resp.status_code == 200 and resp.is_streamed
-    assert not has_request_context() and not has_app_context()
+    assert resp.status_code == 200
+    assert resp.is_streamed
+    assert not has_request_context()
+    assert not has_app_context()
     resp.close()

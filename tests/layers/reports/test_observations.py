@@ -31,7 +31,7 @@ def _raster(path):
 
 
 def _points(xy, crs="EPSG:4326"):
-    return gpd.GeoDataFrame({"id": list(range(len(xy)))}, geometry=gpd.points_from_xy(*zip(*xy)), crs=crs)
+    return gpd.GeoDataFrame({"id": list(range(len(xy)))}, geometry=gpd.points_from_xy(*zip(*xy, strict=False)), crs=crs)
 
 
 def test_sample_raster_values_nodata_and_outside(tmp_path):
@@ -39,7 +39,8 @@ def test_sample_raster_values_nodata_and_outside(tmp_path):
     pts = _points([(106.005, -6.005), (106.015, -6.005), (106.005, -6.015), (106.015, -6.015), (107.0, -6.0)])
     vals = sample_raster(pts.geometry, path)
     np.testing.assert_array_equal(vals[:3], [0.0, 0.5, 2.0])
-    assert np.isnan(vals[3]) and np.isnan(vals[4])
+    assert np.isnan(vals[3])
+    assert np.isnan(vals[4])
     utm = sample_raster(pts.to_crs("EPSG:32748").geometry, path)  # any CRS
     np.testing.assert_array_equal(utm[:3], [0.0, 0.5, 2.0])
 
