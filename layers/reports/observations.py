@@ -14,7 +14,7 @@ import pandas as pd
 import rasterio
 from rasterio.transform import rowcol
 
-from layers.hazard.classes import ClassScheme
+from layers.hazard.classes import ClassScheme, class_names
 
 
 def sample_raster(points: gpd.GeoSeries, path, *, band: int = 1) -> np.ndarray:
@@ -71,7 +71,7 @@ def compare_with_hazard(
     if field is None:
         out["model_value"] = values
         idx = classes.classify(values)
-    names = np.array(classes.names + [None], dtype=object)
-    out["model_class"] = pd.Series(names[np.where(idx >= 0, idx, len(classes.names))], index=out.index, dtype=object)
+    names = np.asarray(class_names(idx, classes.names), dtype=object)
+    out["model_class"] = pd.Series(names, index=out.index, dtype=object).where(idx >= 0, None)  # None, not NA: JSON
     out["wet_report_dry_model"] = idx < 0
     return out
