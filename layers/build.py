@@ -57,7 +57,7 @@ def inputs_step(area: Area, built: Layers) -> Layers:
 
 def _steps() -> list[tuple[str, Step]]:
     # Imported here so a step's heavy dependencies load only when building.
-    from layers.evacuation.assign import evacuation_step
+    from layers.evacuation.step import evacuation_step
     from layers.hazard.step import exposure_step
     from layers.precarity.step import precarity_step
 
