@@ -33,8 +33,9 @@ FITS: dict[str, tuple[tuple[str, ...], ...]] = {
     "facilities": (POINT, POLYGON),
     "shelters": (POINT, POLYGON),
     "boundaries": (POLYGON,),
-    "census": (POLYGON,),
-    "hazard zones": (POLYGON,),
+    "population": (POLYGON,),  # census areas with a count field
+    "hazard": (POLYGON,),  # vector hazard zones
+    "field reports": (POINT, POLYGON),
 }
 
 
