@@ -222,7 +222,7 @@ def exposure_from_files(
     files = {"buildings": buildings, "roads": roads, "facilities": facilities}
     from_osm = _osm_layers(osm, [k for k, v in files.items() if not v]) if osm else {}
     census = population if population_field else None
-    crs = _working_crs(haz, [buildings, roads, facilities, boundaries, census], from_osm)
+    crs = _working_crs(haz, {**files, "boundaries": boundaries, "census": census}, from_osm)
     readers = {"buildings": buildings_from_file, "roads": roads_from_file, "facilities": facilities_from_file}
     layers = {k: readers[k](v, crs=crs) if v else None for k, v in files.items()}
     layers |= {k: v.to_crs(crs) for k, v in from_osm.items()}
@@ -250,22 +250,27 @@ def _osm_layers(osm: str, names: list[str]) -> dict[str, gpd.GeoDataFrame]:
     return {name: readers[name](osm, crs="EPSG:4326") for name in names}
 
 
-def _working_crs(hazard: Hazard, paths: list[str | None], from_osm: dict[str, gpd.GeoDataFrame]):
-    """The UTM zone of the first file in ``paths``, else of the OSM layers, else of the hazard."""
+def _working_crs(hazard: Hazard, files: dict[str, str | None], from_osm: dict[str, gpd.GeoDataFrame]):
+    """The UTM zone of the first file in ``files`` (what it holds -> path), else of the OSM layers, else of the
+    hazard. Only the file's header is read: its layer is chosen as the loader will (which warns then, not here)."""
     import pyogrio
+
+    from layers.errors import AmbiguousLayerError
+    from layers.io.sources import choose_layer, split_layer
 
     extent = gpd.GeoSeries([shapely.box(*hazard.bounds)], crs=hazard.crs)
     osm = [v for v in from_osm.values() if len(v)]
     if osm:
         extent = gpd.GeoSeries([shapely.box(*pd.concat(osm).total_bounds)], crs=osm[0].crs)
-    from layers.io.sources import split_layer
-
-    first = next((p for p in paths if p), None)
+    what, first = next(((k, p) for k, p in files.items() if p), ("", None))
     if first:
         path, layer = split_layer(first)
         try:
-            info = pyogrio.read_info(path, layer=layer, force_total_bounds=True)
-        except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                layer = choose_layer(path, what=what) if layer is None else layer
+                info = pyogrio.read_info(path, layer=layer, force_total_bounds=True)
+        except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, AmbiguousLayerError):
             info = None  # the loader gives the clear error
         if info is not None and info["crs"] and info.get("total_bounds") is not None:
             extent = gpd.GeoSeries([shapely.box(*info["total_bounds"])], crs=info["crs"])

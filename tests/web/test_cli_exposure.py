@@ -253,3 +253,21 @@ def test_empty_input_layer_is_a_warning_naming_it(shared_data, sample_area_dir, 
     assert f"the buildings layer ({empty}) is empty; its figures are 0" in said
     assert "buildings: 0, affected 0" in result.stdout
     assert "roads layer" not in said  # only the empty layer is named
+
+
+def test_reads_the_geopackage_geoapp_build_wrote(built_area, sample_area_dir):
+    """`--buildings/--roads/--facilities build/area.gpkg`: the layers named after them, and the build's figures."""
+    from layers.publish.export import read_metadata
+
+    args = ["exposure", "--hazard", str(sample_area_dir / "flood_current.tif"), "--needs", "none", "--json"]
+    for option in ("--buildings", "--roads", "--facilities"):
+        args += [option, str(built_area)]
+    result, said = _invoke_recording_warnings(args)  # the loaders say which layer they read
+    assert result.exit_code == 0, result.output
+    assert "reading 'facilities'" in said
+    s = json.loads(result.stdout)
+    built = json.loads(read_metadata(built_area)["exposure_summary:current"])
+    assert s["buildings"] == built["buildings"]
+    assert s["buildings"]["total"] == 7689
+    assert s["roads"] == built["roads"]
+    assert s["facilities"] == built["facilities"]
