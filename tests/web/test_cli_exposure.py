@@ -1,4 +1,4 @@
-"""`geoapp exposure`: the DESIGN.md contract (options, --json keys, output layers) and its errors."""
+"""`geoapp exposure`: the README contract (options, --json keys, output layers), --osm, PATH:LAYER and its errors."""
 
 from __future__ import annotations
 
