@@ -25,7 +25,7 @@ def make_engine(url: str, *, schema: str | None = None) -> Engine:
     """An engine tuned per backend: SQLite WAL + busy timeout, PostgreSQL pre-ping (+ search_path)."""
     if url.startswith("sqlite"):
         memory = url in ("sqlite://", "sqlite:///:memory:") or ":memory:" in url
-        kwargs = {"connect_args": {"check_same_thread": False, "timeout": 30}}
+        kwargs: dict[str, object] = {"connect_args": {"check_same_thread": False, "timeout": 30}}
         if memory:
             kwargs["poolclass"] = StaticPool
         else:

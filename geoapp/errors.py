@@ -1,16 +1,23 @@
 """One table from core error classes to HTTP statuses, and JSON error bodies.
 
-Statuses are decided by class, never by matching message text, and a user
-never sees a traceback: unexpected errors are logged and answered with a
-generic 500 body.
+``STATUS_BY_ERROR`` is the only place a status is chosen for an error the core
+raises: 400 invalid input, 403 forbidden, 404 not found, 409 conflict, 413 too
+large, 422 outside the extent, 429 too many requests. Every error body is
+``{"error": {"code", "message"}}``. Statuses are decided by class, never by
+matching message text, and a user never sees a traceback: unexpected errors
+are logged and answered with a generic 500 body.
 """
 
 from __future__ import annotations
+
+import math
 
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from layers.errors import (
+    ConflictError,
+    ForbiddenError,
     GeoappError,
     InvalidInputError,
     NotFoundError,
@@ -18,12 +25,24 @@ from layers.errors import (
     TooLargeError,
 )
 
+
+class TooManyRequestsError(GeoappError):
+    """A client over a rate limit (logins, anonymous reports, jobs): ``retry_after_s`` says when to try again."""
+
+    def __init__(self, message: str, *, retry_after_s: float = 60):
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
 # Most specific first: the first matching class wins.
 STATUS_BY_ERROR: list[tuple[type[Exception], int, str]] = [
     (TooLargeError, 413, "too_large"),
     (OutsideExtentError, 422, "outside_extent"),
     (NotFoundError, 404, "not_found"),
+    (ForbiddenError, 403, "forbidden"),
+    (ConflictError, 409, "conflict"),
     (InvalidInputError, 400, "invalid_input"),
+    (TooManyRequestsError, 429, "too_many_requests"),
 ]
 
 
@@ -54,7 +73,10 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(GeoappError)
     def _core_error(exc: GeoappError):
         status, code = status_for(exc)
-        return error_response(status, code, str(exc))
+        body, status = error_response(status, code, str(exc))
+        if isinstance(exc, TooManyRequestsError):
+            body.headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after_s)))
+        return body, status
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
@@ -65,7 +87,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
-        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        app.logger.error("unhandled error on %s %s", request.method, request.path, exc_info=exc)
         return error_response(500, "internal_error", "Something went wrong on the server; it has been logged.")
 
 

@@ -1,14 +1,13 @@
-"""The layers the app publishes (exports and OGC API): the built GeoPackage plus field reports.
+"""The app's published layers (exports and OGC API): the built GeoPackage plus field reports, for this request.
 
-Layer facts (title, geometry type, count, extent) are read once per build file
-version and cached on the app. Field reports are read per request, through
+This is the Flask side of :mod:`geoapp.ogcapi`: it reads the app's area, build
+path and caller, and hands plain values to the framework-free core
+(:func:`service`). Field reports are read per request, through
 ``geoapp.reports.query`` only, so the caller's privacy level always applies.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from flask import current_app
@@ -16,29 +15,16 @@ from pyproj import CRS
 
 from layers.errors import NotFoundError
 from layers.publish import features
-from layers.publish.export import describe, list_layers
+from layers.publish.export import describe
 
 from ..area import build_path, current_area
+from .core import Service
+from .info import REPORTS, REPORTS_TIME_FIELD, LayerInfo, build_layers, reports_info
 
 if TYPE_CHECKING:
     import geopandas as gpd
 
-REPORTS = "field_reports"
-REPORTS_TIME_FIELD = "observed_at"
-
-
-@dataclass(frozen=True)
-class LayerInfo:
-    name: str
-    title: str
-    description: str
-    geometry_type: str
-    crs: CRS
-    features: int | None  # None when it depends on the caller (field reports)
-    fields: list[str]
-    bbox_wgs84: tuple[float, float, float, float] | None
-    time_field: str | None = None
-    dtypes: dict[str, str] = field(default_factory=dict)
+__all__ = ["REPORTS", "REPORTS_TIME_FIELD", "catalogue", "layer_info", "read_layer", "reports_frame", "service"]
 
 
 def _titles() -> dict[str, str]:
@@ -57,56 +43,10 @@ def _titles() -> dict[str, str]:
 
 def catalogue() -> dict[str, LayerInfo]:
     """Every published layer by name, in the order of the build, field reports last."""
-    path = build_path()
-    key = (str(path), path.stat().st_mtime_ns if path.exists() else None)
-    cache = current_app.extensions.setdefault("geoapp.catalogue", {})
-    if key not in cache:
-        cache.clear()
-        cache[key] = _read_catalogue(path) if path.exists() else {}
-    out = dict(cache[key])
-    if reports_available():
-        out[REPORTS] = LayerInfo(
-            REPORTS,
-            _titles().get("reports", "Field reports"),
-            describe(REPORTS),
-            "Point",
-            CRS.from_epsg(4326),
-            None,
-            ["id", "category", "description", "severity", "observed_at", "status", "source", "has_photo"],
-            _reports_bbox(),
-            REPORTS_TIME_FIELD,
-            {
-                "id": "string",
-                "category": "string",
-                "description": "string",
-                "severity": "string",
-                "observed_at": "datetime",
-                "status": "string",
-                "source": "string",
-                "has_photo": "boolean",
-            },
-        )
-    return out
-
-
-def _read_catalogue(path: Path) -> dict[str, LayerInfo]:
     titles = _titles()
-    out = {}
-    for layer in list_layers(path):
-        name = layer["name"]
-        facts = features.layer_facts(path, name)
-        out[name] = LayerInfo(
-            name,
-            titles.get(name) or name.replace("_", " ").capitalize(),
-            layer["description"],
-            layer["geometry_type"],
-            facts.crs,
-            facts.features,
-            facts.fields,
-            facts.bbox_wgs84,
-            None,
-            facts.dtypes,
-        )
+    out = build_layers(build_path(), titles)
+    if reports_available():
+        out[REPORTS] = reports_info(titles.get("reports", "Field reports"), describe(REPORTS), _reports_bbox())
     return out
 
 
@@ -154,3 +94,21 @@ def read_layer(name: str, *, bbox=None) -> gpd.GeoDataFrame:
     if name == REPORTS:
         return reports_frame()
     return features.read_layer(build_path(), name, bbox=bbox)
+
+
+def service(base_url: str) -> Service:
+    """The OGC API core's view of this app and this caller."""
+    try:
+        area = current_area()
+        title, meta, crs = area.title, area.metadata(), area.crs
+    except Exception:  # serving a build without its area.toml: the layers' own CRSs only
+        title, meta, crs = build_path().stem, {}, CRS.from_epsg(3857)
+    return Service(
+        base_url=base_url.rstrip("/"),
+        build=build_path(),
+        title=title,
+        layers=catalogue(),
+        area_crs=crs,
+        metadata=meta,
+        reports=reports_frame if reports_available() else None,
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .catalogue import LayerInfo
+from .info import LayerInfo
 
 MAX_LIMIT = 10_000
 DEFAULT_LIMIT = 100
@@ -88,95 +88,9 @@ def _ok(description: str, media: list[str], schema_ref: str | None = None) -> di
 
 def document(base: str, title: str, layers: dict[str, LayerInfo], crs_for: dict[str, list[str]]) -> dict:
     """An OpenAPI 3.0.3 description of the service at ``base`` (…/ogcapi)."""
-    json_html = ["application/json", "text/html"]
-    paths: dict[str, dict] = {
-        "/": {
-            "get": {
-                "summary": "Landing page",
-                "operationId": "getLandingPage",
-                "parameters": [_PARAMS["f"]],
-                "responses": _ok("Links to the API, conformance and collections.", json_html),
-            }
-        },
-        "/conformance": {
-            "get": {
-                "summary": "Conformance classes",
-                "operationId": "getConformance",
-                "parameters": [_PARAMS["f"]],
-                "responses": _ok("Conformance classes.", json_html),
-            }
-        },
-        "/api": {
-            "get": {
-                "summary": "This document",
-                "operationId": "getAPI",
-                "responses": _ok("OpenAPI 3.0", ["application/vnd.oai.openapi+json;version=3.0"]),
-            }
-        },
-        "/collections": {
-            "get": {
-                "summary": "Collections",
-                "operationId": "getCollections",
-                "parameters": [_PARAMS["f"]],
-                "responses": _ok("The feature collections.", json_html),
-            }
-        },
-    }
+    paths = _service_paths()
     for name, info in layers.items():
-        crs_list = crs_for[name]
-        params = [
-            _PARAMS["limit"],
-            _PARAMS["offset"],
-            _PARAMS["bbox"],
-            _crs_param("bbox-crs", crs_list),
-            _crs_param("crs", crs_list),
-            _PARAMS["f"],
-        ]
-        if info.time_field:
-            params.append(_PARAMS["datetime"])
-        params += [
-            {
-                "name": f,
-                "in": "query",
-                "required": False,
-                "style": "form",
-                "explode": False,
-                "description": f"Features whose {f} equals this value.",
-                "schema": {"type": {"integer": "integer", "number": "number", "boolean": "boolean"}.get(t, "string")},
-            }
-            for f, t in info.dtypes.items()
-        ]
-        paths[f"/collections/{name}"] = {
-            "get": {
-                "summary": f"About {info.title}",
-                "operationId": f"describe_{name}",
-                "parameters": [_PARAMS["f"]],
-                "responses": _ok("The collection.", json_html),
-            }
-        }
-        paths[f"/collections/{name}/queryables"] = {
-            "get": {
-                "summary": f"Queryable properties of {info.title}",
-                "operationId": f"queryables_{name}",
-                "responses": _ok("JSON Schema of the properties.", ["application/schema+json"]),
-            }
-        }
-        paths[f"/collections/{name}/items"] = {
-            "get": {
-                "summary": f"Features of {info.title}",
-                "operationId": f"getFeatures_{name}",
-                "parameters": params,
-                "responses": _ok("A page of features with next links.", ["application/geo+json", "text/html"]),
-            }
-        }
-        paths[f"/collections/{name}/items/{{featureId}}"] = {
-            "get": {
-                "summary": f"One feature of {info.title}",
-                "operationId": f"getFeature_{name}",
-                "parameters": [_PARAMS["featureId"], _crs_param("crs", crs_list), _PARAMS["f"]],
-                "responses": _ok("One feature.", ["application/geo+json", "text/html"]),
-            }
-        }
+        paths.update(_collection_paths(name, info, crs_for[name]))
     return {
         "openapi": "3.0.3",
         "info": {
@@ -187,4 +101,79 @@ def document(base: str, title: str, layers: dict[str, LayerInfo], crs_for: dict[
         },
         "servers": [{"url": base}],
         "paths": paths,
+    }
+
+
+def _get(summary: str, operation: str, responses: dict, parameters: list[dict] | None = None) -> dict:
+    op: dict = {"summary": summary, "operationId": operation}
+    if parameters is not None:
+        op["parameters"] = parameters
+    op["responses"] = responses
+    return {"get": op}
+
+
+def _service_paths() -> dict[str, dict]:
+    """Landing page, conformance, this document and the collection list."""
+    json_html = ["application/json", "text/html"]
+    f = [_PARAMS["f"]]
+    return {
+        "/": _get(
+            "Landing page", "getLandingPage", _ok("Links to the API, conformance and collections.", json_html), f
+        ),
+        "/conformance": _get("Conformance classes", "getConformance", _ok("Conformance classes.", json_html), f),
+        "/api": _get("This document", "getAPI", _ok("OpenAPI 3.0", ["application/vnd.oai.openapi+json;version=3.0"])),
+        "/collections": _get("Collections", "getCollections", _ok("The feature collections.", json_html), f),
+    }
+
+
+def _collection_paths(name: str, info: LayerInfo, crs_list: list[str]) -> dict[str, dict]:
+    """The four paths of one collection: about, queryables, items, one item."""
+    params = [
+        _PARAMS["limit"],
+        _PARAMS["offset"],
+        _PARAMS["bbox"],
+        _crs_param("bbox-crs", crs_list),
+        _crs_param("crs", crs_list),
+        _PARAMS["f"],
+    ]
+    if info.time_field:
+        params.append(_PARAMS["datetime"])
+    params += [
+        {
+            "name": f,
+            "in": "query",
+            "required": False,
+            "style": "form",
+            "explode": False,
+            "description": f"Features whose {f} equals this value.",
+            "schema": {"type": {"integer": "integer", "number": "number", "boolean": "boolean"}.get(t, "string")},
+        }
+        for f, t in info.dtypes.items()
+    ]
+    geo_html = ["application/geo+json", "text/html"]
+    base = f"/collections/{name}"
+    return {
+        base: _get(
+            f"About {info.title}",
+            f"describe_{name}",
+            _ok("The collection.", ["application/json", "text/html"]),
+            [_PARAMS["f"]],
+        ),
+        f"{base}/queryables": _get(
+            f"Queryable properties of {info.title}",
+            f"queryables_{name}",
+            _ok("JSON Schema of the properties.", ["application/schema+json"]),
+        ),
+        f"{base}/items": _get(
+            f"Features of {info.title}",
+            f"getFeatures_{name}",
+            _ok("A page of features with next links.", geo_html),
+            params,
+        ),
+        f"{base}/items/{{featureId}}": _get(
+            f"One feature of {info.title}",
+            f"getFeature_{name}",
+            _ok("One feature.", geo_html),
+            [_PARAMS["featureId"], _crs_param("crs", crs_list), _PARAMS["f"]],
+        ),
     }

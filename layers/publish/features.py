@@ -51,7 +51,7 @@ def layer_facts(path: str | Path, layer: str) -> LayerFacts:
     """
     info = pyogrio.read_info(path, layer=layer, force_total_bounds=True)
     crs = CRS.from_user_input(info["crs"]) if info["crs"] else CRS.from_epsg(4326)
-    dtypes = {f: _schema_type(t) for f, t in zip(info["fields"], info["dtypes"])}
+    dtypes = {f: _schema_type(t) for f, t in zip(info["fields"], info["dtypes"], strict=False)}
     return LayerFacts(crs, int(info["features"]), list(info["fields"]), dtypes, bounds_wgs84(info["total_bounds"], crs))
 
 
@@ -122,7 +122,7 @@ def select_features(
     """
     info = pyogrio.read_info(path, layer=layer)
     crs = CRS.from_user_input(info["crs"]) if info["crs"] else CRS.from_epsg(4326)
-    where = _sql_where(dict(zip(info["fields"], map(_schema_type, info["dtypes"]))), filters or {})
+    where = _sql_where(dict(zip(info["fields"], map(_schema_type, info["dtypes"]), strict=False)), filters or {})
     total = int(info["features"])
     if bbox is None and where is None:
         page = (
@@ -274,7 +274,7 @@ def features_geojson_texts(gdf: gpd.GeoDataFrame, *, crs: CRS, digits: int | Non
     dumps = json.JSONEncoder(ensure_ascii=False, default=json_default).encode
     return [
         f'{{"type":"Feature","id":{dumps(fid)},"geometry":{g if g is not None else "null"},"properties":{dumps(p)}}}'
-        for fid, g, p in zip(gdf.index.tolist(), geo_text, records)
+        for fid, g, p in zip(gdf.index.tolist(), geo_text, records, strict=False)
     ]
 
 
@@ -298,6 +298,6 @@ def geojson_from_wkt(values: Sequence[str | None]) -> list[dict | None]:
     has = np.array([bool(w) for w in arr], dtype=bool)
     if has.any():
         texts = shapely.to_geojson(shapely.from_wkt(arr[has]))
-        for i, text in zip(np.flatnonzero(has), texts):
+        for i, text in zip(np.flatnonzero(has), texts, strict=False):
             out[i] = json.loads(text)
     return out

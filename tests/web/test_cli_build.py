@@ -58,7 +58,8 @@ def test_build_uses_published_shelter_sites(app, client, make_user, tmp_path, sa
     shelters = pyogrio.read_dataframe(out, layer="shelters", read_geometry=False)
     from_reports = shelters[shelters["source"] == "field_report"]
     assert from_reports["report_id"].tolist() == [site["properties"]["id"]]
-    assert from_reports["capacity"].tolist() == [80.0] and from_reports["safe"].all()
+    assert from_reports["capacity"].tolist() == [80.0]
+    assert from_reports["safe"].all()
     reports = pyogrio.read_dataframe(out, layer="field_reports")
     assert len(reports) == 1
     assert not {"reporter_name", "reporter_contact"} & set(reports.columns)

@@ -24,7 +24,7 @@ EPSG = "http://www.opengis.net/def/crs/EPSG/0/"
 @pytest.fixture(scope="module")
 def ogc_app(built_area, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("ogcapi")
-    app = create_app(
+    return create_app(
         {
             "TESTING": True,
             "SECRET_KEY": "t",
@@ -33,7 +33,6 @@ def ogc_app(built_area, tmp_path_factory):
             "ANON_RATE_LIMIT": "1000/hour",
         }
     )
-    return app
 
 
 @pytest.fixture(scope="module")
@@ -79,9 +78,12 @@ def test_collections_have_title_extent_item_type_and_crs(ogc, built_area):
     by_id = {c["id"]: c for c in doc["collections"]}
     assert {"buildings", "roads", "facilities", "boundaries_rw", "boundaries_kelurahan", "field_reports"} <= set(by_id)
     rw = by_id["boundaries_rw"]
-    assert rw["title"] == "RW neighbourhoods" and rw["itemType"] == "feature" and rw["numberMatched"] == 2685
+    assert rw["title"] == "RW neighbourhoods"
+    assert rw["itemType"] == "feature"
+    assert rw["numberMatched"] == 2685
     w, s, e, n = rw["extent"]["spatial"]["bbox"][0]
-    assert 106.6 < w < e < 107.1 and -6.5 < s < n < -6.0
+    assert 106.6 < w < e < 107.1
+    assert -6.5 < s < n < -6.0
     assert rw["storageCrs"] == f"{EPSG}32748"
     assert {CRS84, f"{EPSG}4326", f"{EPSG}3857", f"{EPSG}32748"} <= set(rw["crs"])
     assert "temporal" in by_id["field_reports"]["extent"]
@@ -92,14 +94,16 @@ def test_items_pages_with_next_links_cover_the_layer_once(ogc, rw):
     seen, url, pages = [], "/ogcapi/collections/boundaries_rw/items?limit=1000", 0
     while url:
         doc = _get(ogc, url).get_json()
-        assert doc["numberMatched"] == 2685 and doc["numberReturned"] == len(doc["features"])
+        assert doc["numberMatched"] == 2685
+        assert doc["numberReturned"] == len(doc["features"])
         seen += [f["id"] for f in doc["features"]]
         nxt = [
             link["href"] for link in doc["links"] if link["rel"] == "next" and link["type"] == "application/geo+json"
         ]
         url = nxt[0].replace("http://localhost", "") if nxt else None
         pages += 1
-    assert pages == 3 and seen == rw.index.tolist()
+    assert pages == 3
+    assert seen == rw.index.tolist()
     # properties are the layer's values
     doc = _get(ogc, "/ogcapi/collections/boundaries_rw/items", limit=3, offset=10).get_json()
     assert [f["properties"]["name"] for f in doc["features"]] == rw.name.iloc[10:13].tolist()
@@ -108,7 +112,8 @@ def test_items_pages_with_next_links_cover_the_layer_once(ogc, rw):
 
 def test_limit_is_capped_at_10000(ogc):
     doc = _get(ogc, "/ogcapi/collections/roads/items", limit=50000).get_json()
-    assert doc["numberReturned"] == 10000 and doc["numberMatched"] == 18574
+    assert doc["numberReturned"] == 10000
+    assert doc["numberMatched"] == 18574
 
 
 def test_bbox_in_crs84_and_in_utm_with_output_crs(ogc, rw):
@@ -116,7 +121,8 @@ def test_bbox_in_crs84_and_in_utm_with_output_crs(ogc, rw):
     doc = _get(ogc, "/ogcapi/collections/boundaries_rw/items", bbox=",".join(map(str, box84)), limit=10000).get_json()
     geo = rw.to_crs("OGC:CRS84")
     expected = geo.index[geo.intersects(shapely.box(*box84))].tolist()
-    assert sorted(f["id"] for f in doc["features"]) == expected and doc["numberMatched"] == len(expected) > 20
+    assert sorted(f["id"] for f in doc["features"]) == expected
+    assert doc["numberMatched"] == len(expected) > 20
     # the same area asked in UTM (bbox-crs) with UTM output: coordinates are the stored ones
     utm = gpd.GeoSeries([shapely.box(*box84)], crs="OGC:CRS84").to_crs(32748).total_bounds
     doc = _get(
@@ -143,11 +149,13 @@ def test_epsg_4326_is_lat_lon_and_3857_is_metres(ogc, rw):
         )
     )
     np.testing.assert_allclose(latlon[:, ::-1], lonlat, atol=1e-7)
-    assert 106 < lonlat[0, 0] < 107 and -7 < lonlat[0, 1] < -6
+    assert 106 < lonlat[0, 0] < 107
+    assert -7 < lonlat[0, 1] < -6
     merc = _get(ogc, f"/ogcapi/collections/boundaries_rw/items/{fid}", crs=f"{EPSG}3857")
     assert merc.headers["Content-Crs"] == f"<{EPSG}3857>"
     x, y = shapely.get_coordinates(shapely.geometry.shape(merc.get_json()["geometry"]))[0]
-    assert 1.18e7 < x < 1.20e7 and -7.0e5 < y < -6.7e5
+    assert 1.18e7 < x < 1.20e7
+    assert -7.0e5 < y < -6.7e5
     # a bbox in EPSG:4326 is given lat,lon
     doc = _get(
         ogc,
@@ -166,7 +174,8 @@ def test_queryables_and_property_filter(ogc, built_area):
     q = _get(ogc, "/ogcapi/collections/roads/queryables")
     assert q.mimetype == "application/schema+json"
     props = q.get_json()["properties"]
-    assert props["road_class"] == {"type": "string"} and props["road_id"] == {"type": "integer"}
+    assert props["road_class"] == {"type": "string"}
+    assert props["road_id"] == {"type": "integer"}
     roads = pyogrio.read_dataframe(built_area, layer="roads", read_geometry=False)
     doc = _get(ogc, "/ogcapi/collections/roads/items", road_class="primary", limit=10000).get_json()
     assert doc["numberMatched"] == int((roads.road_class == "primary").sum()) > 100
@@ -207,9 +216,11 @@ def test_html_views(ogc):
         "/ogcapi/conformance",
     ):
         resp = _get(ogc, url, f="html")
-        assert resp.mimetype == "text/html" and "<h1>" in resp.get_data(as_text=True)
+        assert resp.mimetype == "text/html"
+        assert "<h1>" in resp.get_data(as_text=True)
     page = _get(ogc, "/ogcapi/collections/roads/items", f="html", limit=3).get_data(as_text=True)
-    assert page.count("<tr>") == 4 and "next</a>" in page
+    assert page.count("<tr>") == 4
+    assert "next</a>" in page
     # a browser asking for HTML gets it without ?f=html
     assert ogc.get("/ogcapi/collections", headers={"Accept": "text/html,application/xhtml+xml"}).mimetype == "text/html"
 
@@ -248,7 +259,8 @@ def test_field_reports_collection_is_private_and_filters_by_datetime(tmp_path, b
         for i, p in enumerate(exact)
     ]
     resp = client.post("/api/reports", json={"type": "FeatureCollection", "features": feats}, headers=bearer(trusted))
-    assert resp.status_code in (200, 201) and resp.get_json()["accepted"] == 3
+    assert resp.status_code in (200, 201)
+    assert resp.get_json()["accepted"] == 3
     doc = _get(client, "/ogcapi/collections/field_reports/items").get_json()
     assert doc["numberMatched"] == 3
     for f in doc["features"]:
@@ -317,9 +329,11 @@ def test_ogrinfo_lists_collections_and_pages_through_a_layer(live, rw):
     seen.clear()
     out = _gdal("ogrinfo", "-ro", "-al", "-q", "-geom=NO", "-oo", "PAGE_SIZE=1000", f"OAPIF:{base}", "boundaries_rw")
     names = re.findall(r"^  name \(String\) = (.*)$", out, flags=re.M)
-    assert len(names) == 2685 and names == rw.name.tolist()
+    assert len(names) == 2685
+    assert names == rw.name.tolist()
     pages = [parse_qs(urlparse(u).query) for u in seen if u.startswith("/ogcapi/collections/boundaries_rw/items")]
-    assert len(pages) >= 3 and {p.get("offset", ["0"])[0] for p in pages} >= {"1000", "2000"}
+    assert len(pages) >= 3
+    assert {p.get("offset", ["0"])[0] for p in pages} >= {"1000", "2000"}
 
 
 def test_ogr2ogr_copies_a_collection_with_every_feature(live, rw, tmp_path):
@@ -352,4 +366,6 @@ def test_an_empty_result_is_an_empty_feature_collection(ogc):
     """Past the end, or a bbox far away: 200 with no features, never the whole layer."""
     for params in ({"offset": 5000}, {"bbox": "0,0,1,1"}):
         doc = _get(ogc, "/ogcapi/collections/boundaries_rw/items", **params).get_json()
-        assert doc["type"] == "FeatureCollection" and doc["features"] == [] and doc["numberReturned"] == 0
+        assert doc["type"] == "FeatureCollection"
+        assert doc["features"] == []
+        assert doc["numberReturned"] == 0

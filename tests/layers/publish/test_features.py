@@ -82,22 +82,26 @@ def test_read_layer_indexes_by_fid(gpkg):
 def test_paging_returns_the_page_and_the_total(gpkg):
     """offset 1, limit 2 gives fids 2 and 3 of 5; an offset past the end gives an empty page, still 5 matched."""
     page, matched = select_features(gpkg, "sites", offset=1, limit=2)
-    assert page.index.tolist() == [2, 3] and matched == 5
+    assert page.index.tolist() == [2, 3]
+    assert matched == 5
     page, matched = select_features(gpkg, "sites", offset=3, limit=10)
-    assert page.index.tolist() == [4, 5] and matched == 5
+    assert page.index.tolist() == [4, 5]
+    assert matched == 5
 
 
 @pytest.mark.parametrize("options", [{"offset": 7}, {"bbox": (9000, 9000, 9100, 9100)}, {"filters": {"kind": "z"}}])
 def test_an_empty_page_has_no_features(gpkg, options):
     """Past the end, or nothing matching: no features, the layer's columns."""
     page, _ = select_features(gpkg, "sites", **options)
-    assert len(page) == 0 and list(page.columns) == ["name", "kind", "level", "depth_m", "wet", "geometry"]
+    assert len(page) == 0
+    assert list(page.columns) == ["name", "kind", "level", "depth_m", "wet", "geometry"]
 
 
 def test_filters_compare_numbers_booleans_and_text(gpkg):
     """level=2 matches 3 features (paged 2 at a time); wet=true 2; kind='a' with level 2 fids 3 and 5."""
     page, matched = select_features(gpkg, "sites", filters={"level": "2"}, limit=2)
-    assert page.index.tolist() == [2, 3] and matched == 3
+    assert page.index.tolist() == [2, 3]
+    assert matched == 3
     assert select_features(gpkg, "sites", filters={"wet": "true"})[0]["name"].tolist() == ["s1", "s3"]
     assert select_features(gpkg, "sites", filters={"kind": "a", "level": "2.0"})[0].index.tolist() == [3, 5]
     assert select_features(gpkg, "sites", filters={"kind": "it's"})[1] == 0
@@ -114,19 +118,25 @@ def test_bad_filters_are_invalid_input(gpkg):
 def test_bbox_in_another_crs(gpkg):
     """A lon/lat box (0.005..0.02, 0..0.05) is x 556.6..2226.4 m: fids 2 and 3; EPSG:4326 takes it lat first."""
     page, matched = select_features(gpkg, "sites", bbox=(0.005, 0.0, 0.02, 0.05), bbox_crs=CRS84)
-    assert page.index.tolist() == [2, 3] and matched == 2
+    assert page.index.tolist() == [2, 3]
+    assert matched == 2
     page, matched = select_features(gpkg, "sites", bbox=(0.0, 0.005, 0.05, 0.02), bbox_crs=WGS84)
-    assert page.index.tolist() == [2, 3] and matched == 2
+    assert page.index.tolist() == [2, 3]
+    assert matched == 2
     assert select_features(gpkg, "sites", bbox=(0.005, 0.0, 0.02, 0.05), bbox_crs=WGS84)[1] == 0
     page, matched = select_features(gpkg, "sites", bbox=(0.005, 0.0, 0.02, 0.05), bbox_crs=CRS84, filters={"kind": "a"})
-    assert page.index.tolist() == [3] and matched == 1
+    assert page.index.tolist() == [3]
+    assert matched == 1
     page, matched = select_features(gpkg, "sites", bbox=(-1, -6000, 5000, 6000), offset=3, limit=10)
-    assert page.index.tolist() == [4, 5] and matched == 5
+    assert page.index.tolist() == [4, 5]
+    assert matched == 5
 
 
 def test_bbox_to_crs_swaps_latitude_first_axes():
     """EPSG:4326 boxes are lat, lon: the same CRS only swaps them to x/y; CRS84 to 3857 transforms the bounds."""
-    assert yx_order(WGS84) and not yx_order(CRS84) and not yx_order(MERC)
+    assert yx_order(WGS84)
+    assert not yx_order(CRS84)
+    assert not yx_order(MERC)
     assert bbox_to_crs((1.0, 2.0, 3.0, 4.0), WGS84, WGS84) == (2.0, 1.0, 4.0, 3.0)
     assert bbox_to_crs((0.005, 0.0, 0.02, 0.05), CRS84, MERC) == pytest.approx(
         (556.5974539663679, 0.0, 2226.3898158654715, 5565.975246119148)
@@ -209,14 +219,17 @@ def _reports() -> gpd.GeoDataFrame:
 def test_select_rows_filters_bbox_time_and_pages():
     """Text filters ignore case; a CRS84 bbox keeps r1..r3; an interval keeps rows with a time inside it."""
     page, matched = select_rows(_reports(), filters={"category": "FLOOD"}, limit=2)
-    assert page.index.tolist() == ["r1", "r2"] and matched == 3
+    assert page.index.tolist() == ["r1", "r2"]
+    assert matched == 3
     page, matched = select_rows(_reports(), bbox=(106.79, -6.25, 106.85, -6.19), bbox_crs=CRS84, offset=1)
-    assert page.index.tolist() == ["r2", "r3"] and matched == 3
+    assert page.index.tolist() == ["r2", "r3"]
+    assert matched == 3
     page, _ = select_rows(_reports(), bbox=(-6.25, 106.79, -6.19, 106.85), bbox_crs=WGS84)
     assert page.index.tolist() == ["r1", "r2", "r3"]
     when = (pd.Timestamp("2025-01-02T00:00:00Z"), None)
     page, matched = select_rows(_reports(), when=when, time_field="observed_at")
-    assert page.index.tolist() == ["r2", "r3"] and matched == 2
+    assert page.index.tolist() == ["r2", "r3"]
+    assert matched == 2
     when = (None, pd.Timestamp("2025-01-02T12:00:00Z"))
     assert select_rows(_reports(), when=when, time_field="observed_at")[0].index.tolist() == ["r1", "r2"]
     with pytest.raises(InvalidInputError, match="time field"):
