@@ -15,7 +15,13 @@ SAMPLE_AREA = Path(__file__).resolve().parent.parent / "data" / "jakarta"
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    """Build the app: defaults, then instance config.py, then ``GEOAPP_*`` env, then ``test_config``."""
+    """Build the app: defaults, then instance config.py, then ``GEOAPP_*`` env, then ``test_config``.
+
+    Every extension is initialised here, in this order, and nowhere else
+    (flaskr style): errors, area, database, auth and sessions, then the views.
+    ``PROXY_FIX`` (the number of reverse proxies in front, default 0) trusts their
+    ``X-Forwarded-*`` headers, so the session cookie is ``Secure`` behind TLS.
+    """
     app = Flask(__name__, instance_relative_config=True)
     instance = Path(app.instance_path)
     instance.mkdir(parents=True, exist_ok=True)
@@ -26,6 +32,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         MAX_CONTENT_LENGTH=64 * 1024 * 1024,
         MAX_PHOTO_BYTES=5 * 1024 * 1024,
         ANON_RATE_LIMIT="30/hour",
+        LOGIN_RATE_LIMIT="5/15minutes",  # failed logins per user name and address
+        PROXY_FIX=0,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_HTTPONLY=True,
     )
@@ -35,11 +43,18 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.update(test_config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(instance)
+    if app.config["PROXY_FIX"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
 
-    from . import area, errors, views
+        n = int(app.config["PROXY_FIX"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)  # type: ignore[method-assign]
+
+    from . import area, auth, db, errors, views
 
     errors.init_app(app)
     area.init_app(app)
+    db.init_app(app)
+    auth.init_app(app)
     views.init_app(app)
     return app
 

@@ -6,6 +6,15 @@ locations), ``moderator`` (every report, exact, with personal fields; review),
 tokens are stored as SHA-256 hashes only. Browser pages use a login session;
 a POST made with a session cookie must carry the CSRF token, a POST made with
 a Bearer token or anonymously carries no ambient authority and needs none.
+
+Sessions end: the session carries the user's ``session_nonce``, which changes
+on logout, on a new API token and on a new password, so a copied cookie stops
+working then (on every device of that user). Failed logins are throttled per
+user name and address (``LOGIN_RATE_LIMIT``, 429 beyond), and an unknown name
+costs the same password hash as a known one. Every response carries the
+security headers below; any response to an authenticated request, or one that
+sets a cookie, is ``Cache-Control: private, no-store`` unless the view marks it
+public with :func:`mark_public`.
 """
 
 from __future__ import annotations
@@ -17,7 +26,8 @@ import threading
 import time
 from collections import deque
 
-from flask import Flask, current_app, request, session
+from flask import Flask, Response, current_app, has_request_context, request, session
+from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,7 +36,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from layers.errors import InvalidInputError
 
 from . import db
-from .errors import APIError
+from .errors import APIError, TooManyRequestsError
 from .models import ROLES, User
 
 # Who may do what: a role grants every right listed for it.
@@ -37,6 +47,18 @@ RIGHTS = {
     "admin": {"submit", "import", "view_exact", "view_all", "review", "admin"},
 }
 csrf = CSRFProtect()
+# Scripts and styles come from this server only; inline style attributes are used by the pages; the report
+# form's optional mini-map shows OpenStreetMap tiles.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob: https://tile.openstreetmap.org; connect-src 'self'; worker-src 'self' blob:; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
 
 
 def hash_token(token: str) -> str:
@@ -68,22 +90,73 @@ def create_user(
 
 
 def new_token(s: Session, user: User) -> str:
-    """Replace a user's token; the old one stops working."""
+    """Replace a user's token; the old one stops working, and so do the user's login sessions."""
     token = "ga_" + secrets.token_urlsafe(32)
     user.token_hash = hash_token(token)
+    end_sessions(user)
     return token
 
 
+def set_password(user: User, password: str) -> None:
+    """A new browser password; the user's login sessions end."""
+    if not password:
+        raise InvalidInputError("a password must not be empty")
+    user.password_hash = generate_password_hash(password)
+    end_sessions(user)
+
+
+def end_sessions(user: User) -> None:
+    """Every login session of ``user`` stops working (its cookies carry the old nonce)."""
+    user.session_nonce = secrets.token_hex(16)
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    return generate_password_hash(secrets.token_hex(16))
+
+
 def check_login(s: Session, name: str, secret: str) -> User | None:
-    """The active user for a name and password (or API token), else None."""
+    """The active user for a name and password (or API token), else None.
+
+    Unknown names cost the same password hash as known ones (no timing oracle),
+    and after ``LOGIN_RATE_LIMIT`` failures for a name from one address the
+    answer is :class:`TooManyRequestsError` until the window has passed.
+    """
+    key = f"{name.strip().lower()}\x1f{request.remote_addr if has_request_context() else ''}"
+    limiter = current_app.extensions.get("geoapp.login_limit") if has_request_context() else None
+    if limiter is not None and (wait := limiter.wait(key)):
+        raise TooManyRequestsError(
+            f"too many failed logins for this name from this address; try again in {int(wait) + 1} s",
+            retry_after_s=wait,
+        )
     user = s.scalar(select(User).where(User.name == name.strip(), User.active.is_(True)))
-    if user is None or not secret:
-        return None
-    if user.password_hash and check_password_hash(user.password_hash, secret):
+    ok = check_password_hash(user.password_hash if user and user.password_hash else _dummy_hash(), secret or "")
+    if user is not None and secret and not ok and user.token_hash:
+        ok = secrets.compare_digest(user.token_hash, hash_token(secret))
+    if user is not None and secret and ok:
         return user
-    if user.token_hash and secrets.compare_digest(user.token_hash, hash_token(secret)):
-        return user
+    if limiter is not None:
+        limiter.hit(key)
     return None
+
+
+def start_session(s: Session, user: User) -> None:
+    """Log ``user`` in on this browser: a fresh session bound to the user's current nonce."""
+    if not user.session_nonce:
+        end_sessions(user)
+        s.commit()
+    session.clear()
+    session["user_id"] = user.id
+    session["nonce"] = user.session_nonce
+
+
+def end_session(s: Session) -> None:
+    """Log out: this session and every copy of its cookie stop working."""
+    user = current_user()
+    if user is not None and session.get("user_id") == user.id:
+        end_sessions(user)
+        s.commit()
+    session.clear()
 
 
 def current_user() -> User | None:
@@ -105,8 +178,14 @@ def current_user() -> User | None:
             raise APIError(401, "unauthorized", "this API token is unknown or revoked; ask an admin for a new one")
     elif session.get("user_id"):
         user = db.session().get(User, session["user_id"])
-        if user is None or not user.active:
-            session.clear()
+        nonce = str(session.get("nonce") or "")
+        if (
+            user is None
+            or not user.active
+            or not user.session_nonce
+            or not secrets.compare_digest(user.session_nonce, nonce)
+        ):
+            session.clear()  # logged out, revoked or a new token/password since: the cookie is dead
             user = None
     request.environ["geoapp.user"] = user
     return user
@@ -143,24 +222,42 @@ class RateLimiter:
         self._lock = threading.Lock()
 
     @classmethod
-    def parse(cls, spec: str) -> RateLimiter:
-        """``"30/hour"``, ``"5/minute"``, ``"100/day"``."""
-        count, _, unit = str(spec).partition("/")
-        seconds = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}.get(unit.strip().rstrip("s"))
-        if not count.strip().isdigit() or seconds is None:
-            raise InvalidInputError(f"ANON_RATE_LIMIT must look like '30/hour', not {spec!r}")
-        return cls(int(count), seconds)
+    def parse(cls, spec: str, *, setting: str = "ANON_RATE_LIMIT") -> RateLimiter:
+        """``"30/hour"``, ``"5/minute"``, ``"100/day"``, ``"5/15minutes"``."""
+        count, _, period = str(spec).partition("/")
+        period = period.strip()
+        digits = len(period) - len(period.lstrip("0123456789"))
+        times = int(period[:digits]) if digits else 1
+        seconds = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}.get(period[digits:].strip().rstrip("s"))
+        if not count.strip().isdigit() or seconds is None or times < 1:
+            raise InvalidInputError(f"{setting} must look like '30/hour' or '5/15minutes', not {spec!r}")
+        return cls(int(count), seconds * times)
+
+    def _window(self, key: str, now: float) -> deque:
+        q = self._hits.setdefault(key, deque())
+        while q and q[0] <= now - self.period_s:
+            q.popleft()
+        if not q:
+            del self._hits[key]  # forget idle keys: memory stays bounded by active clients
+            return deque()
+        return q
+
+    def wait(self, key: str) -> float:
+        """0 if one more hit is allowed, else the seconds to wait (records nothing)."""
+        now = time.monotonic()
+        with self._lock:
+            q = self._window(key, now)
+            return (q[0] + self.period_s - now) if len(q) >= self.limit else 0.0
 
     def hit(self, key: str, n: int = 1) -> float:
         """Record ``n`` hits; return 0 if allowed, else the seconds to wait."""
         now = time.monotonic()
         with self._lock:
-            q = self._hits.setdefault(key, deque())
-            while q and q[0] <= now - self.period_s:
-                q.popleft()
+            q = self._window(key, now)
             if len(q) + n > self.limit:
                 return (q[0] + self.period_s - now) if q else self.period_s
             q.extend([now] * n)
+            self._hits[key] = q
             return 0.0
 
 
@@ -169,10 +266,9 @@ def check_anonymous_rate(n: int = 1) -> None:
     limiter = current_app.extensions["geoapp.ratelimit"]
     wait = limiter.hit(request.remote_addr or "unknown", n)
     if wait:
-        raise APIError(
-            429,
-            "too_many_requests",
+        raise TooManyRequestsError(
             f"too many anonymous reports from this address; try again in {int(wait) + 1} s or log in",
+            retry_after_s=wait,
         )
 
 
@@ -182,7 +278,12 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # offline resends may come hours later
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
     csrf.init_app(app)
+    app.session_interface = _SessionInterface()
     app.extensions["geoapp.ratelimit"] = RateLimiter.parse(app.config.get("ANON_RATE_LIMIT", "30/hour"))
+    app.extensions["geoapp.login_limit"] = RateLimiter.parse(
+        app.config.get("LOGIN_RATE_LIMIT", "5/15minutes"), setting="LOGIN_RATE_LIMIT"
+    )
+    app.after_request(_secure_response)
 
     @app.before_request
     def _csrf_for_sessions():
@@ -190,3 +291,33 @@ def init_app(app: Flask) -> None:
             return
         if session.get("user_id") or request.endpoint in ("report_pages.login",):
             csrf.protect()
+
+
+class _SessionInterface(SecureCookieSessionInterface):
+    """The session cookie is ``Secure`` whenever the request came over TLS (directly or through ProxyFix)."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or (has_request_context() and request.is_secure)
+
+
+def mark_public(resp: Response) -> Response:
+    """Let a response keep its own (public) caching even on an authenticated request: same for every caller."""
+    resp.geoapp_public = True  # type: ignore[attr-defined]
+    return resp
+
+
+def _secure_response(resp: Response) -> Response:
+    """Security headers on every response; private data is never stored by a browser or a proxy cache."""
+    resp.headers.setdefault("Content-Security-Policy", current_app.config.get("CSP", CONTENT_SECURITY_POLICY))
+    for name, value in SECURITY_HEADERS.items():
+        resp.headers.setdefault(name, value)
+    authenticated = bool(
+        request.environ.get("geoapp.user") is not None
+        or request.headers.get("Authorization")
+        or session.get("user_id")
+        or session.modified
+    )
+    if authenticated and not getattr(resp, "geoapp_public", False):
+        resp.headers["Cache-Control"] = "private, no-store"
+        resp.vary.update(("Cookie", "Authorization"))
+    return resp

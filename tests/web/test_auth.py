@@ -1,4 +1,4 @@
-"""Users and roles: `geoapp users create`, hashed tokens, Bearer auth, login sessions with CSRF, anonymous rate limit."""
+"""Users and roles: `geoapp users create`, hashed tokens, Bearer auth, login sessions with CSRF, rate limits."""
 
 from __future__ import annotations
 
@@ -25,17 +25,21 @@ def test_users_create_prints_a_token_stored_only_hashed(tmp_path, monkeypatch):
     result = CliRunner().invoke(main, ["users", "create", "ana", "--role", "moderator", "--trusted"])
     assert result.exit_code == 0, result.output
     token = result.output.strip().splitlines()[-1]
-    assert token.startswith("ga_") and len(token) > 40
+    assert token.startswith("ga_")
+    assert len(token) > 40
     app = create_app({"TESTING": True, "SECRET_KEY": "k", "DATABASE_URL": url})
     with Session(app.extensions["geoapp.db"]) as s:
         user = s.scalar(select(User).where(User.name == "ana"))
-        assert user.role == "moderator" and user.trusted
-        assert user.token_hash == hash_token(token) and token not in (user.token_hash or "")
+        assert user.role == "moderator"
+        assert user.trusted
+        assert user.token_hash == hash_token(token)
+        assert token not in (user.token_hash or "")
     resp = app.test_client().get("/api/reports", query_string={"status": "pending"}, headers=bearer(token))
     assert resp.status_code == 200
     resp.close()  # a streamed answer holds its request context until closed
     again = CliRunner().invoke(main, ["users", "create", "ana", "--role", "admin"])
-    assert again.exit_code != 0 and "already exists" in again.output
+    assert again.exit_code != 0
+    assert "already exists" in again.output
     bad_role = CliRunner().invoke(main, ["users", "create", "bo", "--role", "king"])
     assert bad_role.exit_code != 0
     new = CliRunner().invoke(main, ["users", "token", "ana"])
@@ -46,7 +50,8 @@ def test_users_create_prints_a_token_stored_only_hashed(tmp_path, monkeypatch):
 def test_bad_or_unknown_tokens_are_401(client):
     assert client.get("/api/reports", headers={"Authorization": "Basic abc"}).status_code == 401
     resp = client.get("/api/reports", headers=bearer("ga_nope"))
-    assert resp.status_code == 401 and "unknown or revoked" in resp.json["error"]["message"]
+    assert resp.status_code == 401
+    assert "unknown or revoked" in resp.json["error"]["message"]
 
 
 def test_login_session_needs_csrf_for_posts_and_bearer_calls_do_not(app, client, make_user):
@@ -58,7 +63,8 @@ def test_login_session_needs_csrf_for_posts_and_bearer_calls_do_not(app, client,
     assert ok.status_code == 302
     # Logged in through the browser: a POST without the CSRF header is refused, with it accepted.
     refused = client.post("/api/reports", json=feature())
-    assert refused.status_code == 400 and "CSRF" in refused.json["error"]["message"]
+    assert refused.status_code == 400
+    assert "CSRF" in refused.json["error"]["message"]
     accepted = client.post("/api/reports", json=feature(), headers={"X-CSRFToken": _csrf(client, "/report")})
     assert accepted.status_code == 201
     # A Bearer call carries no cookie authority and needs no CSRF token.
@@ -74,7 +80,8 @@ def test_login_never_redirects_off_site(app, client, make_user):
     resp = client.post(
         "/login", data={"name": "m", "password": "pw", "next": "https://evil.example/", "csrf_token": _csrf(client)}
     )
-    assert resp.status_code == 302 and resp.location == "/moderate"
+    assert resp.status_code == 302
+    assert resp.location == "/moderate"
 
 
 def test_anonymous_submissions_are_rate_limited(tmp_path, make_user):
@@ -90,7 +97,8 @@ def test_anonymous_submissions_are_rate_limited(tmp_path, make_user):
     codes = [client.post("/api/reports", json=feature()).status_code for _ in range(4)]
     assert codes == [201, 201, 201, 429]
     resp = client.post("/api/reports", json=feature())
-    assert resp.json["error"]["code"] == "too_many_requests" and "log in" in resp.json["error"]["message"]
+    assert resp.json["error"]["code"] == "too_many_requests"
+    assert "log in" in resp.json["error"]["message"]
     _, token = make_user(app, "volunteer")
     assert (
         client.post("/api/reports", json=feature(), headers=bearer(token)).status_code == 201
@@ -106,4 +114,5 @@ def test_db_upgrade_and_users_list(tmp_path, monkeypatch):
     assert "up to date" in runner.invoke(main, ["db", "upgrade"]).output
     runner.invoke(main, ["users", "create", "zed", "--role", "planner"])
     listed = runner.invoke(main, ["users", "list"])
-    assert listed.exit_code == 0 and "zed\tplanner" in listed.output
+    assert listed.exit_code == 0
+    assert "zed\tplanner" in listed.output
