@@ -72,7 +72,7 @@ def _measure(browser, url: str, ready: str | None, runs: int) -> tuple[float, in
         received = []
         cdp = context.new_cdp_session(page)
         cdp.send("Network.enable")
-        cdp.on("Network.loadingFinished", lambda e: received.append(e["encodedDataLength"]))
+        cdp.on("Network.loadingFinished", lambda e, got=received: got.append(e["encodedDataLength"]))
         t0 = time.perf_counter()
         page.goto(url, wait_until="load")
         if ready:
@@ -133,7 +133,7 @@ def browser_case(built: Path, runs: int) -> dict:
 
         def route(r):
             u = r.request.url
-            if u.startswith("http://127.0.0.1") or u.startswith("file://"):
+            if u.startswith(("http://127.0.0.1", "file://")):
                 return r.continue_()
             if u.endswith("leaflet.js"):
                 return r.fulfill(body=(vendor / "leaflet.js").read_bytes(), content_type="application/javascript")
@@ -255,14 +255,16 @@ def main() -> None:
     print("\nJakarta sample in headless Chromium (no background tiles), median of", args.runs, "loads")
     print(f"{'':28}{'first payload':>16}{'time to interactive':>22}{'buildings shown':>18}")
     print(
-        f"{'ours: / (tiles)':28}{res['ours_bytes'] / 1e6:>13.2f} MB{res['ours_s']:>20.2f} s{res['ours_buildings_shown']:>18,}"
+        f"{'ours: / (tiles)':28}{res['ours_bytes'] / 1e6:>13.2f} MB{res['ours_s']:>20.2f} s"
+        f"{res['ours_buildings_shown']:>18,}"
     )
     print(
-        f"{'peer: folium, GeoJSON inline':28}{res['peer_bytes'] / 1e6:>13.2f} MB{res['peer_s']:>20.2f} s{res['peer_buildings']:>18,}"
+        f"{'peer: folium, GeoJSON inline':28}{res['peer_bytes'] / 1e6:>13.2f} MB{res['peer_s']:>20.2f} s"
+        f"{res['peer_buildings']:>18,}"
     )
     print(
-        f"ratios ours/peer: payload {res['ours_bytes'] / res['peer_bytes']:.2f}, time {res['ours_s'] / res['peer_s']:.2f}"
-        f"  (targets: < 2 MB, < 3 s)"
+        f"ratios ours/peer: payload {res['ours_bytes'] / res['peer_bytes']:.2f}, "
+        f"time {res['ours_s'] / res['peer_s']:.2f}  (targets: < 2 MB, < 3 s)"
     )
     assert res["ours_buildings_shown"] == res["buildings"] == res["peer_buildings"], (
         "both maps must show every building"

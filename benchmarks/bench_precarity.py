@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from layers.precarity import grid
 from layers.precarity import index as pr
 from layers.precarity import indicators as ind
 
@@ -127,7 +128,7 @@ def peer_loop(buildings: gpd.GeoDataFrame, resolution: int) -> pd.DataFrame:
     count: dict[str, int] = {}
     built: dict[str, float] = {}
     sizes: dict[str, list[float]] = {}
-    for p, a in zip(pts, areas):
+    for p, a in zip(pts, areas, strict=False):
         c = h3.latlng_to_cell(p.y, p.x, resolution)
         count[c] = count.get(c, 0) + 1
         built[c] = built.get(c, 0.0) + a
@@ -139,8 +140,8 @@ def peer_loop(buildings: gpd.GeoDataFrame, resolution: int) -> pd.DataFrame:
 
 def ours_basic(buildings: gpd.GeoDataFrame, resolution: int) -> pd.DataFrame:
     """Our grid and the same three figures, through layers.precarity.indicators."""
-    cell_of = pd.Series(pr.h3_cells_of_points(buildings.geometry, resolution=resolution))
-    cells = pr.h3_cell_polygons(np.unique(cell_of), crs=buildings.crs)
+    cell_of = pd.Series(grid.h3_cells_of_points(buildings.geometry, resolution=resolution))
+    cells = grid.h3_cell_polygons(np.unique(cell_of), crs=buildings.crs)
     out = pd.DataFrame(
         {
             "buildings": ind.building_count(cells, buildings, unit_of=cell_of),
@@ -183,7 +184,8 @@ def main() -> None:
         progress=True,
     )
     print(
-        f"  {len(res.cells):,} cells, {len(res.neighbourhoods):,} precarious neighbourhoods; left out: {sorted(res.skipped)}"
+        f"  {len(res.cells):,} cells, {len(res.neighbourhoods):,} precarious neighbourhoods; "
+        f"left out: {sorted(res.skipped)}"
     )
 
     print("grid + count / built-up / median footprint:")

@@ -76,7 +76,7 @@ def export(
             click.echo(f"{gpkg} does not exist: building the area first", err=True)
             gpkg = build_area(area, Path(tmp) / "area.gpkg", progress=not quiet)
         if fmt == "html":
-            from layers.publish.webmap import standalone_map
+            from layers.publish.standalone import standalone_map
 
             path = standalone_map(gpkg if built else area, out)
             click.echo(str(path))

@@ -1,7 +1,9 @@
 """Interface strings in English, French, Swahili and Indonesian.
 
 Strings live in one JSON file per language (``en.json`` is the reference:
-every key exists there). The language is taken from ``?lang=``, then the
+every key exists there). The map's own strings (layer, column, category and
+class names, the map script's messages) ship with the map in
+``layers/publish/assets/i18n`` and are merged in here. The language is taken from ``?lang=``, then the
 session, then the browser's Accept-Language, then English.
 """
 
@@ -13,6 +15,8 @@ from pathlib import Path
 
 from flask import request, session
 
+from layers.publish.standalone import JS_PREFIXES, map_strings
+
 LANGUAGES: dict[str, str] = {"en": "English", "fr": "Français", "sw": "Kiswahili", "id": "Bahasa Indonesia"}
 DEFAULT = "en"
 _HERE = Path(__file__).resolve().parent
@@ -20,13 +24,14 @@ _HERE = Path(__file__).resolve().parent
 
 @cache
 def strings(lang: str, family: str = "") -> dict[str, str]:
-    """All strings of ``lang``, falling back to English key by key.
+    """All strings of ``lang`` (with the map's), falling back to English key by key.
 
     ``family`` names a separate set of files (``report`` → ``report_en.json``...)
     for pages that ship their own strings.
     """
     prefix = f"{family}_" if family else ""
-    base = json.loads((_HERE / f"{prefix}{DEFAULT}.json").read_text(encoding="utf-8"))
+    base = {} if family else dict(map_strings(lang))
+    base |= json.loads((_HERE / f"{prefix}{DEFAULT}.json").read_text(encoding="utf-8"))
     path = _HERE / f"{prefix}{lang}.json"
     if lang != DEFAULT and lang in LANGUAGES and path.exists():
         base.update(json.loads(path.read_text(encoding="utf-8")))
@@ -53,11 +58,7 @@ def gettext(key: str, **values) -> str:
 
 def strings_for_js() -> dict[str, str]:
     """The strings scripts need (keys starting ``js_``, ``layer_``, ``col_``, ``cat_``) in the current language."""
-    return {
-        k: v
-        for k, v in strings(current_language()).items()
-        if k.startswith(("js_", "layer_", "col_", "cat_", "class_"))
-    }
+    return {k: v for k, v in strings(current_language()).items() if k.startswith(JS_PREFIXES)}
 
 
 def template_globals() -> dict:

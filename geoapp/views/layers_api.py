@@ -51,7 +51,7 @@ class Job:
     created: float = field(default_factory=time.time)
 
     def as_json(self) -> dict:
-        out = {
+        out: dict = {
             "id": self.id,
             "status": self.status,
             "progress": round(self.done / max(self.total, 1), 3),
@@ -207,7 +207,7 @@ def _start_job(names: list[str], fmt: str, csv_geometry: str, reports):
         else f"{_cache_key(names, fmt, csv_geometry)}{_suffix(names, fmt)}"
     )
     _jobs()[job.id] = job
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # the app itself, for the thread
 
     def progress(done: int, total: int, name: str) -> None:
         job.done, job.total, job.layer = done, total, name

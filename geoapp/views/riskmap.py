@@ -1,4 +1,8 @@
-"""The planner risk map `/`: the page and its settings; the data comes tile by tile from `tiles`."""
+"""The planner risk map `/`: the page and its settings; the data comes tile by tile from `tiles`.
+
+The map's script, styles and Leaflet ship with the layers package (``layers/publish/assets``, also
+inlined in the standalone map); this blueprint serves them at ``/static/map/``.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +12,15 @@ from pathlib import Path
 
 from flask import Blueprint, Response, current_app, render_template, send_file, url_for
 
-from layers.publish.webmap import REPORTS, dumps, page_config, standalone_map
+from layers.publish.maplayers import REPORTS, reports_layer
+from layers.publish.standalone import ASSETS, standalone_map
+from layers.publish.webmap import dumps, page_config
 
 from .. import i18n
 from ..area import build_path, current_area
 from .tiles import map_data, reports_index
 
-bp = Blueprint("riskmap", __name__)
+bp = Blueprint("riskmap", __name__, static_folder=str(ASSETS), static_url_path="/static/map")
 bp.app_context_processor(i18n.template_globals)
 
 NAV = (("/", "nav_map"), ("/dashboard", "nav_dashboard"), ("/report", "nav_report"), ("/moderate", "nav_moderate"))
@@ -31,20 +37,7 @@ def _nav() -> dict:
 
 def _config() -> dict:
     data = map_data()
-    extra = []
-    if reports_index() is not None:
-        extra.append(
-            {
-                "name": REPORTS.name,
-                "kind": "point",
-                "style": "category",
-                "size": None,
-                "popup": list(REPORTS.popup),
-                "default_on": True,
-                "per_scenario": False,
-                "source": "reports",
-            }
-        )
+    extra = [reports_layer()] if reports_index() is not None else []
     names = [layer.name for layer in data.layers.values()] + [REPORTS.name]
     return page_config(
         data,
@@ -77,7 +70,7 @@ def standalone() -> Response:
     if not cached.exists():  # a few seconds for a whole build: made once per build and language
         cached.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix="geoapp-map-", dir=cached.parent) as tmp:
-            out = standalone_map(map_data(), Path(tmp) / name, strings=i18n.strings(lang))
+            out = standalone_map(map_data(), Path(tmp) / name, strings=i18n.strings(lang), lang=lang)
             out.replace(cached)
     resp = send_file(cached, mimetype="text/html", max_age=0)
     resp.headers["Content-Disposition"] = f'attachment; filename="{name}"'

@@ -13,8 +13,10 @@ from collections import OrderedDict
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from layers.publish.maplayers import REPORTS
 from layers.publish.tiles import TileIndex, collection_json
-from layers.publish.webmap import REPORTS, MapData, scenario_overlay
+from layers.publish.webmap import MapData, scenario_overlay
+from layers.publish.webmap import reports_index as public_reports_index
 
 from ..area import build_path, current_area
 from ..errors import APIError
@@ -22,8 +24,6 @@ from ..errors import APIError
 bp = Blueprint("tiles", __name__, url_prefix="/map")
 
 REPORTS_TTL_S = 30.0
-# What the public map shows of a published report (after the reports module's privacy rules).
-REPORT_COLUMNS = ("id", "category", "description", "severity", "observed_at", "created_at", "has_photo")
 TILE_MAX_AGE_S = 300
 # Features per tile before it is sent as clusters: keeps every tile well under ~300 kB.
 MAX_FEATURES = {"polygon": 1500, "line": 2000, "point": 800}
@@ -55,9 +55,7 @@ def reports_index() -> TileIndex | None:
         return None
     from geoapp.reports.query import reports_geodataframe
 
-    gdf = reports_geodataframe(viewer=None)
-    gdf = gdf[[c for c in REPORT_COLUMNS if c in gdf.columns] + [gdf.geometry.name]]
-    index = TileIndex(gdf, properties=list(REPORTS.properties), id_column=REPORTS.id_column, group=REPORTS.group)
+    index = public_reports_index(reports_geodataframe(viewer=None))
     current_app.extensions["geoapp.reports_index"] = (time.monotonic(), index)
     return index
 
@@ -121,7 +119,8 @@ def warm(app) -> threading.Thread:
         with app.app_context():
             try:
                 data = map_data()
-                first = (data.scenarios() or [None])[0]
+                scenarios: list[str | None] = [*data.scenarios()] or [None]
+                first = scenarios[0]
                 for row in data.describe():
                     if row["default_on"]:
                         data.index(row["name"], first if row["per_scenario"] else None)

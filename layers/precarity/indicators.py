@@ -227,7 +227,7 @@ def walk_distance_m(
     """Median over the unit's buildings of their walking distance (m) to the nearest facility of a kind.
 
     ``distance_m`` holds one network distance per building (see
-    :func:`layers.precarity.index.walk_distances`: Dijkstra from every facility at once
+    :func:`layers.precarity.walks.walk_distances`: Dijkstra from every facility at once
     over the walk network, plus the straight legs from building and facility to the
     network); inf (unreachable) ranks as the farthest. NaN without buildings.
     """

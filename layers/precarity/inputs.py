@@ -1,4 +1,4 @@
-"""Inputs of the precarity index from files (``geoapp precarity``) and from an area (``geoapp build``).
+"""Inputs of the precarity index from files (``geoapp precarity``); the build step is in :mod:`.step`.
 
 People come from the population layer placed on the hazard by
 :func:`layers.hazard.population.people_on_hazard` (points at cell centres with
@@ -17,23 +17,20 @@ import numpy as np
 import pandas as pd
 
 from layers.errors import InvalidInputError
-from layers.precarity.index import (
-    DEFAULT_RESOLUTION,
-    DEFAULT_THRESHOLD,
-    PrecarityResult,
-    precarity_index,
-)
+from layers.precarity.grid import DEFAULT_RESOLUTION
+from layers.precarity.index import DEFAULT_THRESHOLD, PrecarityResult, precarity_index
+from layers.settings import ROAD_DISTANCE_M
 
 REPORT_BOUNDARY_CATEGORY = "community_boundary"
 
 
-def parse_weights(spec: str | dict | None) -> dict[str, float]:
+def parse_weights(spec: str | dict | None) -> dict[str, str | float]:
     """``"hazard_score:3,data_completeness:0.5"`` (or a table) into ``{indicator: weight}``; checked later."""
     if spec is None or spec == "":
         return {}
     if isinstance(spec, dict):
         return dict(spec)
-    out: dict[str, float] = {}
+    out: dict[str, str | float] = {}
     for part in (p.strip() for p in spec.split(",") if p.strip()):
         name, sep, value = part.partition(":")
         if not sep:
@@ -87,7 +84,7 @@ def precarity_from_files(
     weights: str | dict | None = None,
     threshold: float = DEFAULT_THRESHOLD,
     n_classes: int = 5,
-    road_distance_m: float = 50.0,
+    road_distance_m: float = ROAD_DISTANCE_M,
     progress: bool = False,
 ) -> PrecarityResult:
     """The precarity index from files (what ``geoapp precarity`` runs); layers in the buildings' UTM zone.
@@ -128,7 +125,7 @@ def precarity_from_files(
         )
         if b_class is not None:
             b = b.assign(hazard_class=b_class)
-    res = precarity_index(
+    return precarity_index(
         b,
         roads=r,
         facilities=f,
@@ -143,96 +140,12 @@ def precarity_from_files(
         road_distance_m=road_distance_m,
         progress=progress,
     )
-    return res
 
 
-def precarity_step(area, built: dict) -> dict[str, gpd.GeoDataFrame]:
-    """Build step: ``precarity_cells``, ``precarity_areas`` (first boundary set), ``precarious_neighbourhoods``,
-    and ``community_boundaries`` when published ones exist.
-
-    Uses what earlier steps built when present: ``buildings``, ``roads``, ``facilities``,
-    ``field_reports`` (published reports, points and community polygons) and, for the
-    hazard, the area's first scenario on the population grid (or ``exposure_buildings``'
-    classes when the area has no population).
-    """
-    settings = _settings(area)
-    buildings = built.get("buildings")
-    buildings = area.buildings() if buildings is None else buildings
-    roads = built.get("roads")
-    if roads is None:
-        roads = _optional(area.roads)
-    facilities = built.get("facilities")
-    if facilities is None:
-        facilities = _optional(area.facilities)
-    units = None
-    if area.boundaries:
-        units = built.get(f"boundaries_{area.boundaries[0].id}")
-        units = area.boundary_layer(area.boundaries[0].id) if units is None else units
-    reports = built.get("field_reports")
-    people, class_names = None, None
-    if area.hazards:
-        people, class_names, b_class = _area_hazard_and_people(area, buildings, built)
-        if b_class is not None:
-            buildings = buildings.assign(hazard_class=b_class)
-    res = precarity_index(
-        buildings,
-        roads=roads,
-        facilities=facilities,
-        people=people,
-        hazard_classes=class_names,
-        reports=needs_reports(reports),
-        boundaries=units,
-        **settings,
-    )
-    out = res.layers()
-    community = community_boundaries(reports)
-    if community is not None:
-        out["community_boundaries"] = community.to_crs(area.crs)
-    return out
-
-
-def _settings(area) -> dict:
-    """The ``[precarity]`` table checked up front; a bad value is an AreaConfigError naming its key and file."""
-    from layers.errors import AreaConfigError, GeoappError
-    from layers.precarity.index import check_weights
-
-    cfg = dict(area.precarity)
-    out = {
-        "resolution": int(cfg.get("h3_resolution", DEFAULT_RESOLUTION)),
-        "threshold": float(cfg.get("threshold", DEFAULT_THRESHOLD)),
-        "n_classes": int(cfg.get("classes", 5)),
-        "road_distance_m": float(cfg.get("road_distance_m", 50.0)),
-        "weights": cfg.get("weights"),
-    }
-    checks = {
-        "h3_resolution": (0 <= out["resolution"] <= 15, "must be between 0 and 15 (9 ≈ 0.1 km² cells)"),
-        "threshold": (0 < out["threshold"] <= 1, "must be in (0, 1]: it is compared with the index"),
-        "classes": (out["n_classes"] >= 2, "must be at least 2 (5 = quintiles)"),
-        "road_distance_m": (out["road_distance_m"] > 0, "must be a positive distance in metres"),
-    }
-    for key, (ok, why) in checks.items():
-        if not ok:
-            raise AreaConfigError(f"{cfg[key]!r} {why}", key=f"precarity.{key}", path=str(area.toml_path))
-    try:
-        check_weights(out["weights"])
-    except GeoappError as exc:
-        raise AreaConfigError(str(exc), key="precarity.weights", path=str(area.toml_path)) from None
-    return out
-
-
-def _optional(loader):
-    from layers.errors import NotFoundError
-
-    try:
-        return loader()
-    except NotFoundError:
-        return None
-
-
-def _people_and_classes(buildings, hazard, pop_grid=None, census=None):
+def people_and_classes(buildings, hazard, pop_grid=None, census=None):
     """(people points or None, class names or None, building class names or None)."""
     from layers.hazard.population import census_on_hazard, people_on_hazard
-    from layers.hazard.sources import geometry_hazard
+    from layers.hazard.sampling import geometry_hazard
 
     crs = buildings.crs
     names = list(hazard.classes.names) if hazard is not None else None
@@ -245,15 +158,16 @@ def _people_and_classes(buildings, hazard, pop_grid=None, census=None):
     b_class = None
     if people is None and hazard is not None:
         idx = geometry_hazard(buildings.geometry, hazard)["hazard_class"].to_numpy(np.int64)
-        b_class = _names(idx, names)
+        b_class = class_names_of(idx, list(hazard.classes.names))
     if people is not None and hazard is None:
         people = people.drop(columns="hazard_class")
     return people, names, b_class
 
 
-def _names(idx: np.ndarray, names: list[str]) -> pd.array:
-    lookup = np.array([*names, None], dtype=object)
-    return pd.array(lookup[np.where(idx >= 0, idx, len(names))], dtype="string")
+def class_names_of(idx: np.ndarray, names: list[str]) -> pd.api.extensions.ExtensionArray:
+    from layers.hazard.classes import class_names  # the one class-name helper
+
+    return class_names(idx, names)
 
 
 def _hazard_and_people(
@@ -270,27 +184,4 @@ def _hazard_and_people(
         census = read_census(population, field=population_field)
     elif population is not None:
         grid = read_population(population, units=population_units, scale=population_scale or 1.0)
-    return _people_and_classes(buildings, hz, grid, census)
-
-
-def _area_hazard_and_people(area, buildings, built: dict):
-    """The first scenario, on the area's population; building classes from ``exposure_buildings`` when built."""
-    from layers.hazard.population import read_census, read_population
-    from layers.hazard.sources import open_hazard
-
-    spec = area.hazards[0]
-    hz = open_hazard(spec)
-    pop = area.population
-    if pop is not None:
-        if pop.kind == "vector":
-            return _people_and_classes(buildings, hz, census=read_census(pop.path, field=pop.field))
-        return _people_and_classes(buildings, hz, read_population(pop.path, units=pop.units, scale=pop.scale))
-    exposed = built.get("exposure_buildings")
-    if exposed is not None and {"building_id", "hazard_class", "scenario"} <= set(exposed.columns):
-        rows = exposed[exposed["scenario"] == spec.id].drop_duplicates("building_id").set_index("building_id")
-        names = list(hz.classes.names)
-        cls = buildings["building_id"].map(rows["hazard_class"])
-        if pd.api.types.is_numeric_dtype(cls):  # class index, -1 / NaN = not affected
-            return None, names, _names(cls.fillna(-1).to_numpy(np.int64), names)
-        return None, names, cls.astype("string").to_numpy()
-    return _people_and_classes(buildings, hz)
+    return people_and_classes(buildings, hz, grid, census)

@@ -11,7 +11,7 @@ inside the neighbourhoods. A figure whose layer is absent is None.
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import geopandas as gpd
@@ -147,7 +147,10 @@ def participation(reports: gpd.GeoDataFrame, units: gpd.GeoDataFrame | None) -> 
 
 def layer_dates(paths: dict[str, Path]) -> list[dict]:
     """When each input was last changed: a GeoPackage's ``gpkg_contents.last_change``, a GeoTIFF's
-    ``TIFFTAG_DATETIME``, else the file's modification time. One row per name: ``layer``, ``file``, ``date``, ``how``."""
+    ``TIFFTAG_DATETIME``, else the file's modification time.
+
+    One row per name: ``layer``, ``file``, ``date``, ``how``.
+    """
     rows = []
     for name, path in paths.items():
         path = Path(path)
@@ -159,7 +162,7 @@ def layer_dates(paths: dict[str, Path]) -> list[dict]:
             date = _tiff_date(path)
             how = "TIFF DateTime tag" if date else how
         if date is None and path.exists():
-            date = datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc).date().isoformat()
+            date = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC).date().isoformat()
         rows.append({"layer": name, "file": path.name, "date": date, "how": how})
     return rows
 

@@ -48,7 +48,7 @@ def legend(classes: ClassScheme, *, units: str = "m") -> list[dict]:
     """One entry per class, least severe first: ``name``, ``label`` (e.g. "0.1–0.7 m"), ``colour``, bounds."""
     colours = depth_colours(len(classes.names))
     out = []
-    for c, colour in zip(classes.classes, colours):
+    for c, colour in zip(classes.classes, colours, strict=False):
         if classes.kind == "text":
             label = " / ".join(c.values)
             lo = hi = None
@@ -109,7 +109,8 @@ def overlay_bounds(path: str | Path, *, max_size: int = 1600) -> tuple[float, fl
 def _bounds(transform, w: int, h: int) -> tuple[float, float, float, float]:
     west, north = transform @ (0, 0)
     east, south = transform @ (w, h)
-    return tuple(float(b) for b in transform_bounds(WEB_MERCATOR, "EPSG:4326", west, south, east, north))
+    lon0, lat0, lon1, lat1 = (float(b) for b in transform_bounds(WEB_MERCATOR, "EPSG:4326", west, south, east, north))
+    return lon0, lat0, lon1, lat1
 
 
 def _target_grid(src_crs, width: int, height: int, bounds, max_size: int):

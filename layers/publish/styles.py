@@ -57,7 +57,7 @@ def class_colours(names: list[str]) -> dict[str, str]:
     """A colour per hazard class name (least severe first): the shared colours for the default names, else YlOrRd."""
     if names and all(n in CLASS_COLOURS for n in names):
         return {n: CLASS_COLOURS[n] for n in names}
-    return dict(zip(names, _pick(_YLORRD[1:], len(names))))
+    return dict(zip(names, _pick(_YLORRD[1:], len(names)), strict=False))
 
 
 def depth_colours(n: int) -> list[str]:
@@ -99,7 +99,8 @@ def geometry_kind(geom_types) -> str:
 
 
 def layer_style(gdf, *, name: str = "") -> LayerStyle:
-    """The style of a layer: hazard classes in the shared class colours, facility categories in Okabe–Ito, else one colour.
+    """The style of a layer: hazard classes in the shared class colours, facility categories in Okabe–Ito,
+    else one colour.
 
     Boundary layers (``name`` starting with ``boundaries``) are outlines only.
     """
@@ -235,7 +236,8 @@ def to_sld(style: LayerStyle, *, layer_name: str) -> str:
         rules = f"<se:Rule><se:Name>{escape(layer_name)}</se:Name>{_sld_symbolizer(style, style.default)}</se:Rule>"
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
-        '<StyledLayerDescriptor version="1.1.0" xmlns="http://www.opengis.net/sld" xmlns:se="http://www.opengis.net/se" '
+        '<StyledLayerDescriptor version="1.1.0" xmlns="http://www.opengis.net/sld" '
+        'xmlns:se="http://www.opengis.net/se" '
         'xmlns:ogc="http://www.opengis.net/ogc" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
         'xsi:schemaLocation="http://www.opengis.net/sld http://schemas.opengis.net/sld/1.1.0/StyledLayerDescriptor.xsd">'
         f"<NamedLayer><se:Name>{escape(layer_name)}</se:Name><UserStyle><se:Name>{escape(layer_name)}</se:Name>"

@@ -101,7 +101,8 @@ class TileIndex:
         """(west, south, east, north) in EPSG:4326, None when empty."""
         if not len(self.frame):
             return None
-        return tuple(float(v) for v in self.frame.total_bounds)
+        w, s, e, n = (float(v) for v in self.frame.total_bounds)
+        return w, s, e, n
 
     def _rows(self, z: int, x: int, y: int) -> np.ndarray:
         minx, miny, maxx, maxy = tile_bounds(z, x, y)
@@ -109,7 +110,10 @@ class TileIndex:
         return np.flatnonzero(inside)
 
     def _geometries(self, z: int, rows: np.ndarray) -> np.ndarray:
-        """The geometries of ``rows`` simplified for zoom ``z`` (only those rows: cost follows the tile, not the layer)."""
+        """The geometries of ``rows`` simplified for zoom ``z``.
+
+        Only those rows: the cost follows the tile, not the layer.
+        """
         if self.is_point:
             return self.geoms[rows]
         # Half a pixel in degrees at the equator: invisible at this zoom, never grows features.
@@ -128,8 +132,9 @@ class TileIndex:
         records = _records(props) if props is not None else [{}] * len(rows)
         ids = self.ids[rows].tolist()
         features = [
-            f'{{"type":"Feature","id":{json.dumps(i)},"geometry":{g},"properties":{json.dumps(p, separators=(",", ":"))}}}'
-            for i, g, p in zip(ids, geoms, records)
+            f'{{"type":"Feature","id":{json.dumps(i)},"geometry":{g},'
+            f'"properties":{json.dumps(p, separators=(",", ":"))}}}'
+            for i, g, p in zip(ids, geoms, records, strict=False)
         ]
         return {"type": "FeatureCollection", "clustered": False, "features_json": features}
 
@@ -141,7 +146,7 @@ class TileIndex:
         ids = self.ids.tolist()
         features = [
             {"type": "Feature", "id": i, "geometry": json.loads(g), "properties": p}
-            for i, g, p in zip(ids, geoms, records)
+            for i, g, p in zip(ids, geoms, records, strict=False)
         ]
         return {"type": "FeatureCollection", "features": features}
 
@@ -151,7 +156,7 @@ class TileIndex:
             c for c in self.frame.columns if c != self.frame.geometry.name
         ]
         records = _records(self.frame[keep])
-        return {str(i): r for i, r in zip(self.ids.tolist(), records)}
+        return {str(i): r for i, r in zip(self.ids.tolist(), records, strict=False)}
 
     def _clusters(self, z: int, x: int, y: int, rows: np.ndarray, cluster_px: int) -> dict:
         minx, miny, _, maxy = tile_bounds(z, x, y)

@@ -1,176 +1,43 @@
-"""What a web map shows of an area: its layers, scenarios, styles, and a standalone HTML map.
+"""What a web map shows of an area: its layers, scenarios, styles and the page settings.
 
 :class:`MapData` finds which layers exist (the built GeoPackage when there is
 one, else the area's inputs), serves each as :class:`~layers.publish.tiles.TileIndex`
 tiles per hazard scenario, and describes them for the map page. Each layer
 appears when its analysis exists: a layer whose sources are all absent is
-simply not listed.
+simply not listed. The layers themselves are listed in :mod:`.maplayers`; the
+standalone HTML map is written by :mod:`.standalone`.
 """
 
 from __future__ import annotations
 
-import base64
 import json
-import re
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass
-from functools import lru_cache
+from collections.abc import Callable, Sequence
+from functools import lru_cache, partial
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 import pyogrio
 
+from layers.area import Area, HazardSpec
 from layers.errors import InvalidInputError, NotFoundError
+from layers.publish.maplayers import CATALOGUE, REPORT_COLUMNS, REPORTS, TITLES, WebLayer, boundary_layer
 from layers.publish.render import Overlay, hazard_overlay, legend, overlay_bounds
 from layers.publish.styles import CATEGORY_COLOURS, NOT_AFFECTED_COLOUR, OTHER_CATEGORY_COLOUR, class_colours
 from layers.publish.tiles import TileIndex
 
-from layers.area import Area, HazardSpec
-
-
-@dataclass(frozen=True)
-class WebLayer:
-    """One layer of the web map.
-
-    ``sources`` are GeoPackage layer names, first present wins (an analysis
-    output before the plain input). ``style`` names the column that colours
-    features; ``size`` the one that scales lines or points; ``properties``
-    are the columns sent with every feature in tiles (popups ask for the
-    whole row on click).
-    """
-
-    name: str
-    kind: str  # "polygon" | "line" | "point"
-    sources: tuple[str, ...]
-    id_column: str | None = None
-    style: str | None = None
-    size: str | None = None
-    properties: tuple[str, ...] = ()
-    group: str | None = None
-    default_on: bool = False
-    order: int = 0
-    popup: tuple[str, ...] = ()  # columns a popup shows first, in order (all columns when none of them exist)
-
-
-# Analysis output names and columns as the exposure / evacuation / precarity steps write them.
-CATALOGUE: tuple[WebLayer, ...] = (
-    WebLayer(
-        "precarity_cells",
-        "polygon",
-        ("precarity_cells",),
-        "h3_id",
-        style="precarity_index",
-        properties=("precarity_index", "rank", "precarity_class"),
-        order=1,
-        popup=("precarity_index", "rank", "precarity_class", "top_indicators"),
-    ),
-    WebLayer("unreachable", "polygon", ("unreachable",), order=2),
-    WebLayer(
-        "roads",
-        "line",
-        ("exposure_roads", "roads"),
-        "road_id",
-        style="hazard_class",
-        properties=("road_class", "hazard_class"),
-        group="hazard_class",
-        order=3,
-        popup=("name", "road_class", "hazard_class", "depth_max_m", "length_m", "oneway"),
-    ),
-    WebLayer(
-        "buildings",
-        "polygon",
-        ("exposure_buildings", "buildings"),
-        "building_id",
-        style="hazard_class",
-        properties=("hazard_class", "building_type"),
-        group="hazard_class",
-        default_on=True,
-        order=4,
-        popup=("name", "building_type", "hazard_class", "depth_max_m", "flooded_share", "levels", "capacity"),
-    ),
-    WebLayer(
-        "evacuation_routes",
-        "line",
-        ("evacuation_routes",),
-        "edge_id",
-        size="people",
-        properties=("people",),
-        order=5,
-        popup=("people", "road_class", "length_m", "depth_max_m"),
-    ),
-    WebLayer(
-        "facilities",
-        "point",
-        ("exposure_facilities", "facilities"),
-        "facility_id",
-        style="category",
-        properties=("category", "hazard_class"),
-        group="category",
-        default_on=True,
-        order=6,
-        popup=("name", "category", "hazard_class", "depth_m", "capacity"),
-    ),
-    WebLayer(
-        "shelters",
-        "point",
-        ("shelters",),
-        "shelter_id",
-        style="load_pct",
-        size="capacity",
-        properties=("capacity", "assigned", "load_pct", "over_capacity", "safe"),
-        order=7,
-        popup=("name", "category", "capacity", "assigned", "load_pct", "over_capacity", "safe", "buildings"),
-    ),
-)
-REPORTS = WebLayer(
-    "reports",
-    "point",
-    (),
-    "id",
-    style="category",
-    properties=("category",),
-    group="category",
-    default_on=True,
-    order=9,
-    popup=("category", "description", "severity", "observed_at", "created_at"),
-)
-AREA_POPUP = (
-    "name",
-    "pop_total",
-    "pop_affected",
-    "displaced",
-    "buildings_total",
-    "buildings_affected",
-    "facilities_affected",
-    "facilities_at_risk",
-    "roads_affected_km",
-)
-TITLES = {
-    "precarity_cells": "Precarious neighbourhoods",
-    "unreachable": "Places without a safe route",
-    "roads": "Roads",
-    "buildings": "Buildings",
-    "evacuation_routes": "Evacuation routes",
-    "facilities": "Facilities",
-    "shelters": "Shelters",
-    "reports": "Field reports",
-}
-
-
-def boundary_layer(boundary_id: str, first: bool) -> WebLayer:
-    """The web layer of one boundary set: per-area exposure figures when the build has them."""
-    return WebLayer(
-        f"boundaries_{boundary_id}",
-        "polygon",
-        ("exposure_areas", f"boundaries_{boundary_id}"),
-        "area_id",
-        properties=("name",),
-        default_on=first,
-        order=8,
-        popup=AREA_POPUP,
-    )
+__all__ = [
+    "REPORTS",
+    "TITLES",
+    "MapData",
+    "WebLayer",
+    "dumps",
+    "page_config",
+    "reports_index",
+    "scenario_overlay",
+    "styles",
+]
 
 
 class MapData:
@@ -188,7 +55,7 @@ class MapData:
         if area is None and built is None:
             raise InvalidInputError("a web map needs an area or a built GeoPackage")
         self.area = area
-        self.built = Path(built) if built else area.default_build_path
+        self.built = Path(built) if built else area.default_build_path  # type: ignore[union-attr]  # checked above
         self.built_layers = set(pyogrio.list_layers(self.built)[:, 0]) if self.built.exists() else set()
         self._frames: dict[str, gpd.GeoDataFrame] = {}
         self._field_cache: dict[str, list[str]] = {}
@@ -197,7 +64,7 @@ class MapData:
         self._indexes: dict[tuple[str, str | None], TileIndex] = {}
         self.layers: dict[str, WebLayer] = {}
         for spec in sorted(self._catalogue(), key=lambda s: s.order):
-            if self._source(spec) is not None:
+            if self._find_source(spec) is not None:
                 self.layers[spec.name] = spec
 
     def boundary_ids(self) -> list[str]:
@@ -210,17 +77,28 @@ class MapData:
         return list(CATALOGUE) + [boundary_layer(b, i == 0) for i, b in enumerate(self.boundary_ids())]
 
     # -- sources ------------------------------------------------------------
-    def _inputs(self) -> dict[str, object]:
+    def _inputs(self) -> dict[str, Callable[[], gpd.GeoDataFrame]]:
         if self.area is None:
             return {}
-        loaders = {"buildings": self.area.buildings, "facilities": self.area.facilities}
-        if self.area.roads_path or self.area.osm_path:
-            loaders["roads"] = self.area.roads
-        for b in self.area.boundaries:
-            loaders[f"boundaries_{b.id}"] = lambda bid=b.id: self.area.boundary_layer(bid)
+        area = self.area
+        loaders: dict[str, Callable[[], gpd.GeoDataFrame]] = {
+            "buildings": area.buildings,
+            "facilities": area.facilities,
+        }
+        if area.roads_path or area.osm_path:
+            loaders["roads"] = area.roads
+        for b in area.boundaries:
+            loaders[f"boundaries_{b.id}"] = partial(area.boundary_layer, b.id)
         return loaders
 
-    def _source(self, spec: WebLayer) -> str | None:
+    def _source(self, spec: WebLayer) -> str:
+        """The source of a listed layer (every layer in :attr:`layers` has one)."""
+        source = self._find_source(spec)
+        if source is None:
+            raise NotFoundError(f"map layer '{spec.name}' has no source in {self.built}")
+        return source
+
+    def _find_source(self, spec: WebLayer) -> str | None:
         for name in spec.sources:
             if name == "exposure_areas" and name in self.built_layers:
                 if "boundary" in self._fields(name):
@@ -312,7 +190,8 @@ class MapData:
         whether on by default and per scenario, source."""
         out = []
         for s in self.layers.values():
-            row = {
+            source = self._source(s)
+            row: dict = {
                 "name": s.name,
                 "kind": s.kind,
                 "style": s.style,
@@ -320,10 +199,10 @@ class MapData:
                 "default_on": s.default_on,
                 "popup": list(s.popup),
                 "per_scenario": self.per_scenario(s.name),
-                "source": self._source(s),
+                "source": source,
             }
-            if s.size and s.size in self._fields(row["source"]):
-                values = pd.to_numeric(self._frame(row["source"])[s.size], errors="coerce").dropna()
+            if s.size and s.size in self._fields(source):
+                values = pd.to_numeric(self._frame(source)[s.size], errors="coerce").dropna()
                 row["size_max"] = float(values.quantile(0.95)) if len(values) else None
             out.append(row)
         return out
@@ -336,6 +215,12 @@ class MapData:
                 if b:
                     return b
         raise NotFoundError(f"{self.built} has no layer with features to centre a map on")
+
+
+def reports_index(reports: gpd.GeoDataFrame) -> TileIndex:
+    """Tiles of published field reports (already in their public view), with the columns the map shows."""
+    frame = reports[[c for c in REPORT_COLUMNS if c in reports.columns] + [reports.geometry.name]]
+    return TileIndex(frame, properties=list(REPORTS.properties), id_column=REPORTS.id_column, group=REPORTS.group)
 
 
 def scenario_overlay(spec: HazardSpec) -> Overlay:
@@ -356,7 +241,7 @@ def page_config(
     titles: dict[str, str] | None = None,
     strings: dict[str, str] | None = None,
     basemap: dict | None = None,
-    extra_layers: list[dict] = (),
+    extra_layers: Sequence[dict] = (),
 ) -> dict:
     """Everything the map script needs, as one JSON-ready dict.
 
@@ -421,125 +306,3 @@ def dumps(obj) -> str:
     """Compact JSON safe to embed in a ``<script>`` element (``<``, ``>``, ``&`` escaped)."""
     text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-
-
-ASSETS = Path(__file__).resolve().parents[2] / "geoapp" / "static" / "map"
-
-
-def standalone_map(
-    source: MapData | Area | str | Path,
-    out_html: str | Path,
-    *,
-    built: str | Path | None = None,
-    zoom: int = 15,
-    skip: tuple[str, ...] = ("roads",),
-    strings: dict[str, str] | None = None,
-    basemap: dict | None = None,
-) -> Path:
-    """Write one self-contained HTML map: Leaflet, the map script, every layer and the hazard overlays inline.
-
-    ``source`` is a :class:`MapData`, an :class:`~layers.area.Area`, an area
-    folder or ``area.toml`` (its build is used when it exists), or a built
-    GeoPackage (its area is found beside it, ``<area>/build/area.gpkg``; alone
-    it gives a map without hazard overlays); ``built`` names the GeoPackage
-    to use with an area given as ``source``. The file opens from disk with no
-    server and no network (the background map, when ``basemap`` names one,
-    needs the network; without it the map shows a plain background).
-    Geometries are simplified for ``zoom``; popups carry the layer's popup
-    columns. Layers named in ``skip`` are left out (roads: the background map
-    has them, and the exposed road pieces alone would weigh 15 MB for Jakarta).
-    """
-    data = _map_data(source, built)
-    out_html = Path(out_html)
-    if strings is None:  # the English interface strings the web app uses
-        strings = json.loads((ASSETS.parent.parent / "i18n" / "en.json").read_text(encoding="utf-8"))
-
-    def overlay_url(spec: HazardSpec, overlay: Overlay | None) -> str:
-        overlay = overlay or scenario_overlay(spec)
-        return "data:image/png;base64," + base64.b64encode(overlay.png).decode("ascii")
-
-    js_strings = {k: v for k, v in strings.items() if k.startswith(("js_", "layer_", "col_", "cat_", "class_"))}
-    titles = {k.removeprefix("layer_"): v for k, v in strings.items() if k.startswith("layer_")}
-    config = page_config(data, overlay_url=overlay_url, strings=js_strings, titles=titles, basemap=basemap)
-    config["layers"] = [layer for layer in config["layers"] if layer["name"] not in skip]
-    features: dict[str, dict] = {}
-    rows: dict[str, dict] = {}
-    for layer in config["layers"]:
-        name = layer["name"]
-        keys = data.scenarios() if layer["per_scenario"] else [None]
-        features[name], rows[name] = {}, {}
-        for key in keys:
-            index = data.index(name, key)
-            features[name][key or ""] = index.collection(zoom=zoom)
-            rows[name][key or ""] = index.rows(layer.get("popup", ()))
-    config["inline"] = {"features": features, "rows": rows}
-    text = strings or {}
-    parts = {
-        "lang": "en",
-        "title": _escape(config["title"]),
-        "scenario": _escape(text.get("scenario", "Flood scenario")),
-        "depth": _escape(text.get("depth_legend", "Water depth")),
-        "layers": _escape(text.get("layers", "What to show")),
-        "classes": _escape(text.get("exposure_legend", "Buildings and roads flooded")),
-        "leaflet_css": (ASSETS / "vendor" / "leaflet" / "leaflet.css").read_text(encoding="utf-8"),
-        "site_css": (ASSETS / "site.css").read_text(encoding="utf-8"),
-        "map_css": (ASSETS / "map.css").read_text(encoding="utf-8"),
-        "leaflet_js": (ASSETS / "vendor" / "leaflet" / "leaflet.js").read_text(encoding="utf-8"),
-        "map_js": (ASSETS / "map.js").read_text(encoding="utf-8"),
-        "config": dumps(config),
-    }
-    html = re.sub(r"@@(\w+)@@", lambda m: parts[m.group(1)], _STANDALONE)
-    out_html.parent.mkdir(parents=True, exist_ok=True)
-    out_html.write_text(html, encoding="utf-8")
-    return out_html
-
-
-def _map_data(source: MapData | Area | str | Path, built: str | Path | None = None) -> MapData:
-    from layers.area import load_area
-
-    if isinstance(source, MapData):
-        return source
-    if isinstance(source, Area):
-        return MapData(source, built)
-    path = Path(source)
-    if path.suffix.lower() == ".gpkg":
-        if not path.exists():
-            raise InvalidInputError(f"built GeoPackage {path} does not exist; run `geoapp build AREA_DIR` first")
-        toml = path.parent.parent / "area.toml"
-        return MapData(load_area(toml) if toml.exists() else None, path)
-    return MapData(load_area(path), built)
-
-
-def _escape(text: str) -> str:
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
-
-
-# Leaflet's stylesheet refers to images (layer-control icons, default markers) the map does not use.
-_STANDALONE = """<!doctype html>
-<html lang="@@lang@@">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>@@title@@</title>
-<style>@@leaflet_css@@</style>
-<style>@@site_css@@</style>
-<style>@@map_css@@</style>
-</head>
-<body class="page-map">
-<main id="main" class="map-layout">
-<aside class="panel" id="panel" aria-label="Map controls">
-  <h1>@@title@@</h1>
-  <fieldset id="scenarios"><legend>@@scenario@@</legend></fieldset>
-  <section><h2>@@depth@@</h2><ul class="legend" id="depth-legend"></ul></section>
-  <fieldset id="layers"><legend>@@layers@@</legend></fieldset>
-  <section><h2>@@classes@@</h2><ul class="legend" id="class-legend"></ul></section>
-  <p class="status" id="map-status" role="status" aria-live="polite"></p>
-</aside>
-<div id="map" role="region" aria-label="@@title@@" tabindex="0"></div>
-</main>
-<script type="application/json" id="map-config">@@config@@</script>
-<script>@@leaflet_js@@</script>
-<script>@@map_js@@</script>
-</body>
-</html>
-"""

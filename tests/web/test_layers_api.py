@@ -72,10 +72,12 @@ def test_list_layers(api, built_area):
     by = {layer["name"]: layer for layer in doc["layers"]}
     assert list(by)[:5] == ["buildings", "roads", "facilities", "boundaries_rw", "boundaries_kelurahan"]
     assert by["buildings"]["features"] == pyogrio.read_info(built_area, layer="buildings")["features"] == 7689
-    assert by["roads"]["geometry_type"] == "LineString" and "road_class" in by["roads"]["fields"]
+    assert by["roads"]["geometry_type"] == "LineString"
+    assert "road_class" in by["roads"]["fields"]
     assert by["buildings"]["description"].startswith("Building footprints")
     assert set(by["roads"]["downloads"]) == {"gpkg", "shp", "geojson", "csv", "kml", "gpx", "fgb"}
-    assert "field_reports" in by and by["field_reports"]["features"] is None
+    assert "field_reports" in by
+    assert by["field_reports"]["features"] is None
     assert {f["f"] for f in doc["formats"]} == {"gpkg", "shp", "geojson", "csv", "kml", "gpx", "fgb"}
 
 
@@ -118,8 +120,9 @@ def test_multi_layer_download_gpkg_and_zip(api, tmp_path):
     assert [n for n, _ in pyogrio.list_layers(path)][:2] == ["roads", "boundaries_kelurahan"]
     assert pyogrio.read_info(path, layer="roads")["features"] == 18574
     meta = pyogrio.read_dataframe(path, layer="geoapp_metadata", read_geometry=False)
-    meta = dict(zip(meta.key, meta.value))
-    assert "OpenStreetMap" in meta["source"] and meta["layers"] == "roads,boundaries_kelurahan"
+    meta = dict(zip(meta.key, meta.value, strict=False))
+    assert "OpenStreetMap" in meta["source"]
+    assert meta["layers"] == "roads,boundaries_kelurahan"
     z = _download(api, "/api/exports", layers="roads,boundaries_kelurahan", f="geojson")
     assert z.mimetype == "application/zip"
     assert sorted(zipfile.ZipFile(io.BytesIO(z.data)).namelist()) == ["boundaries_kelurahan.geojson", "roads.geojson"]
@@ -128,7 +131,8 @@ def test_multi_layer_download_gpkg_and_zip(api, tmp_path):
 def test_bad_requests(api):
     assert api.get("/api/layers/nope").status_code == 404
     r = api.get("/api/layers/roads", query_string={"f": "xlsx"})
-    assert r.status_code == 400 and "f 'xlsx'" in r.get_json()["error"]["message"]
+    assert r.status_code == 400
+    assert "f 'xlsx'" in r.get_json()["error"]["message"]
     assert api.get("/api/exports").status_code == 400
     assert api.get("/api/exports", query_string={"layers": "roads,nope"}).status_code == 404
     assert api.post("/api/exports", data="x", content_type="text/plain").status_code == 400
@@ -148,16 +152,20 @@ def _wait(api, job_url, headers=None):
 
 def test_background_job_with_progress(api, api_app, tmp_path):
     resp = api.post("/api/exports", json={"layers": ["buildings", "roads"], "f": "shp"})
-    assert resp.status_code == 202 and resp.headers["Location"].endswith(resp.get_json()["id"])
+    assert resp.status_code == 202
+    assert resp.headers["Location"].endswith(resp.get_json()["id"])
     doc, seen = _wait(api, resp.headers["Location"].replace("http://localhost", ""))
-    assert doc["status"] == "done" and doc["progress"] == 1.0 and seen == sorted(seen)
+    assert doc["status"] == "done"
+    assert doc["progress"] == 1.0
+    assert seen == sorted(seen)
     data = api.get(doc["links"]["file"].replace("http://localhost", "")).data
     names = zipfile.ZipFile(io.BytesIO(data)).namelist()
     assert {"buildings.shp", "roads.shp", "fields.csv"} <= set(names)
     # large downloads become jobs by themselves
     api_app.config["EXPORT_SYNC_MAX_FEATURES"] = 1000
     big = api.get("/api/layers/boundaries_rw", query_string={"f": "fgb"})
-    assert big.status_code == 202 and big.get_json()["status"] in ("queued", "running", "done")
+    assert big.status_code == 202
+    assert big.get_json()["status"] in ("queued", "running", "done")
     doc, _ = _wait(api, big.headers["Location"].replace("http://localhost", ""))
     assert doc["status"] == "done"
 
@@ -166,7 +174,8 @@ def test_anonymous_export_of_reports_has_no_personal_field_and_no_exact_place(ap
     for fmt in ("gpkg", "geojson", "csv", "shp", "kml"):
         resp = _download(api, "/api/layers/field_reports", f=fmt)
         blob = resp.data
-        assert b"Siti" not in blob and b"+62 811" not in blob, fmt
+        assert b"Siti" not in blob, fmt
+        assert b"+62 811" not in blob, fmt
         path = tmp_path / f"r.{'zip' if fmt == 'shp' else fmt}"
         path.write_bytes(blob)
         src = f"/vsizip/{path}/field_reports.shp" if fmt == "shp" else path
@@ -207,4 +216,5 @@ def test_old_cached_exports_are_pruned(api, api_app, tmp_path):
     stale.write_bytes(b"old")
     os.utime(stale, (time.time() - 8 * 86400, time.time() - 8 * 86400))
     _download(api, "/api/layers/boundaries_kelurahan", f="gpkg")
-    assert not stale.exists() and len(list(folder.glob("*.gpkg"))) == 1
+    assert not stale.exists()
+    assert len(list(folder.glob("*.gpkg"))) == 1

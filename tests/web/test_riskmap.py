@@ -34,13 +34,16 @@ def test_map_page_lists_layers_scenarios_and_legend(client):
     assert cfg["scenarios"][1]["overlay"] == "/map/hazard/design.png"
     assert [e["label"] for e in cfg["scenarios"][0]["legend"]] == ["0.1–0.7 m", "0.7–1.5 m", "≥ 1.5 m"]
     assert cfg["urls"]["tiles"] == "/map/tiles/{layer}/{z}/{x}/{y}.json"
-    assert "Jakarta, Indonesia" in html and 'href="/dashboard"' in html and "leaflet.js" in html
+    assert "Jakarta, Indonesia" in html
+    assert 'href="/dashboard"' in html
+    assert "leaflet.js" in html
     assert len(resp.data) < 100_000  # the layers come as tiles, never inside the page
 
 
 def test_map_page_speaks_the_chosen_language(client):
     html = client.get("/?lang=fr").data.decode()
-    assert '<html lang="fr">' in html and "Bâtiments et routes inondés" in html
+    assert '<html lang="fr">' in html
+    assert "Bâtiments et routes inondés" in html
     assert _config(html)["strings"]["layer_buildings"] == "Bâtiments"
     assert '<html lang="fr">' in client.get("/").data.decode()  # remembered in the session
     for lang, word in (("sw", "Majengo"), ("id", "Bangunan")):
@@ -48,14 +51,18 @@ def test_map_page_speaks_the_chosen_language(client):
 
 
 def test_building_tiles_and_popups(client):
-    resp = client.get("/map/tiles/buildings/%d/%d/%d.json" % _tile_of(106.82, -6.19, 13))
-    assert resp.status_code == 200 and resp.mimetype == "application/geo+json"
+    resp = client.get("/map/tiles/buildings/{}/{}/{}.json".format(*_tile_of(106.82, -6.19, 13)))
+    assert resp.status_code == 200
+    assert resp.mimetype == "application/geo+json"
     fc = resp.get_json()
-    assert fc["type"] == "FeatureCollection" and not fc["clustered"] and fc["features"]
+    assert fc["type"] == "FeatureCollection"
+    assert not fc["clustered"]
+    assert fc["features"]
     first = fc["features"][0]
     assert set(first["properties"]) == {"building_type"}  # no exposure yet: style columns absent
     row = client.get(f"/map/feature/buildings/{first['id']}").get_json()
-    assert row["building_id"] == first["id"] and row["building_type"] == first["properties"]["building_type"]
+    assert row["building_id"] == first["id"]
+    assert row["building_type"] == first["properties"]["building_type"]
     z, x, y = _tile_of(106.82, -6.19, 8)  # Jakarta straddles two zoom-8 tiles
     city = [client.get(f"/map/tiles/buildings/{z}/{x + dx}/{y}.json").get_json() for dx in (0, 1)]
     assert all(t["clustered"] for t in city)
@@ -65,7 +72,8 @@ def test_building_tiles_and_popups(client):
 def test_bad_requests_are_json_errors(client):
     assert client.get("/map/tiles/buildings/3/9/0.json").status_code == 400
     resp = client.get("/map/tiles/nothing/3/1/1.json")
-    assert resp.status_code == 404 and "no map layer 'nothing'" in resp.get_json()["error"]["message"]
+    assert resp.status_code == 404
+    assert "no map layer 'nothing'" in resp.get_json()["error"]["message"]
     assert client.get("/map/tiles/buildings/3/1/1.json?scenario=mars").status_code == 404
     assert client.get("/map/feature/buildings/999999999").status_code == 404
     assert client.get("/map/hazard/mars.png").status_code == 404
@@ -73,17 +81,21 @@ def test_bad_requests_are_json_errors(client):
 
 def test_hazard_overlay_png(client):
     resp = client.get("/map/hazard/current.png")
-    assert resp.status_code == 200 and resp.mimetype == "image/png"
+    assert resp.status_code == 200
+    assert resp.mimetype == "image/png"
     image = Image.open(io.BytesIO(resp.data))
-    assert image.size[0] > 500 and image.mode == "P"
+    assert image.size[0] > 500
+    assert image.mode == "P"
     assert client.get("/map/hazard/design.png").data != resp.data
 
 
 def test_standalone_download(client):
     resp = client.get("/map/standalone.html")
-    assert resp.status_code == 200 and resp.mimetype == "text/html"
+    assert resp.status_code == 200
+    assert resp.mimetype == "text/html"
     assert 'filename="jakarta-map.html"' in resp.headers["Content-Disposition"]
-    assert b'id="map-config"' in resp.data and b"data:image/png;base64," in resp.data
+    assert b'id="map-config"' in resp.data
+    assert b"data:image/png;base64," in resp.data
 
 
 def test_built_exposure_layers_replace_the_inputs_per_scenario(tmp_path):
@@ -103,7 +115,7 @@ def test_built_exposure_layers_replace_the_inputs_per_scenario(tmp_path):
     client = app.test_client()
     cfg = _config(client.get("/").data.decode())
     assert {layer["name"]: layer["source"] for layer in cfg["layers"]}["buildings"] == "exposure_buildings"
-    tile = "/map/tiles/buildings/%d/%d/%d.json" % _tile_of(106.8201, -6.1899, 14)
+    tile = "/map/tiles/buildings/{}/{}/{}.json".format(*_tile_of(106.8201, -6.1899, 14))
     assert client.get(tile + "?scenario=current").get_json()["features"][0]["properties"]["hazard_class"] == "high"
     assert client.get(tile + "?scenario=design").get_json()["features"][0]["properties"]["hazard_class"] == "low"
 
@@ -129,8 +141,39 @@ def test_published_reports_are_a_layer_with_public_fields_only(app, client, make
         == 200
     )
     assert "reports" in [layer["name"] for layer in _config(client.get("/").data.decode())["layers"]]
-    fc = client.get("/map/tiles/reports/%d/%d/%d.json" % _tile_of(106.8201, -6.1899, 12)).get_json()
+    fc = client.get("/map/tiles/reports/{}/{}/{}.json".format(*_tile_of(106.8201, -6.1899, 12))).get_json()
     assert [f["id"] for f in fc["features"]] == [rid]
     row = client.get(f"/map/feature/reports/{rid}").get_json()
     assert row["description"] == "<img src=x onerror=alert(1)>"  # data as text; the page inserts it with textContent
-    assert "reporter_name" not in row and "reporter_contact" not in row
+    assert "reporter_name" not in row
+    assert "reporter_contact" not in row
+
+
+def test_map_assets_are_served_from_the_layers_package(client):
+    """The map's files ship in layers/publish/assets; pages still find them under /static/map/."""
+    from layers.publish.standalone import ASSETS
+
+    for name in ("map.js", "map.css", "site.css", "vendor/leaflet/leaflet.js", "vendor/leaflet/leaflet.css"):
+        resp = client.get(f"/static/map/{name}")
+        assert resp.status_code == 200, name
+        assert resp.data == (ASSETS / name).read_bytes()
+        resp.close()
+    assert client.get("/static/map/nothing.js").status_code == 404
+    assert client.get("/static/dashboard/dashboard.js").status_code == 200
+    assert client.get("/static/report_form.js").status_code == 200  # geoapp's own files still come from geoapp
+    html = client.get("/").data.decode()
+    assert 'src="/static/map/map.js"' in html
+    assert 'href="/static/map/site.css"' in html
+
+
+def test_page_strings_merge_the_maps_own(client):
+    """Layer and column names come from the map's strings, page labels from geoapp's, in every language."""
+    from geoapp.i18n import LANGUAGES, strings
+    from layers.publish.standalone import map_strings
+
+    for lang in LANGUAGES:
+        merged = strings(lang)
+        assert set(map_strings("en")) | set(strings("en")) == set(merged)
+        assert merged["layer_buildings"] == map_strings(lang)["layer_buildings"]
+    assert strings("sw")["layer_buildings"] == "Majengo"
+    assert strings("id")["dash_title"] != strings("en")["dash_title"]

@@ -8,6 +8,8 @@ import pytest
 from shapely.geometry import LineString, Point, box
 
 from layers.errors import InvalidInputError
+from layers.precarity import composite as cp
+from layers.precarity import grid, walks
 from layers.precarity import index as pr
 
 CRS = "EPSG:32737"
@@ -23,11 +25,12 @@ def test_h3_cells_match_the_reference_indexer():
     lat = rng.uniform(-6.85, -6.75, 500)
     lng = rng.uniform(39.2, 39.3, 500)
     pts = gpd.GeoSeries(gpd.points_from_xy(lng, lat), crs=4326).to_crs(CRS)
-    cells = pr.h3_cells_of_points(pts, resolution=9)
-    ref = [h3.str_to_int(h3.latlng_to_cell(a, b, 9)) for a, b in zip(lat, lng)]
+    cells = grid.h3_cells_of_points(pts, resolution=9)
+    ref = [h3.str_to_int(h3.latlng_to_cell(a, b, 9)) for a, b in zip(lat, lng, strict=False)]
     assert cells.tolist() == ref
-    polys = pr.h3_cell_polygons(np.unique(cells), crs=CRS)
-    assert polys.crs == CRS and polys.index.is_unique
+    polys = grid.h3_cell_polygons(np.unique(cells), crs=CRS)
+    assert polys.crs == CRS
+    assert polys.index.is_unique
     assert polys.loc[cells].geometry.reset_index(drop=True).contains(pts.reset_index(drop=True)).all()
     assert polys["h3_id"].iloc[0] == h3.int_to_str(int(polys.index[0]))
     # Areas in UTM agree with H3's own (spherical) cell areas.
@@ -38,7 +41,7 @@ def test_h3_cells_match_the_reference_indexer():
 def test_h3_resolution_out_of_range():
     pts = gpd.GeoSeries([Point(X0, Y0)], crs=CRS)
     with pytest.raises(InvalidInputError, match="between 0 and 15"):
-        pr.h3_cells_of_points(pts, resolution=16)
+        grid.h3_cells_of_points(pts, resolution=16)
 
 
 # -- composite ----------------------------------------------------------------------
@@ -50,8 +53,8 @@ def test_composite_formula_by_hand():
         {"building_density_per_ha": [10.0, 20, 30, 40], "median_footprint_m2": [10.0, 30, 20, 40]},
         index=["u0", "u1", "u2", "u3"],
     )
-    weights = pr.check_weights({"median_footprint_m2": 3})
-    out = pr.composite(values, weights, n_classes=2)
+    weights = cp.check_weights({"median_footprint_m2": 3})
+    out = cp.composite(values, weights, n_classes=2)
     # density scores 0.25..1; footprint (smaller = worse) scores 1, 0.5, 0.75, 0.25
     assert out["score_median_footprint_m2"].tolist() == [1.0, 0.5, 0.75, 0.25]
     assert out["precarity_index"].tolist() == pytest.approx([0.8125, 0.5, 0.75, 0.4375])
@@ -66,7 +69,7 @@ def test_missing_indicator_drops_out_and_weights_renormalise():
         {"building_density_per_ha": [10.0, 20, 30, 40], "median_footprint_m2": [10.0, 30, 20, np.nan]},
         index=["u0", "u1", "u2", "u3"],
     )
-    out = pr.composite(values, pr.check_weights({"median_footprint_m2": 3}))
+    out = cp.composite(values, cp.check_weights({"median_footprint_m2": 3}))
     assert out.loc["u3", "precarity_index"] == pytest.approx(1.0)  # density alone, top score
     assert out.loc["u3", "top_indicators"] == "building_density_per_ha"
     # u1 has the largest of the 3 known footprints: score 1/3; density 0.5 -> (0.5 + 3 · 1/3) / 4
@@ -76,23 +79,23 @@ def test_missing_indicator_drops_out_and_weights_renormalise():
 
 def test_quintile_classes():
     values = pd.DataFrame({"building_density_per_ha": np.arange(10.0)})
-    out = pr.composite(values, pr.check_weights(None))
+    out = cp.composite(values, cp.check_weights(None))
     assert out["class_id"].tolist() == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
     assert out["precarity_class"].iloc[-1] == "very_high"
 
 
 @pytest.mark.parametrize(
-    "weights, match",
+    ("weights", "match"),
     [
         ({"nonsense": 1}, "not an indicator"),
         ({"built_up_ratio": -1}, ">= 0"),
         ({"built_up_ratio": "x"}, "not a number"),
-        ({name: 0 for name in pr.INDICATORS}, "every precarity weight is 0"),
+        (dict.fromkeys(cp.INDICATORS, 0), "every precarity weight is 0"),
     ],
 )
 def test_bad_weights(weights, match):
     with pytest.raises(InvalidInputError, match=match):
-        pr.check_weights(weights)
+        cp.check_weights(weights)
 
 
 # -- neighbourhoods ------------------------------------------------------------------
@@ -105,7 +108,7 @@ def test_contiguous_cells_dissolve_into_neighbourhoods():
     lone = sorted(set(lone) - set(h3.grid_disk(centre, 3)))[0]  # not touching the cluster
     calm = sorted(set(h3.grid_disk(centre, 2)) - set(cluster))
     ids = np.array([h3.str_to_int(c) for c in [*cluster, lone, *calm]], dtype=np.int64)
-    cells = pr.h3_cell_polygons(ids, crs=CRS).reset_index(drop=True)
+    cells = grid.h3_cell_polygons(ids, crs=CRS).reset_index(drop=True)
     cells["precarity_index"] = [0.9] * 7 + [0.8] + [0.2] * len(calm)
     cells["population"] = [100.0] * 7 + [10.0] + [1.0] * len(calm)
     cells["buildings"] = 5
@@ -176,7 +179,8 @@ def test_town_layers_and_columns(town_result, town):
     res = town_result
     assert set(res.layers()) == {"precarity_cells", "precarity_areas", "precarious_neighbourhoods"}
     cells = res.cells
-    assert cells.crs == CRS and cells["h3_id"].is_unique
+    assert cells.crs == CRS
+    assert cells["h3_id"].is_unique
     assert cells["buildings"].sum() == len(town[0])
     for col in ("precarity_index", "rank", "precarity_class", "top_indicators", "score_building_density_per_ha"):
         assert col in cells
@@ -245,12 +249,12 @@ def test_walk_distances_follow_the_network():
         crs=CRS,
     )
     water = gpd.GeoDataFrame(geometry=[Point(X0 + 100, Y0 + 110)], crs=CRS)
-    d = pr.walk_distances(net, gpd.GeoDataFrame(geometry=buildings), {"water": water})["water"]
+    d = walks.walk_distances(net, gpd.GeoDataFrame(geometry=buildings), {"water": water})["water"]
     # 5 m to the street, 80 m to the corner, 100 m up, 10 m to the tap; 5 + 50 + 10; off the network.
     assert d[:2] == pytest.approx([195.0, 65.0])
     assert np.isinf(d[2])
     assert np.isinf(
-        pr.walk_distances(net, gpd.GeoDataFrame(geometry=buildings), {"none": water.iloc[:0]})["none"]
+        walks.walk_distances(net, gpd.GeoDataFrame(geometry=buildings), {"none": water.iloc[:0]})["none"]
     ).all()
 
 
@@ -263,10 +267,13 @@ def test_walk_indicators_from_facilities(town):
         crs=CRS,
     )
     res = pr.precarity_index(buildings, roads=roads, facilities=facilities)
-    assert "walk_school_m" in res.skipped and "school" in res.skipped["walk_school_m"]
+    assert "walk_school_m" in res.skipped
+    assert "school" in res.skipped["walk_school_m"]
     cells = res.cells
-    assert cells["walk_health_m"].notna().any() and cells["walk_water_m"].notna().any()
-    # The informal block has no road to the clinic: its walk distance is unknown (unreachable), the planned district's is not.
+    assert cells["walk_health_m"].notna().any()
+    assert cells["walk_water_m"].notna().any()
+    # The informal block has no road to the clinic: its walk distance is unknown (unreachable),
+    # the planned district's is not.
     dense = cells.geometry.intersects(box(X0, Y0, X0 + 480, Y0 + 480))
     assert cells.loc[dense, "walk_health_m"].isna().all()
     assert cells.loc[~dense, "walk_health_m"].notna().all()
@@ -305,7 +312,8 @@ def test_dar_tandale_more_precarious_than_the_rest(dar):
     cells = res.cells
     inside = cells.geometry.centroid.within(tandale)
     t, r = cells[inside], cells[~inside]
-    assert len(t) >= 15 and len(r) >= 300
+    assert len(t) >= 15
+    assert len(r) >= 300
     assert t.precarity_index.mean() > r.precarity_index.mean() + 0.08
     assert t.precarity_index.median() > r.precarity_index.median() + 0.08
     # Twice as many of Tandale's cells are in the top quintile (cells astride its edge count as "rest").
@@ -315,10 +323,11 @@ def test_dar_tandale_more_precarious_than_the_rest(dar):
         areas.loc["Tandale", "building_density_per_ha"] > 2 * areas.loc["Rest of the sample", "building_density_per_ha"]
     )
     assert areas.loc["Tandale", "median_footprint_m2"] < areas.loc["Rest of the sample", "median_footprint_m2"]
-    print(
+    print(  # noqa: T201 - the figures behind the README, shown with pytest -s
         f"\nDar es Salaam: Tandale index {areas.loc['Tandale', 'precarity_index']:.3f} vs rest "
         f"{areas.loc['Rest of the sample', 'precarity_index']:.3f}; mean cell index {t.precarity_index.mean():.3f} "
-        f"vs {r.precarity_index.mean():.3f}; top quintile {(t.class_id == 5).mean():.0%} vs {(r.class_id == 5).mean():.0%}"
+        f"vs {r.precarity_index.mean():.3f}; "
+        f"top quintile {(t.class_id == 5).mean():.0%} vs {(r.class_id == 5).mean():.0%}"
     )
 
 
@@ -333,7 +342,7 @@ def test_walk_distances_agree_with_the_evacuation_engine(shared_data):
     fac = facilities_from_osm(path, crs=net.crs)
     clinics = fac[fac.category.isin(["clinic", "hospital"])].reset_index(drop=True)
     homes = fac[fac.category.isin(["school", "water_point", "toilet"])].reset_index(drop=True)
-    ours = pr.walk_distances(net, homes, {"health": clinics})["health"]
+    ours = walks.walk_distances(net, homes, {"health": clinics})["health"]
     shelters = gpd.GeoDataFrame(
         {"shelter_id": np.arange(len(clinics)), "capacity": np.nan, "safe": True},
         geometry=clinics.geometry.to_numpy(),
@@ -341,14 +350,15 @@ def test_walk_distances_agree_with_the_evacuation_engine(shared_data):
     )
     blds = gpd.GeoDataFrame({"building_id": np.arange(len(homes))}, geometry=homes.geometry.to_numpy(), crs=net.crs)
     ref = evacuate(net, blds, shelters, people=0.0, walk_speed_m_s=1.0).buildings["distance_m"].to_numpy()
-    assert len(homes) > 300 and np.isfinite(ours).mean() > 0.95
+    assert len(homes) > 300
+    assert np.isfinite(ours).mean() > 0.95
     np.testing.assert_allclose(ours, np.where(np.isnan(ref), np.inf, ref), rtol=1e-9, atol=1e-6)
 
 
 def test_constant_indicator_is_left_out():
     """No field report anywhere: reports_per_1000 is 0 everywhere and must not pull every index to the middle."""
     values = pd.DataFrame({"building_density_per_ha": [1.0, 2, 3, 4], "reports_per_1000": [0.0] * 4})
-    out = pr.composite(values, pr.check_weights(None))
+    out = cp.composite(values, cp.check_weights(None))
     assert out["score_reports_per_1000"].isna().all()
     assert out["precarity_index"].tolist() == pytest.approx([0.25, 0.5, 0.75, 1.0])
 
@@ -369,16 +379,18 @@ def test_jakarta_index_relates_to_the_floodprone_flag(built_area):
     m = areas.merge(rw[["area_id", "floodprone"]], on="area_id")
     flag = m["floodprone"].str.strip().str.upper()
     m, prone = m[flag.isin(["YES", "NO"])], flag[flag.isin(["YES", "NO"])].eq("YES")
-    assert len(areas) == 2685 and prone.sum() > 900
+    assert len(areas) == 2685
+    assert prone.sum() > 900
     auc = _auc(m["precarity_index"], prone)
     top_yes, top_no = (m["class_id"][prone] == 5).mean(), (m["class_id"][~prone] == 5).mean()
     assert m["precarity_index"][prone].mean() > m["precarity_index"][~prone].mean()
-    assert auc > 0.6 and top_yes > 1.5 * top_no
+    assert auc > 0.6
+    assert top_yes > 1.5 * top_no
     # The same index without the hazard indicator (built form and access only).
-    values = m[[c for c in pr.INDICATORS if c in m]]
-    auc_no_hazard = _auc(pr.composite(values, pr.check_weights({"hazard_score": 0}))["precarity_index"], prone)
+    values = m[[c for c in cp.INDICATORS if c in m]]
+    auc_no_hazard = _auc(cp.composite(values, cp.check_weights({"hazard_score": 0}))["precarity_index"], prone)
     assert 0.4 < auc_no_hazard < auc
-    print(
+    print(  # noqa: T201 - the figures behind the README, shown with pytest -s
         f"\nJakarta RW: AUC {auc:.3f} (flood-prone vs not), top quintile {top_yes:.1%} vs {top_no:.1%}; "
         f"without the hazard indicator AUC {auc_no_hazard:.3f}"
     )
@@ -390,7 +402,7 @@ def test_jakarta_index_relates_to_the_floodprone_flag(built_area):
 def test_build_step_on_a_small_area(town, tmp_path):
     """An area folder without hazard: the three layers, [precarity] settings applied, community boundaries exposed."""
     from layers.area import load_area
-    from layers.precarity.inputs import precarity_step
+    from layers.precarity.step import precarity_step
 
     buildings, roads, boundaries = town
     buildings.to_file(tmp_path / "buildings.gpkg")
@@ -433,10 +445,15 @@ def test_unit_without_data_has_no_index_and_serialises(town):
     )
     res = pr.precarity_index(buildings, roads=roads, boundaries=pd.concat([boundaries, empty], ignore_index=True))
     row = res.areas.set_index("name").loc["Unmapped"]
-    assert np.isnan(row["precarity_index"]) and pd.isna(row["rank"]) and pd.isna(row["precarity_class"])
+    assert np.isnan(row["precarity_index"])
+    assert pd.isna(row["rank"])
+    assert pd.isna(row["precarity_class"])
     summary = json.loads(json.dumps(res.summary()))
     last = summary["areas"][-1]
-    assert last["name"] == "Unmapped" and last["index"] is None and last["rank"] is None and last["class"] is None
+    assert last["name"] == "Unmapped"
+    assert last["index"] is None
+    assert last["rank"] is None
+    assert last["class"] is None
 
 
 def test_people_and_reports_give_hazard_shares_and_reports_per_1000(town):
@@ -480,7 +497,7 @@ def test_build_step_hazard_without_population(town, tmp_path):
     from rasterio.transform import from_origin
 
     from layers.area import load_area
-    from layers.precarity.inputs import precarity_step
+    from layers.precarity.step import precarity_step
 
     buildings, roads, boundaries = town
     buildings.to_file(tmp_path / "buildings.gpkg")
@@ -520,7 +537,7 @@ def test_build_step_hazard_without_population(town, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "setting, key",
+    ("setting", "key"),
     [
         ("h3_resolution = 16", "precarity.h3_resolution"),
         ("threshold = 0", "precarity.threshold"),
@@ -531,7 +548,7 @@ def test_build_step_hazard_without_population(town, tmp_path):
 def test_bad_precarity_settings_name_key_and_file(town, tmp_path, setting, key):
     from layers.area import load_area
     from layers.errors import AreaConfigError
-    from layers.precarity.inputs import precarity_step
+    from layers.precarity.step import precarity_step
 
     town[0].to_file(tmp_path / "buildings.gpkg")
     (tmp_path / "area.toml").write_text(f'[layers]\nbuildings = "buildings.gpkg"\n[precarity]\n{setting}\n')
@@ -541,7 +558,7 @@ def test_bad_precarity_settings_name_key_and_file(town, tmp_path, setting, key):
 
 
 def test_community_boundaries_from_stored_reports():
-    """Reports as geoapp stores them (extra fields in an ``attributes`` dict): published polygons only, with their name."""
+    """Reports as geoapp stores them (extra fields in an ``attributes`` dict): published polygons only, named."""
     from layers.precarity.inputs import community_boundaries, needs_reports
 
     reports = gpd.GeoDataFrame(
@@ -555,7 +572,8 @@ def test_community_boundaries_from_stored_reports():
         crs=4326,
     )
     out = community_boundaries(reports)
-    assert out["id"].tolist() == ["a"] and out["name"].tolist() == ["Mtaa wa Kati"]
+    assert out["id"].tolist() == ["a"]
+    assert out["name"].tolist() == ["Mtaa wa Kati"]
     assert "attributes" not in out
     assert needs_reports(reports)["id"].tolist() == ["c"]
     assert community_boundaries(reports[reports.category == "need_food"]) is None

@@ -18,13 +18,13 @@ def sq(x, y, w, h=None):
     return box(X0 + x, Y0 + y, X0 + x + w, Y0 + y + (h if h is not None else w))
 
 
-@pytest.fixture()
+@pytest.fixture
 def units():
     # Two 1-ha units side by side: A = [0,100]², B = [100,200]×[0,100].
     return gpd.GeoDataFrame(geometry=[sq(0, 0, 100), sq(100, 0, 100)], index=pd.Index(["A", "B"]), crs=CRS)
 
 
-@pytest.fixture()
+@pytest.fixture
 def buildings():
     geoms = [
         sq(10, 5, 10),
@@ -45,7 +45,7 @@ def buildings():
     )
 
 
-@pytest.fixture()
+@pytest.fixture
 def roads():
     return gpd.GeoDataFrame(
         {"road_id": [1, 2], "road_class": ["residential", "footway"]},
@@ -57,7 +57,7 @@ def roads():
     )
 
 
-@pytest.fixture()
+@pytest.fixture
 def unit_of(buildings, units):
     return ind.units_of_points(buildings.geometry, units)
 
@@ -70,7 +70,8 @@ def test_units_of_points_assigns_by_footprint_centre(unit_of):
 def test_units_of_points_outside_is_na(units):
     pts = gpd.GeoSeries([Point(X0 + 50, Y0 + 50), Point(X0 - 50, Y0 + 50)], crs=CRS)
     out = ind.units_of_points(pts, units)
-    assert out.iloc[0] == "A" and pd.isna(out.iloc[1])
+    assert out.iloc[0] == "A"
+    assert pd.isna(out.iloc[1])
 
 
 def test_building_density_per_ha(units, buildings, unit_of):
@@ -197,7 +198,7 @@ def test_far_from_vehicle_road_matches_brute_force():
     rng = np.random.default_rng(7)
     xy = rng.uniform(0, 1000, (400, 2))
     w = rng.uniform(4, 40, (400, 2))
-    buildings = gpd.GeoDataFrame(geometry=[sq(x, y, a, b) for (x, y), (a, b) in zip(xy, w)], crs=CRS)
+    buildings = gpd.GeoDataFrame(geometry=[sq(x, y, a, b) for (x, y), (a, b) in zip(xy, w, strict=False)], crs=CRS)
     ends = rng.uniform(0, 1000, (12, 2, 2))
     roads = gpd.GeoDataFrame(
         {"road_class": rng.choice(["residential", "footway", "primary"], 12)},

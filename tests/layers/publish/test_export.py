@@ -19,23 +19,18 @@ import shapely.geometry
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon
 
 from layers.errors import InvalidInputError
-from layers.publish.export import (
-    FORMATS,
+from layers.publish.export import FORMATS, export_layers
+from layers.publish.files import neutralise_formulas
+from layers.publish.formats import write_csv, write_geojson, write_gpx, write_kml
+from layers.publish.geopackage import (
     METADATA_TABLE,
     STYLES_TABLE,
-    export_layers,
     list_layers,
-    neutralise_formulas,
     read_layers,
     read_metadata,
-    shapefile_field_names,
-    write_csv,
-    write_geojson,
     write_geopackage,
-    write_gpx,
-    write_kml,
-    write_shapefile_zip,
 )
+from layers.publish.shapefile import shapefile_field_names, write_shapefile_zip
 from layers.publish.styles import CLASS_COLOURS, layer_style, to_qml, to_sld
 from tests.helpers import require
 
@@ -130,7 +125,7 @@ def ogrinfo_count(path: Path, layer: str) -> int:
 
 def _same_geoms(a: gpd.GeoSeries, b: gpd.GeoSeries, tol: float) -> None:
     b = b.to_crs(a.crs) if b.crs is not None else b.set_crs(a.crs)
-    for ga, gb in zip(a, b):
+    for ga, gb in zip(a, b, strict=False):
         assert ga.geom_type.replace("Multi", "") == gb.geom_type.replace("Multi", "").replace(" Z", "")
         assert shapely.hausdorff_distance(ga, shapely.force_2d(gb)) < tol, (ga.wkt, gb.wkt)
         assert abs(ga.area - gb.area) <= max(tol * ga.length, 1e-6)
@@ -156,17 +151,24 @@ def test_geopackage_round_trip_with_metadata_and_styles(sample, tmp_path):
             got[cols].reset_index(drop=True), pd.DataFrame(gdf[cols]).reset_index(drop=True), check_dtype=False
         )
         _same_geoms(gdf.geometry, got.geometry, 1e-6)
-    assert back["buildings"].building_id.dtype == "int64" and back["buildings"].building_id.iloc[0] == 4_000_000_001
+    assert back["buildings"].building_id.dtype == "int64"
+    assert back["buildings"].building_id.iloc[0] == 4_000_000_001
     meta = read_metadata(path)
-    assert meta["source"] == "OSM" and meta["licence"] == "ODbL" and meta["scenario"] == "current"
-    assert meta["crs"] == UTM and meta["generator"] == "geoapp" and meta["generator_version"]
+    assert meta["source"] == "OSM"
+    assert meta["licence"] == "ODbL"
+    assert meta["scenario"] == "current"
+    assert meta["crs"] == UTM
+    assert meta["generator"] == "geoapp"
+    assert meta["generator_version"]
     assert re.match(r"\d{4}-\d\d-\d\dT", meta["date"])
     # QGIS reads layer_styles: one default style per layer with the shared class colours
     styles = pyogrio.read_dataframe(path, layer=STYLES_TABLE, read_geometry=False)
     assert sorted(styles.f_table_name) == ["buildings", "roads", "shelters"]
     qml = styles.set_index("f_table_name").styleQML["buildings"]
-    assert 'attr="hazard_class"' in qml and "189,0,38,255" in qml  # high = #bd0026
-    assert styles.useAsDefault.astype(bool).all() and (styles.f_geometry_column == "geom").all()
+    assert 'attr="hazard_class"' in qml
+    assert "189,0,38,255" in qml
+    assert styles.useAsDefault.astype(bool).all()
+    assert (styles.f_geometry_column == "geom").all()
     # GDAL itself sees the description and the two tables
     info = (
         subprocess.run(["ogrinfo", "-ro", "-so", str(path), "buildings"], capture_output=True, text=True).stdout
@@ -196,9 +198,11 @@ def test_shapefile_field_names_unique_and_short():
     names = shapefile_field_names(
         ["length_in_class_low_m", "length_in_class_high_m", "name", "ñandú_über_long", "NAME"]
     )
-    assert names["name"] == "name" and len(set(v.lower() for v in names.values())) == 5
+    assert names["name"] == "name"
+    assert len({v.lower() for v in names.values()}) == 5
     assert all(len(v.encode()) <= 10 for v in names.values())
-    assert names["length_in_class_low_m"] == "length_in_" and names["length_in_class_high_m"] == "length_i_1"
+    assert names["length_in_class_low_m"] == "length_in_"
+    assert names["length_in_class_high_m"] == "length_i_1"
 
 
 def test_shapefile_zip_one_file_per_geometry_type(sample, tmp_path):
@@ -247,7 +251,8 @@ def test_geojson_rfc7946(sample, tmp_path):
     assert "crs" not in doc  # RFC 7946: WGS 84 implied
     geoms = [shapely.geometry.shape(f["geometry"]) for f in doc["features"]]
     x, y = shapely.get_coordinates(geoms[1])[0]
-    assert 106 < x < 107 and -7 < y < -6  # lon, lat order
+    assert 106 < x < 107
+    assert -7 < y < -6
     text = json.dumps([f["geometry"] for f in doc["features"]])
     assert not re.search(r"\.\d{8,}", text)  # at most 7 decimals
     # right-hand rule: exterior rings counter-clockwise, even for the clockwise input square
@@ -271,7 +276,8 @@ def test_neutralise_formulas_only_text_cells():
     df = pd.DataFrame({"t": ["=1+1", "+62 812", "-", "@SUM(A1)", "ok", None, "\t=x"], "n": [-1, 2, 3, 4, 5, 6, 7]})
     out = neutralise_formulas(df)
     got = out.t.tolist()
-    assert got[:5] + got[6:] == ["'=1+1", "'+62 812", "'-", "'@SUM(A1)", "ok", "'\t=x"] and pd.isna(got[5])
+    assert got[:5] + got[6:] == ["'=1+1", "'+62 812", "'-", "'@SUM(A1)", "ok", "'\t=x"]
+    assert pd.isna(got[5])
     assert out.n.tolist() == df.n.tolist()
 
 
@@ -295,7 +301,8 @@ def test_csv_round_trip(sample, tmp_path, geometry):
     else:
         assert list(back.columns[-3:]) == ["lon", "lat", "geometry"]
         assert back.name.tolist() == roads.name.tolist()
-        assert back.capacity.iloc[0] == 250 and np.isnan(back.capacity.iloc[1])
+        assert back.capacity.iloc[0] == 250
+        assert np.isnan(back.capacity.iloc[1])
     _same_geoms(roads.geometry, back.set_crs("EPSG:4326", allow_override=True).geometry, 0.02)
     ogr = ogrinfo_features(path, "r")
     assert ogr[0]["name"] == roads.name.iloc[0]
@@ -328,7 +335,8 @@ def test_gpx_waypoints_and_routes(sample, tmp_path):
     _same_geoms(sample["shelters"].geometry, back.geometry, 0.02)
     rte = write_gpx(sample["roads"], tmp_path / "routes.gpx")
     routes = pyogrio.read_dataframe(rte, layer="routes")
-    assert len(routes) == 3 and routes.name.tolist()[0] == "Jalan Kebon Kacang"
+    assert len(routes) == 3
+    assert routes.name.tolist()[0] == "Jalan Kebon Kacang"
     assert ogrinfo_count(rte, "routes") == 3
     _same_geoms(sample["roads"].geometry, routes.geometry, 0.02)
     # polygons travel as a waypoint inside each footprint
@@ -375,12 +383,15 @@ def test_empty_layer_still_written(sample, tmp_path):
 
 def test_styles_follow_shared_palette(sample):
     style = layer_style(sample["buildings"], name="buildings")
-    assert style.field == "hazard_class" and list(style.colours) == ["low", "medium", "high"]
+    assert style.field == "hazard_class"
+    assert list(style.colours) == ["low", "medium", "high"]
     assert style.colours == CLASS_COLOURS
     assert layer_style(sample["shelters"]).field == "category"
     plain = layer_style(sample["roads"].drop(columns=[]), name="roads")
-    assert plain.field is None and plain.geometry == "line"
-    assert "<se:ElseFilter/>" in to_sld(style, layer_name="b") and "categorizedSymbol" in to_qml(style)
+    assert plain.field is None
+    assert plain.geometry == "line"
+    assert "<se:ElseFilter/>" in to_sld(style, layer_name="b")
+    assert "categorizedSymbol" in to_qml(style)
 
 
 # -- real data: summary figures ----------------------------------------------------------------
@@ -425,7 +436,8 @@ def test_dict_and_mixed_cells_become_text(sample, tmp_path):
     path = write_geopackage({"s": gdf}, tmp_path / "s.gpkg", styles=False)
     back = pyogrio.read_dataframe(path, layer="s")
     assert json.loads(back.attributes[0]) == {"depth_cm": 40, "note": "air setinggi lutut"}
-    assert pd.isna(back.attributes[1]) and back.mixed.tolist() == ["1", "two", "3.5"]
+    assert pd.isna(back.attributes[1])
+    assert back.mixed.tolist() == ["1", "two", "3.5"]
     assert STYLES_TABLE not in pyogrio.list_layers(path)[:, 0]
 
 
@@ -455,4 +467,6 @@ def test_exports_carry_descriptive_metadata_only(sample, tmp_path):
     assert carried == {"area": "jakarta", "licence": "ODbL", "scenarios": "current,design", "source": ""}
     out = write_geopackage({"roads": sample["roads"]}, tmp_path / "roads.gpkg", metadata=carried)
     got = read_metadata(out)
-    assert "exposure_summary:current" not in got and got["layers"] == "roads" and got["scenario"] == "current,design"
+    assert "exposure_summary:current" not in got
+    assert got["layers"] == "roads"
+    assert got["scenario"] == "current,design"

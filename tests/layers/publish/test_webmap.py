@@ -9,7 +9,8 @@ from shapely.geometry import LineString, Point, box
 
 from layers.area import load_area
 from layers.errors import InvalidInputError, NotFoundError
-from layers.publish.webmap import MapData, dumps, page_config, standalone_map
+from layers.publish.standalone import standalone_map
+from layers.publish.webmap import MapData, dumps, page_config
 
 
 @pytest.fixture(scope="module")
@@ -49,13 +50,16 @@ def test_without_a_build_the_inputs_are_shown(jakarta, tmp_path):
     data = MapData(jakarta, tmp_path / "absent.gpkg")
     listed = {d["name"]: d for d in data.describe()}
     assert list(listed) == ["roads", "buildings", "facilities", "boundaries_rw", "boundaries_kelurahan"]
-    assert listed["buildings"]["source"] == "buildings" and listed["buildings"]["default_on"]
-    assert listed["boundaries_rw"]["default_on"] and not listed["boundaries_kelurahan"]["default_on"]
+    assert listed["buildings"]["source"] == "buildings"
+    assert listed["buildings"]["default_on"]
+    assert listed["boundaries_rw"]["default_on"]
+    assert not listed["boundaries_kelurahan"]["default_on"]
     assert not any(d["per_scenario"] for d in listed.values())
     assert len(data.index("buildings")) == 7689
     assert len(data.index("boundaries_rw")) == 2685
     w, s, e, n = data.bounds()
-    assert 106.6 < w < e < 107.1 and -6.5 < s < n < -6.0
+    assert 106.6 < w < e < 107.1
+    assert -6.5 < s < n < -6.0
     with pytest.raises(NotFoundError, match="no map layer 'shelters'"):
         data.index("shelters")
 
@@ -64,7 +68,8 @@ def test_a_build_brings_analysis_layers_per_scenario(tmp_path):
     data = MapData(None, _built(tmp_path / "area.gpkg"))
     listed = {d["name"]: d for d in data.describe()}
     assert set(listed) == {"buildings", "evacuation_routes", "shelters", "boundaries_rw"}
-    assert listed["buildings"]["source"] == "exposure_buildings" and listed["buildings"]["per_scenario"]
+    assert listed["buildings"]["source"] == "exposure_buildings"
+    assert listed["buildings"]["per_scenario"]
     assert data.scenarios() == ["current", "design"]
     assert data.index("buildings", "design").frame["hazard_class"].fillna("-").tolist() == ["medium", "low", "-"]
     assert data.index("buildings").frame["hazard_class"].fillna("-").tolist() == ["high", "-", "low"]
@@ -81,15 +86,18 @@ def test_page_config_lists_scenarios_with_overlays_and_legends(jakarta, tmp_path
     assert cfg["scenarios"][0]["overlay"] == "/o/current.png"
     assert [e["label"] for e in cfg["scenarios"][0]["legend"]] == ["0.1–0.7 m", "0.7–1.5 m", "≥ 1.5 m"]
     (s, w), (n, e) = cfg["scenarios"][0]["bounds"]
-    assert w == pytest.approx(106.686, abs=1e-3) and n == pytest.approx(-6.0799, abs=1e-3)
+    assert w == pytest.approx(106.686, abs=1e-3)
+    assert n == pytest.approx(-6.0799, abs=1e-3)
     assert cfg["classes"] == ["low", "medium", "high"]
     assert cfg["styles"]["classes"]["high"] == "#bd0026"
-    assert {l["name"]: l["title"] for l in cfg["layers"]}["boundaries_rw"] == "RW neighbourhoods"
+    assert {layer["name"]: layer["title"] for layer in cfg["layers"]}["boundaries_rw"] == "RW neighbourhoods"
 
 
 def test_dumps_is_safe_inside_a_script_element():
     text = dumps({"name": "</script><script>alert(1)</script> & co"})
-    assert "<" not in text and ">" not in text and "&" not in text
+    assert "<" not in text
+    assert ">" not in text
+    assert "&" not in text
     assert json.loads(text)["name"].startswith("</script>")
 
 
@@ -97,7 +105,8 @@ def test_standalone_map_is_one_file_with_everything_inline(tmp_path):
     out = standalone_map(_built(tmp_path / "area.gpkg"), tmp_path / "map.html")
     html = out.read_text()
     assert not re.search(r"<(script|link)[^>]+(src|href)=", html), "no external script or stylesheet"
-    assert "L.GridLayer" in html and "Leaflet" in html
+    assert "L.GridLayer" in html
+    assert "Leaflet" in html
     cfg = json.loads(re.search(r'<script type="application/json" id="map-config">(.*?)</script>', html, re.S).group(1))
     inline = cfg["inline"]
     assert [f["properties"]["hazard_class"] for f in inline["features"]["buildings"]["design"]["features"]] == [
@@ -137,6 +146,23 @@ def test_vector_hazard_scenarios_get_a_rendered_overlay(tmp_path):
         MapData(load_area(tmp_path)), overlay_url=lambda spec, overlay: f"{spec.id}:{len(overlay.png) > 0}"
     )
     (scenario,) = cfg["scenarios"]
-    assert scenario["overlay"] == "zones:True" and scenario["legend"][0]["label"] == "yes"
+    assert scenario["overlay"] == "zones:True"
+    assert scenario["legend"][0]["label"] == "yes"
     (s, w), (n, e) = scenario["bounds"]
     assert e - w == pytest.approx(n - s, rel=0.05)  # only the 'yes' zone is drawn: a square
+
+
+def test_standalone_map_speaks_its_language_without_geoapp(tmp_path):
+    """The standalone map's strings ship with it (layers/publish/assets/i18n), one file per language."""
+    from layers.publish.standalone import ASSETS, LANGUAGES, map_strings
+
+    english = set(map_strings("en"))
+    for lang in LANGUAGES:
+        assert set(json.loads((ASSETS / "i18n" / f"{lang}.json").read_text(encoding="utf-8"))) == english, lang
+    out = standalone_map(_built(tmp_path / "area.gpkg"), tmp_path / "map.html", lang="fr")
+    html = out.read_text()
+    assert '<html lang="fr">' in html
+    assert "Bâtiments et routes inondés" in html
+    cfg = json.loads(re.search(r'<script type="application/json" id="map-config">(.*?)</script>', html, re.S).group(1))
+    assert cfg["strings"]["layer_buildings"] == "Bâtiments"
+    assert "geoapp" not in str(ASSETS.relative_to(ASSETS.parents[2]))
