@@ -1,23 +1,64 @@
-"""The `geoapp` command line. Each command lives in its own module."""
+"""The `geoapp` command line. Each command lives in its own module.
+
+Users see plain lines, never Python internals: each warning is one
+``warning: <message>`` line on stderr, and any error the core raises on
+purpose, or an input file that cannot be read, is one ``error: <message>``
+line on stderr with exit status 1, never a traceback.
+"""
 
 from __future__ import annotations
 
+import warnings
+
 import click
+import pyogrio.errors
+import rasterio.errors
 
 from layers.errors import GeoappError
 
+# Errors that mean "this input is wrong", not "geoapp is broken": shown as one line.
+USER_ERRORS: tuple[type[BaseException], ...] = (
+    GeoappError,
+    OSError,  # missing or unreadable files (rasterio's RasterioIOError is one too)
+    pyogrio.errors.DataSourceError,
+    pyogrio.errors.DataLayerError,
+    rasterio.errors.RasterioError,
+)
 
-class _Group(click.Group):
-    """Turns core errors into one clear line and exit status 2, never a traceback."""
+
+class CoreError(click.ClickException):
+    """One ``error: ...`` line on stderr, exit status 1."""
+
+    def show(self, file=None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
+def _warning_line(message, category, filename, lineno, file=None, line=None) -> None:
+    click.echo(f"warning: {message}", err=True)
+
+
+def _one_line(text: str) -> str:
+    return "; ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+class CoreGroup(click.Group):
+    """Runs a command with warnings as plain lines and core errors as one ``error:`` line."""
 
     def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except GeoappError as exc:
-            raise click.ClickException(str(exc)) from exc
+        with warnings.catch_warnings():
+            warnings.simplefilter("default")
+            warnings.showwarning = _warning_line
+            try:
+                return super().invoke(ctx)
+            except (click.UsageError, CoreError):
+                raise  # usage errors keep click's usage hint (exit 2)
+            except click.ClickException as exc:
+                raise CoreError(_one_line(exc.format_message())) from exc
+            except USER_ERRORS as exc:
+                raise CoreError(_one_line(str(exc)) or type(exc).__name__) from exc
 
 
-@click.group(cls=_Group)
+@click.group(cls=CoreGroup)
 @click.version_option(package_name="geoapp")
 def main() -> None:
     """Community flood-risk mapping: exposure, evacuation, precarity, field reports, exports."""

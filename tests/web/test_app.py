@@ -1,11 +1,16 @@
 """The app factory: configuration layers, JSON errors, the CLI entry point."""
 
 import json
+import subprocess
+import sys
+import warnings
 
+import click
 from click.testing import CliRunner
 
 from geoapp import create_app
-from geoapp.cli import main
+from geoapp.cli import CoreGroup, main
+from tests.helpers import SAMPLE_AREA
 
 
 def test_config_from_defaults_env_and_test_config(tmp_path, monkeypatch):
@@ -39,7 +44,7 @@ def test_cli_reports_core_errors_without_traceback(tmp_path):
     (tmp_path / "area.toml").write_text("[area]\nname='x'\n[layers]\nbuildings='missing.gpkg'\n")
     result = CliRunner().invoke(main, ["build", str(tmp_path)])
     assert result.exit_code == 1
-    assert "Error: file 'missing.gpkg' does not exist" in result.output
+    assert "error: file 'missing.gpkg' does not exist" in result.output
     assert "key 'layers.buildings'" in result.output
     assert "Traceback" not in result.output
 
@@ -54,3 +59,58 @@ def test_map_warm_up_builds_the_default_layer_indexes(tmp_path, built_area):
         on = {row["name"] for row in data.describe() if row["default_on"]}
         assert on
         assert {name for name, _ in data._indexes} >= on
+
+
+def _demo_cli() -> click.Group:
+    """A group like ``geoapp``'s with one command that warns, then reads a raster as a vector layer."""
+
+    @click.group(cls=CoreGroup)
+    def cli() -> None:
+        pass
+
+    @cli.command("read")
+    @click.argument("path")
+    def read(path: str) -> None:
+        import pyogrio
+
+        warnings.warn("the layer has 0 features", UserWarning, stacklevel=1)
+        pyogrio.read_dataframe(path)
+
+    return cli
+
+
+def test_cli_warnings_and_errors_are_one_plain_line_each():
+    raster = str(SAMPLE_AREA / "population.tif")
+    result = CliRunner().invoke(_demo_cli(), ["read", raster])
+    lines = result.output.strip().splitlines()
+    assert result.exit_code == 1
+    assert lines[0] == "warning: the layer has 0 features"
+    assert len(lines) == 2
+    assert lines[1].startswith("error: ")
+    assert "population.tif" in lines[1]
+    assert "Traceback" not in result.output
+    assert ".py:" not in result.output
+    # a missing input file is an OSError from the core: one line too
+    result = CliRunner().invoke(_demo_cli(), ["read", "/nonexistent/buildings.gpkg"])
+    assert result.exit_code == 1
+    assert len(result.output.strip().splitlines()) == 2
+
+
+def test_cli_errors_in_a_real_process_are_one_line_on_stderr(tmp_path):
+    """The installed entry point, in a subprocess: a raster given as the buildings layer of an area."""
+    (tmp_path / "area.toml").write_text(
+        f"[area]\nname='x'\ncrs='EPSG:32748'\n[layers]\nbuildings='{SAMPLE_AREA / 'population.tif'}'\n"
+    )
+    code = "from geoapp.cli import main; main()"
+    done = subprocess.run(
+        [sys.executable, "-W", "default", "-c", code, "build", str(tmp_path), "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 1, done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    others = [line for line in done.stderr.splitlines() if not line.startswith(("error: ", "warning: "))]
+    assert others == [], done.stderr
