@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from layers.area import Area
-from layers.errors import InvalidInputError
+from layers.errors import InvalidInputError, MissingInputError
 from layers.hazard.by_area import people_units, unit_of
 from layers.hazard.exposure import ExposureResult, exposure
 from layers.hazard.sources import open_hazard
@@ -31,26 +31,36 @@ def scenario_results(
     pop = (
         None if people is None else read_people(people.path, field=people.field, units=people.units, scale=people.scale)
     )
-    buildings = area.buildings() if buildings is None else buildings
-    if roads is None and (area.roads_path or area.osm_path):
-        roads = area.roads()
-    facilities = area.facilities() if facilities is None else facilities
+    given = {"buildings": buildings, "roads": roads, "facilities": facilities}
+    layers = {name: _area_layer(area, name) if frame is None else frame for name, frame in given.items()}
     # An area without (say) facilities is normal: leave empty layers out rather than warn.
-    buildings, roads, facilities = (None if x is None or len(x) == 0 else x for x in (buildings, roads, facilities))
+    layers = {name: None if x is None or len(x) == 0 else x for name, x in layers.items()}
+    if pop is None and all(x is None for x in layers.values()):
+        raise MissingInputError(
+            f"area '{area.name}' has no buildings, roads, facilities or population to assess", input="buildings"
+        )
     out = {}
     for spec in area.hazards:
         hazard = open_hazard(spec)
         out[spec.id] = exposure(
             hazard,
-            buildings=buildings,
-            roads=roads,
-            facilities=facilities,
             population=pop,
             displacement=spec.displacement or None,
             crs=area.crs,
             progress=progress,
+            buildings=layers["buildings"],
+            roads=layers["roads"],
+            facilities=layers["facilities"],
         )
     return out
+
+
+def _area_layer(area: Area, name: str) -> gpd.GeoDataFrame | None:
+    """The area's ``name`` layer (buildings, roads, facilities), None when the area has none."""
+    try:
+        return getattr(area, name)()
+    except MissingInputError:
+        return None
 
 
 def scenario_diff(base: ExposureResult, other: ExposureResult, units: gpd.GeoDataFrame) -> pd.DataFrame:
