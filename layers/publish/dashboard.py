@@ -59,8 +59,9 @@ def scenario_figures(
 ) -> dict:
     """Headline figures of one scenario: people, needs, buildings, roads, facilities, evacuation, shelters."""
     out: dict = {"scenario": scenario}
-    areas = built.get("exposure_areas", scenario)
-    if areas is not None and "boundary" in areas.columns and boundary is not None:
+    # Without a boundary set there are no neighbourhood figures: summing every set would count people twice.
+    areas = built.get("exposure_areas", scenario) if boundary is not None else None
+    if areas is not None and "boundary" in areas.columns:
         areas = areas[areas["boundary"] == boundary]
     if areas is not None and "pop_affected" in areas.columns:
         displaced = float(areas["displaced"].sum()) if "displaced" in areas.columns else 0.0
@@ -101,11 +102,14 @@ def scenario_figures(
 
 
 def area_ranking(built: BuiltLayers, scenario: str, *, boundary: str | None = None) -> pd.DataFrame:
-    """Neighbourhoods of ``boundary`` ranked by people affected (then buildings affected); ``rank`` 1 = most."""
-    areas = built.get("exposure_areas", scenario)
+    """Neighbourhoods of ``boundary`` ranked by people affected (then buildings affected); ``rank`` 1 = most.
+
+    No boundary set, no ranking (an empty table).
+    """
+    areas = built.get("exposure_areas", scenario) if boundary is not None else None
     if areas is None:
         return pd.DataFrame(columns=["rank", *RANKING_COLUMNS])
-    if boundary is not None and "boundary" in areas.columns:
+    if "boundary" in areas.columns:
         areas = areas[areas["boundary"] == boundary]
     cols = [c for c in RANKING_COLUMNS if c in areas.columns]
     table = areas[cols].copy()

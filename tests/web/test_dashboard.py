@@ -58,9 +58,11 @@ def _cell(html, key, column=0):
 
 def test_headline_figures_per_scenario(built_app):
     html = built_app.test_client().get("/dashboard").data.decode()
-    assert _cell(html, "buildings.affected", 0) == "2 / 3" and _cell(html, "buildings.affected", 1) == "1 / 3"
+    assert _cell(html, "buildings.affected", 0) == "2 / 3"
+    assert _cell(html, "buildings.affected", 1) == "1 / 3"
     assert _cell(html, "buildings.by_class.high") == "1"
-    assert _cell(html, "population.affected") == "92" and _cell(html, "population.displaced") == "32"
+    assert _cell(html, "population.affected") == "92"
+    assert _cell(html, "population.displaced") == "32"
     assert _cell(html, "population.needs.rice_kg") == "90"  # 32 people x 2.8 kg (BNPB)
     assert "People living in the neighbourhoods" in html
     assert html.index("RW 02") < html.index("HYPERLINK")  # ranked by people affected
@@ -68,11 +70,13 @@ def test_headline_figures_per_scenario(built_app):
 
 def test_ranking_csv_is_complete_and_safe_for_spreadsheets(built_app):
     resp = built_app.test_client().get("/dashboard/neighbourhoods.csv?boundary=rw&scenario=current")
-    assert resp.status_code == 200 and resp.mimetype == "text/csv"
+    assert resp.status_code == 200
+    assert resp.mimetype == "text/csv"
     assert "jakarta-rw-current-ranking.csv" in resp.headers["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(resp.data.decode())))
     assert [r["name"] for r in rows] == ["RW 02", '\'=HYPERLINK("x")', "RW 03"]
-    assert rows[0]["rank"] == "1" and rows[0]["pop_affected"] == "80.0"
+    assert rows[0]["rank"] == "1"
+    assert rows[0]["pop_affected"] == "80.0"
 
 
 def test_bad_choices_are_404(built_app):
@@ -83,8 +87,10 @@ def test_bad_choices_are_404(built_app):
 
 def test_without_a_build_the_page_says_how_to_get_figures(client):
     html = client.get("/dashboard?lang=id").data.decode()
-    assert "geoapp build" in html and "Dasbor" in html
-    assert 'id="dates"' in html and "buildings.gpkg" in html
+    assert "geoapp build" in html
+    assert "Dasbor" in html
+    assert 'id="dates"' in html
+    assert "buildings.gpkg" in html
 
 
 def test_participation_counts_reports_by_status(app, client, make_user):
@@ -105,8 +111,10 @@ def test_participation_counts_reports_by_status(app, client, make_user):
         == 200
     )
     html = client.get("/dashboard").data.decode()
-    assert _cell(html, "reports_received") == "3" and _cell(html, "published") == "1"
-    assert _cell(html, "pending") == "2" and _cell(html, "contributors") == "1"
+    assert _cell(html, "reports_received") == "3"
+    assert _cell(html, "published") == "1"
+    assert _cell(html, "pending") == "2"
+    assert _cell(html, "contributors") == "1"
     assert re.search(r'data-key="neighbourhoods_mapped">1 / 2,6\d\d<', html)
 
 
@@ -125,3 +133,45 @@ def test_dashboard_of_the_real_build_shows_the_stored_summary(built_area):
     assert f"{round(summary['population']['affected']):,}" in html
     schools = sum(summary["facilities"]["by_category"]["school"].values())
     assert f"<td>{schools:,}</td>" in html
+
+
+def _jakarta_without_boundaries(tmp_path, sample_area_dir):
+    """The Jakarta sample area.toml, files by absolute path, every [[boundaries]] table removed."""
+    text = (sample_area_dir / "area.toml").read_text(encoding="utf-8")
+    kept = [block for block in re.split(r"\n(?=\[)", text) if not block.startswith("[[boundaries]]")]
+    text = "\n".join(kept)
+    text = re.sub(r'(file|buildings|roads) = "([^"]+)"', lambda m: f'{m[1]} = "{sample_area_dir / m[2]}"', text)
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "area.toml").write_text(text, encoding="utf-8")
+    assert "[[boundaries]]" not in text
+    return tmp_path
+
+
+def test_dashboard_without_boundaries_shows_the_area_wide_figures(tmp_path, sample_area_dir, built_area):
+    """Issue 13 #4: an area without [[boundaries]] was a 500 (Undefined.__format__ on neighbourhoods mapped)."""
+    from layers.publish.dashboard import stored_summaries
+
+    area_dir = _jakarta_without_boundaries(tmp_path / "area", sample_area_dir)
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "k",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'r.db'}",
+            "AREA": str(area_dir),
+            "BUILD": str(built_area),
+        }
+    )
+    client = app.test_client()
+    resp = client.get("/dashboard")
+    assert resp.status_code == 200
+    html = resp.data.decode()
+    summary = stored_summaries(built_area)["current"]
+    shown = float(_cell(html, "population.affected").replace(",", ""))
+    assert shown == pytest.approx(round(summary["population"]["affected"]))
+    assert shown > 0
+    assert 'data-key="neighbourhoods_mapped"' not in html  # no neighbourhoods to count
+    assert 'data-key="reports_received">0<' in html
+    assert 'name="boundary"' not in html
+    csv_resp = client.get("/dashboard/neighbourhoods.csv")
+    assert csv_resp.status_code == 200
+    assert csv_resp.data.decode().splitlines()[0].startswith("rank")
