@@ -28,6 +28,10 @@ from layers.errors import InvalidInputError, NotFoundError
 BBox = tuple[float, float, float, float]
 Interval = tuple[pd.Timestamp | None, pd.Timestamp | None]
 DEFAULT_LIMIT = 100
+# Public output carries at most this many vertices per feature: a larger geometry is simplified (topology kept)
+# with the smallest tolerance, growing from 1e-6 of its extent by factors of 4, that fits. One 1e6-vertex
+# polygon would otherwise make every page that holds it tens of MB.
+MAX_VERTICES = 10_000
 
 
 @dataclass(frozen=True)
@@ -73,7 +77,8 @@ def bounds_wgs84(bounds: Sequence[float] | None, crs: CRS) -> BBox | None:
     if bounds is None or not np.all(np.isfinite(bounds)):
         return None
     t = Transformer.from_crs(crs, "OGC:CRS84", always_xy=True)
-    return tuple(float(v) for v in t.transform_bounds(*bounds, densify_pts=21))
+    w, s, e, n = t.transform_bounds(bounds[0], bounds[1], bounds[2], bounds[3], densify_pts=21)
+    return (float(w), float(s), float(e), float(n))
 
 
 def yx_order(crs: CRS) -> bool:
@@ -88,7 +93,13 @@ def bbox_to_crs(bbox: BBox, src: CRS, dst: CRS) -> BBox:
         bbox = (bbox[1], bbox[0], bbox[3], bbox[2])
     if src.equals(dst):
         return bbox
-    return tuple(Transformer.from_crs(src, dst, always_xy=True).transform_bounds(*bbox, densify_pts=21))
+    try:
+        out = Transformer.from_crs(src, dst, always_xy=True).transform_bounds(*bbox, densify_pts=21)
+    except Exception as exc:  # pyproj's ProjError: the box is outside what the CRSs can convert
+        raise InvalidInputError(f"bbox {bbox} cannot be converted to {dst.name}") from exc
+    if not np.all(np.isfinite(out)):
+        raise InvalidInputError(f"bbox {bbox} is outside the area {dst.name} can represent")
+    return (float(out[0]), float(out[1]), float(out[2]), float(out[3]))
 
 
 def read_layer(path: str | Path, layer: str, *, bbox: BBox | None = None) -> gpd.GeoDataFrame:
@@ -135,7 +146,7 @@ def select_features(
         fids = _matching_fids(path, layer, bbox_to_crs(bbox, bbox_crs, crs) if bbox_crs is not None else bbox)
         if where is not None and len(fids):
             fids = np.intersect1d(fids, _where_fids(path, layer, where))
-    else:
+    elif where is not None:
         fids = np.sort(_where_fids(path, layer, where))
     chosen = fids[offset : offset + limit]
     if len(chosen) == 0:
@@ -154,11 +165,15 @@ def _sql_where(dtypes: Mapping[str, str], filters: Mapping[str, str]) -> str | N
             try:
                 num = float(v)
             except ValueError:
-                raise InvalidInputError(f"{f} is a number; '{v}' is not") from None
+                num = math.nan
+            if not math.isfinite(num):
+                raise InvalidInputError(f"{f} is a number; '{v[:40]}' is not a finite one")
             parts.append(f'"{f}" = {num!r}')
         elif kind == "boolean":
             parts.append(f'"{f}" = {1 if v.lower() in ("1", "true", "yes") else 0}')
         else:
+            if "\x00" in v:
+                raise InvalidInputError(f"{f} must not contain a NUL character")
             parts.append(f""""{f}" = '{v.replace("'", "''")}'""")
     return " AND ".join(parts) or None
 
@@ -252,19 +267,52 @@ def to_output_crs(gdf: gpd.GeoDataFrame, crs: CRS) -> gpd.GeoDataFrame:
     return out
 
 
-def features_geojson_texts(gdf: gpd.GeoDataFrame, *, crs: CRS, digits: int | None = None) -> list[str]:
+def cap_vertices(geoms: np.ndarray, max_vertices: int = MAX_VERTICES) -> np.ndarray:
+    """``geoms`` with every geometry of more than ``max_vertices`` vertices simplified until it fits.
+
+    The tolerance starts at 1e-6 of the geometry's larger extent and grows by 4 each
+    round (topology preserved); after 12 rounds a geometry that still does not fit
+    (e.g. thousands of tiny parts) is replaced by its envelope.
+    """
+    counts = shapely.get_num_coordinates(geoms)
+    big = np.flatnonzero(counts > max_vertices)
+    if len(big) == 0:
+        return geoms
+    out = geoms.copy()
+    for i in big:
+        g = geoms[i]
+        x0, y0, x1, y1 = shapely.bounds(g)
+        tol = max(x1 - x0, y1 - y0) * 1e-6
+        for _ in range(12):
+            g = shapely.simplify(geoms[i], tol, preserve_topology=True)
+            if shapely.get_num_coordinates(g) <= max_vertices:
+                break
+            tol *= 4
+        else:
+            g = shapely.envelope(geoms[i])
+        out[i] = g
+    return out
+
+
+def features_geojson_texts(
+    gdf: gpd.GeoDataFrame, *, crs: CRS, digits: int | None = None, max_vertices: int | None = MAX_VERTICES
+) -> list[str]:
     """Each row as GeoJSON Feature text (id = index) in ``crs`` and its axis order.
 
     Coordinates are rounded to ``digits`` decimals (default ~1 mm: 7 in degrees, 3 in
-    metres). Geometries are encoded by GEOS in one vectorised call; properties by
-    ``json`` (datetimes as ISO 8601, missing values as null).
+    metres); geometries over ``max_vertices`` are simplified (:func:`cap_vertices`;
+    None keeps every vertex). Geometries are encoded by GEOS in one vectorised call;
+    properties by ``json`` (datetimes as ISO 8601, missing values as null).
     """
     if len(gdf) == 0:
         return []
     gdf = to_output_crs(gdf, crs)
     if digits is None:
         digits = 7 if crs.is_geographic else 3
-    geoms = shapely.transform(gdf.geometry.to_numpy(), lambda c: np.round(c, digits))
+    geoms = gdf.geometry.to_numpy()
+    if max_vertices is not None:
+        geoms = cap_vertices(geoms, max_vertices)
+    geoms = shapely.transform(geoms, lambda c: np.round(c, digits))
     geo_text = shapely.to_geojson(geoms)
     props = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
     for col in props.columns:

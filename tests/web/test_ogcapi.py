@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -15,7 +16,11 @@ import pytest
 import shapely
 
 from geoapp import create_app
-from tests.helpers import bearer, live_server, require
+from geoapp.ogcapi import core
+from geoapp.ogcapi.info import build_layers
+from layers.errors import InvalidInputError
+from layers.publish.features import MAX_VERTICES
+from tests.helpers import SAMPLE_AREA, bearer, live_server, require
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 EPSG = "http://www.opengis.net/def/crs/EPSG/0/"
@@ -369,3 +374,94 @@ def test_an_empty_result_is_an_empty_feature_collection(ogc):
         assert doc["type"] == "FeatureCollection"
         assert doc["features"] == []
         assert doc["numberReturned"] == 0
+
+
+# -- the framework-free core, called directly -----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def svc(built_area) -> core.Service:
+    """The core's view of the built sample: plain values, no Flask."""
+    return core.Service(
+        base_url="http://example.test/ogcapi",
+        build=built_area,
+        title="Jakarta",
+        layers=build_layers(built_area, {}),
+        area_crs=pyogrio_crs(built_area),
+    )
+
+
+def pyogrio_crs(path):
+    from pyproj import CRS
+
+    return CRS.from_user_input(pyogrio.read_info(path, layer="roads")["crs"])
+
+
+BAD_ITEMS = [
+    ("buildings", {"levels": "nan"}, "levels"),
+    ("buildings", {"levels": "inf"}, "levels"),
+    ("buildings", {"levels": "-inf"}, "levels"),
+    ("buildings", {"levels": "1e400"}, "levels"),
+    ("roads", {"road_class": "\x00"}, "road_class"),
+    ("roads", {"road_class": "primary\x00x"}, "road_class"),
+    ("roads", {"bbox": "1e308,1e308,1e308,1e308"}, "bbox"),
+    ("roads", {"bbox": "-1e308,-1e308,1e308,1e308"}, "bbox"),
+    ("roads", {"bbox": "nan,0,1,1"}, "bbox"),
+    ("roads", {"bbox": "-1e308,-1e308,1e308,1e308", "bbox-crs": f"{EPSG}3857"}, "bbox"),
+    ("roads", {"offset": str(2**63)}, "offset"),
+    ("roads", {"offset": "99999999999999999999999"}, "offset"),
+    ("roads", {"offset": "-1"}, "offset"),
+    ("roads", {"offset": "1e9"}, "offset"),
+    ("roads", {"limit": str(2**64)}, "limit"),
+    ("roads", {"limit": "-5"}, "limit"),
+    ("roads", {"limit": "9" * 5000}, "limit"),
+    ("roads", {"datetime": "nan"}, "datetime"),
+]
+
+
+@pytest.mark.parametrize(("name", "args", "param"), BAD_ITEMS)
+def test_bad_filters_raise_invalid_input_naming_the_parameter(svc, name, args, param):
+    with pytest.raises(InvalidInputError, match=param):
+        core.items(svc, name, args, "application/json")
+
+
+@pytest.mark.parametrize(("name", "args", "param"), BAD_ITEMS)
+def test_bad_filters_are_400_json_never_500(ogc, name, args, param):
+    resp = ogc.get(f"/ogcapi/collections/{name}/items", query_string=args)
+    assert resp.status_code == 400, resp.get_data(as_text=True)[:300]
+    error = resp.get_json()["error"]
+    assert error["code"] == "invalid_input"
+    assert param in error["message"]
+
+
+def test_core_pages_and_negotiates_without_flask(svc, rw):
+    headers, status, body = core.items(svc, "boundaries_rw", {"limit": "3", "offset": "10"}, "*/*")
+    doc = json.loads(body)
+    assert status == 200
+    assert headers["Content-Type"] == "application/geo+json"
+    assert [f["properties"]["name"] for f in doc["features"]] == rw.name.iloc[10:13].tolist()
+    nxt = next(link["href"] for link in doc["links"] if link["rel"] == "next" and "geo+json" in link["type"])
+    assert nxt.startswith("http://example.test/ogcapi/collections/boundaries_rw/items?")
+    assert "offset=13" in nxt
+    headers, _, page = core.collections(svc, {}, "text/html,application/xhtml+xml;q=0.9")
+    assert headers["Content-Type"].startswith("text/html")
+    assert "<table>" in page
+    assert "boundaries_rw" in page
+    assert core.collections(svc, {}, "application/json, text/html;q=0.5")[0]["Content-Type"] == "application/json"
+
+
+def test_a_million_vertex_polygon_does_not_blow_up_public_pages(tmp_path, built_area):
+    """One kelurahan densified to ~1e6 vertices: every page that holds it stays small."""
+    kel = pyogrio.read_dataframe(SAMPLE_AREA / "kelurahan.gpkg").to_crs(32748)
+    huge = shapely.segmentize(kel.geometry.iloc[0], kel.geometry.iloc[0].length / 1_000_000)
+    kel.loc[kel.index[0], "geometry"] = huge
+    path = tmp_path / "area.gpkg"
+    pyogrio.write_dataframe(kel, path, layer="boundaries_kel")
+    service = core.Service(base_url="http://x/ogcapi", build=path, title="t", layers=build_layers(path, {}))
+    _, status, body = core.items(service, "boundaries_kel", {"limit": "10"}, "application/json")
+    assert status == 200
+    assert len(body) < 2_000_000
+    first = json.loads(body)["features"][0]
+    assert shapely.get_num_coordinates(shapely.geometry.shape(first["geometry"])) <= MAX_VERTICES
+    _, _, one = core.item(service, "boundaries_kel", str(first["id"]), {}, "application/json")
+    assert len(one) < 1_000_000

@@ -14,7 +14,9 @@ from pyproj import CRS
 
 from layers.errors import InvalidInputError, NotFoundError
 from layers.publish.features import (
+    MAX_VERTICES,
     bbox_to_crs,
+    cap_vertices,
     feature_by_fid,
     features_geojson_texts,
     geojson_from_wkt,
@@ -27,6 +29,7 @@ from layers.publish.features import (
     to_output_crs,
     yx_order,
 )
+from tests.helpers import SAMPLE_AREA
 
 CRS84 = CRS.from_user_input("OGC:CRS84")
 WGS84 = CRS.from_epsg(4326)
@@ -265,3 +268,50 @@ def test_json_default():
         Path("a/b.gpkg"),
     ]
     assert json.dumps(values, default=json_default) == '[3, 0.5, null, true, "2025-01-31T06:00:00+00:00", "a/b.gpkg"]'
+
+
+@pytest.mark.parametrize(
+    ("filters", "named"),
+    [
+        ({"level": "nan"}, "level"),
+        ({"level": "inf"}, "level"),
+        ({"level": "-1e400"}, "level"),
+        ({"kind": "a\x00"}, "kind"),
+    ],
+)
+def test_filters_refuse_nan_infinity_and_nul(gpkg, filters, named):
+    with pytest.raises(InvalidInputError, match=named):
+        select_features(gpkg, "sites", filters=filters)
+
+
+def test_a_box_beyond_what_a_crs_can_hold_is_invalid_input(gpkg):
+    with pytest.raises(InvalidInputError, match="bbox"):
+        bbox_to_crs((-1e308, -1e308, 1e308, 1e308), CRS84, MERC)
+    with pytest.raises(InvalidInputError, match="bbox"):
+        select_features(gpkg, "sites", bbox=(-1e308, -1e308, 1e308, 1e308), bbox_crs=CRS84)
+    # in the layer's own CRS a huge box is simply everything
+    assert select_features(gpkg, "sites", bbox=(-1e308, -1e308, 1e308, 1e308), bbox_crs=MERC)[1] == 5
+
+
+def test_a_million_vertex_polygon_is_capped_in_public_output():
+    """A real kelurahan boundary densified to ~1e6 vertices goes out with at most MAX_VERTICES, same shape."""
+    kel = gpd.read_file(SAMPLE_AREA / "kelurahan.gpkg", engine="pyogrio").to_crs(32748)
+    shape = kel.geometry.iloc[0]
+    step = shape.length / 1_000_000
+    huge = shapely.segmentize(shape, step)
+    assert shapely.get_num_coordinates(huge) > 900_000
+    small = kel.geometry.iloc[1]
+    gdf = gpd.GeoDataFrame({"name": ["huge", "small"]}, geometry=[huge, small], crs=32748)
+    texts = features_geojson_texts(gdf, crs=CRS84)
+    out = [shapely.geometry.shape(json.loads(t)["geometry"]) for t in texts]
+    assert shapely.get_num_coordinates(out[0]) <= MAX_VERTICES
+    assert sum(map(len, texts)) < 1_000_000  # was ~25 MB
+    assert out[0].is_valid
+    back = gpd.GeoSeries([out[0]], crs="OGC:CRS84").to_crs(32748).iloc[0]
+    assert abs(back.area - shape.area) / shape.area < 0.001
+    assert shapely.hausdorff_distance(back, shape) < 1.0  # metres
+    # small geometries keep every vertex
+    assert shapely.get_num_coordinates(out[1]) == shapely.get_num_coordinates(small)
+    capped = cap_vertices(np.array([huge, small], dtype=object), 100)
+    assert shapely.get_num_coordinates(capped[0]) <= 100
+    assert capped[1] is small
