@@ -7,7 +7,7 @@ with a GiST index so GIS clients and spatial queries can use it directly.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import (
     JSON,
@@ -29,7 +29,7 @@ ROLES = ("volunteer", "moderator", "planner", "admin")
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class UTCDateTime(TypeDecorator):
@@ -42,14 +42,14 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
-        value = value.astimezone(timezone.utc)
+            value = value.replace(tzinfo=UTC)
+        value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value, dialect):
         if value is None:
             return None
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
@@ -67,6 +67,7 @@ class User(Base):
     trusted: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    session_nonce: Mapped[str | None] = mapped_column(String(32))  # login sessions carry it; a new one ends them
 
 
 class Report(Base):
@@ -94,12 +95,34 @@ class Report(Base):
     original: Mapped[dict | None] = mapped_column(JSON)  # set at the first edit: the report as submitted
     photo_type: Mapped[str | None] = mapped_column(String(20))
     photo: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
+    # Idempotency key: a hash of the uploader's scope and the client id (or the row's content). Never shown:
+    # the public id is the client's own UUID or a random one, so it says nothing about the content.
+    client_key: Mapped[str] = mapped_column(String(64))
+    # Rows of a file import stay hidden until the whole file is in (see ReportImport).
+    import_id: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (
         Index("ix_reports_status_category", "status", "category"),
         Index("ix_reports_lon_lat", "lon", "lat"),
         Index("ix_reports_created_at", "created_at"),
+        Index("ux_reports_client_key", "client_key", unique=True),
+        Index("ix_reports_import_id", "import_id"),
     )
+
+
+class ReportImport(Base):
+    """One file import: committed in batches, shown to nobody until ``status`` is ``done`` (all or nothing)."""
+
+    __tablename__ = "report_imports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    name: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(10), default="running")  # running, done, failed
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    accepted: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
 
 
 class Review(Base):

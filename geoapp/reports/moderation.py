@@ -2,40 +2,51 @@
 
 from __future__ import annotations
 
-import json
-
 import pandas as pd
-import shapely
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from geoapp.errors import APIError
 from geoapp.models import Report, Review, User, utcnow
-from geoapp.reports.query import report_config
-from layers.errors import InvalidInputError
+from geoapp.reports.query import report_config, visible
+from layers.errors import ConflictError, InvalidInputError, NotFoundError
 from layers.reports.config import STATUSES
+from layers.reports.layer import report_feature
 from layers.reports.parse import normalise_reports, raw_from_geojson
 
 _EDITABLE = {"category", "description", "severity", "lon", "lat", "attributes"}
 
 
 def review_one(s: Session, report_id: str, body: dict, *, user: User) -> dict:
-    """Apply ``{"status", "reason", "edits"}`` to one report inside the caller's transaction."""
+    """Apply ``{"status", "reason", "edits", "from_status"}`` to one report inside the caller's transaction.
+
+    The caller holds the write lock (``store.write_transaction``; on PostgreSQL the row is also
+    locked here), so the status read is the one changed. ``from_status``, the status the reviewer
+    saw, makes a decision on a report someone else decided meanwhile fail with ConflictError (409).
+    """
     if not isinstance(body, dict):
         raise InvalidInputError("the body must be a JSON object")
     status = body.get("status")
     reason = body.get("reason")
     edits = body.get("edits") or {}
+    seen = body.get("from_status")
     if status not in STATUSES:
         raise InvalidInputError(f"status must be one of {', '.join(STATUSES)}")
+    if seen is not None and seen not in STATUSES:
+        raise InvalidInputError(f"from_status must be one of {', '.join(STATUSES)}")
     if reason is not None and (not isinstance(reason, str) or len(reason) > 2000):
         raise InvalidInputError("reason must be text of at most 2000 characters")
     if status == "rejected" and not (reason or "").strip():
         raise InvalidInputError("give a reason when rejecting a report (it is kept in the history)")
     if not isinstance(edits, dict) or set(edits) - _EDITABLE:
         raise InvalidInputError(f"edits may change only {', '.join(sorted(_EDITABLE))}")
-    rep = s.get(Report, report_id, with_for_update=s.get_bind().dialect.name == "postgresql")
+    q = select(Report).where(Report.id == report_id, visible()).execution_options(populate_existing=True)
+    if s.get_bind().dialect.name == "postgresql":
+        q = q.with_for_update(of=Report)
+    rep = s.scalar(q)
     if rep is None:
-        raise APIError(404, "not_found", f"no report {report_id!r}")
+        raise NotFoundError(f"no report {report_id!r}")
+    if seen is not None and rep.status != seen:
+        raise ConflictError(f"report {report_id!r} is {rep.status} now, not {seen}: someone reviewed it meanwhile")
     changes = _apply_edits(rep, edits) if edits else None
     s.add(
         Review(
@@ -54,7 +65,10 @@ def review_one(s: Session, report_id: str, body: dict, *, user: User) -> dict:
 
 
 def _apply_edits(rep: Report, edits: dict) -> dict:
-    """Validate edited fields like a new submission; return ``{field: [old, new]}`` (the original stays in ``original``)."""
+    """Validate edited fields like a new submission; return ``{field: [old, new]}``.
+
+    The report as submitted is kept in ``original`` at the first edit.
+    """
     merged = {
         "id": rep.id,
         "category": rep.category,
@@ -64,11 +78,7 @@ def _apply_edits(rep: Report, edits: dict) -> dict:
     }
     merged.update({k: v for k, v in edits.items() if k not in ("lon", "lat")})
     lon, lat = edits.get("lon", rep.lon), edits.get("lat", rep.lat)
-    if rep.geometry_wkt is None:
-        geometry = {"type": "Point", "coordinates": [lon, lat]}
-    else:
-        geometry = json.loads(shapely.to_geojson(shapely.from_wkt(rep.geometry_wkt)))
-    raw = raw_from_geojson({"type": "Feature", "geometry": geometry, "properties": merged})
+    raw = raw_from_geojson(report_feature(merged, lon=lon, lat=lat, wkt=rep.geometry_wkt))
     result = normalise_reports(raw, config=report_config(), source=rep.source, strict_ids=True)
     if result.errors:
         raise InvalidInputError("edits: " + result.errors[0]["error"])

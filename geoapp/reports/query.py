@@ -9,22 +9,27 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
-import shapely
 from flask import current_app
-from sqlalchemy import inspect, select, text
+from sqlalchemy import func, inspect, or_, select, text
 from sqlalchemy.orm import Session
 
 from geoapp import db
-from geoapp.errors import APIError
-from geoapp.models import Report, User
-from layers.errors import InvalidInputError
+from geoapp.models import Report, ReportImport, User
+from layers.errors import ForbiddenError, InvalidInputError
 from layers.reports.config import STATUSES, ReportConfig
-from layers.reports.parse import area_extent
+from layers.reports.layer import (
+    in_box,
+    padded_box,
+    prepared_extent,
+    public_layer,
+    shelter_facilities,
+    to_geodataframe,
+    units_with_points,
+)
 from layers.reports.privacy import apply_privacy
 
 LEVELS = ("public", "planner", "moderator")
@@ -51,7 +56,7 @@ _COLUMNS = [
     Report.original,
     Report.photo_type.is_not(None).label("has_photo"),
 ]
-_NAMES = [c.key if hasattr(c, "key") else c.name for c in _COLUMNS]
+_NAMES: list[str] = [str(getattr(c, "key", None) or getattr(c, "name", "")) for c in _COLUMNS]
 # What the public and planners are ever shown: fetching less is most of the speed of a large listing.
 _PUBLIC = {
     "id",
@@ -83,6 +88,12 @@ def _has_geom() -> bool:
     return current_app.extensions[key]
 
 
+def visible():
+    """Rows of imports still running (or failed) are nobody's to see: a file shows all at once or not at all."""
+    done = select(ReportImport.id).where(ReportImport.status == "done")
+    return or_(Report.import_id.is_(None), Report.import_id.in_(done))
+
+
 def viewer_level(viewer: User | str | None) -> str:
     """``public`` (anonymous, volunteers), ``planner`` (exact, published) or ``moderator`` (everything)."""
     if viewer is None:
@@ -103,7 +114,7 @@ def report_config() -> ReportConfig:
         from geoapp.area import current_area
 
         area = current_area()
-        cfg = ReportConfig.from_section(area.reports, path=str(getattr(area, "root", "")))
+        cfg = ReportConfig.from_section(area.reports, path=str(getattr(area, "root", "")))  # type: ignore[arg-type]
         current_app.extensions["geoapp.reportconfig"] = cfg
     return cfg
 
@@ -127,9 +138,7 @@ def reports_extent():
     if key not in _EXTENTS:
         with _EXTENT_LOCK:  # computed once, not by every request of the first burst
             if key not in _EXTENTS:
-                extent = area_extent(area.boundary_layer())
-                shapely.prepare(extent)
-                _EXTENTS[key] = extent
+                _EXTENTS[key] = prepared_extent(area.boundary_layer())
     return _EXTENTS[key]
 
 
@@ -144,7 +153,7 @@ def parse_filters(
     if bad:
         raise InvalidInputError(f"status must be among {', '.join(STATUSES)}; got {', '.join(bad)}")
     if level != "moderator" and set(statuses) - {"published"}:
-        raise APIError(403, "forbidden", "only moderators and admins can see reports that are not published")
+        raise ForbiddenError("only moderators and admins can see reports that are not published")
     categories = _split(category)
     if categories:
         known = report_config().names
@@ -184,7 +193,7 @@ def iter_report_frames(
     offset: int = 0,
     chunk: int = 5000,
     ids: list[str] | None = None,
-) -> Iterator[pd.DataFrame]:
+) -> Generator[pd.DataFrame, None, None]:
     """Matching reports in chunks, privacy applied for ``level``, oldest first (``ids``: only these)."""
     statuses, categories, box = parse_filters(level=level, status=status, category=category, bbox=bbox)
     cfg = report_config()
@@ -192,7 +201,7 @@ def iter_report_frames(
     crs = None if exact else working_crs()
     cols = [c for c, n in zip(_COLUMNS, _NAMES, strict=True) if level == "moderator" or n in _PUBLIC]
     names = [n for n in _NAMES if level == "moderator" or n in _PUBLIC]
-    q = select(*cols).where(Report.status.in_(statuses)).order_by(Report.created_at, Report.id)
+    q = select(*cols).where(Report.status.in_(statuses), visible()).order_by(Report.created_at, Report.id)
     if categories:
         q = q.where(Report.category.in_(categories))
     if ids is not None:
@@ -200,9 +209,7 @@ def iter_report_frames(
     if box:
         # Blurred points may move up to half a cell (diagonal): search a little wider, then test the blurred points.
         pad_m = 0.0 if exact else max((c.blur_m for c in cfg.categories.values()), default=0.0)
-        dlat = pad_m / 111_000.0
-        dlon = dlat / max(math.cos(math.radians(max(abs(box[1]), abs(box[3])))), 0.01)
-        x0, y0, x1, y1 = box[0] - dlon, box[1] - dlat, box[2] + dlon, box[3] + dlat
+        x0, y0, x1, y1 = padded_box(box, pad_m)
         if _has_geom():  # PostGIS: the GiST index, and polygons that cross the box count
             q = q.where(
                 text("reports.geom && ST_MakeEnvelope(:bx0, :by0, :bx1, :by1, 4326)").bindparams(
@@ -223,15 +230,8 @@ def iter_report_frames(
         for rows in result.partitions(chunk):
             frame = pd.DataFrame.from_records(rows, columns=names)
             frame = apply_privacy(frame, config=cfg, crs=crs, exact=exact, personal=level == "moderator")
-            if python_paging:
-                inside = (
-                    (frame["lon"] >= box[0])
-                    & (frame["lon"] <= box[2])
-                    & (frame["lat"] >= box[1])
-                    & (frame["lat"] <= box[3])
-                )
-                inside |= frame["geometry_wkt"].notna()  # polygons are never blurred: the database test stands
-                frame = frame[inside.to_numpy()]
+            if python_paging and box:
+                frame = frame[in_box(frame, box)]
                 if skip:
                     dropped = min(skip, len(frame))
                     frame, skip = frame.iloc[dropped:], skip - dropped
@@ -242,15 +242,6 @@ def iter_report_frames(
                 yield frame.reset_index(drop=True)
             if left is not None and left <= 0:
                 return
-
-
-def to_geodataframe(frame: pd.DataFrame) -> gpd.GeoDataFrame:
-    """Points from lon/lat, polygons from ``geometry_wkt``; EPSG:4326."""
-    geom = shapely.points(frame["lon"].to_numpy(dtype="float64"), frame["lat"].to_numpy(dtype="float64"))
-    if "geometry_wkt" in frame and frame["geometry_wkt"].notna().any():
-        has = frame["geometry_wkt"].notna().to_numpy()
-        geom[has] = shapely.from_wkt(frame["geometry_wkt"].to_numpy()[has])
-    return gpd.GeoDataFrame(frame.drop(columns=["geometry_wkt"], errors="ignore"), geometry=geom, crs="EPSG:4326")
 
 
 def reports_geodataframe(*, viewer=None, status=None, bbox=None, category=None, limit=None) -> gpd.GeoDataFrame:
@@ -277,23 +268,8 @@ def shelter_sites(*, crs=None) -> gpd.GeoDataFrame:
     the report's ``capacity`` attribute when numeric; in ``crs`` (default the
     area's working CRS). For the evacuation analysis.
     """
-    from layers.io.values import parse_capacity
-
     gdf = reports_geodataframe(viewer="planner", category="shelter_site")
-    attrs = gdf["attributes"] if len(gdf) else pd.Series([], dtype=object)
-    out = gpd.GeoDataFrame(
-        {
-            "facility_id": "report:" + gdf["id"].astype(str),
-            "category": "shelter",
-            "name": [a.get("name") if isinstance(a, dict) else None for a in attrs],
-            "capacity": parse_capacity([a.get("capacity") if isinstance(a, dict) else None for a in attrs]).to_numpy(),
-            "building_id": pd.array([pd.NA] * len(gdf), dtype="Int64"),
-            "source_type": "field_report",
-        },
-        geometry=gdf.geometry.to_numpy() if len(gdf) else np.array([], dtype=object),
-        crs="EPSG:4326",
-    )
-    return out.to_crs(crs if crs is not None else working_crs())
+    return shelter_facilities(gdf, crs=crs if crs is not None else working_crs())
 
 
 def flood_observations(scenario: str | None = None) -> gpd.GeoDataFrame:
@@ -321,15 +297,39 @@ def field_reports_layer(*, crs=None) -> gpd.GeoDataFrame:
     it; in ``crs`` (default the area's working CRS). Pass it to
     ``layers.build.build_area(..., inputs={"field_reports": ...})``.
     """
-    import json
+    return public_layer(reports_geodataframe(viewer=None), crs=crs if crs is not None else working_crs())
 
-    gdf = reports_geodataframe(viewer=None)
-    attrs = gdf["attributes"].tolist() if len(gdf) else []
-    gdf["name"] = pd.Series(
-        [a.get("name") if isinstance(a, dict) else None for a in attrs], index=gdf.index, dtype=object
-    )
-    gdf["capacity"] = pd.Series(
-        [a.get("capacity") if isinstance(a, dict) else None for a in attrs], index=gdf.index, dtype=object
-    )
-    gdf["attributes"] = [json.dumps(a, ensure_ascii=False) if a else None for a in attrs]
-    return gdf.to_crs(crs if crs is not None else working_crs())
+
+def participation_counts(units: gpd.GeoDataFrame | None = None) -> dict:
+    """Participation figures counted in the database (nothing is loaded per report but published points).
+
+    Returns ``{"reports_received", "published", "pending", "rejected", "contributors"}``
+    (contributors: distinct signed-in submitters) and, with ``units`` (a boundary
+    layer), ``"neighbourhoods_mapped"`` (units holding a published report) and
+    ``"neighbourhoods_total"``: the shape of ``layers.publish.dashboard.participation``.
+    """
+    with Session(db.engine()) as s:
+        by_status = dict(s.execute(select(Report.status, func.count()).where(visible()).group_by(Report.status)).all())
+        contributors = s.scalar(select(func.count(func.distinct(Report.created_by))).where(visible()))
+        out = {
+            "reports_received": int(sum(by_status.values())),
+            "published": int(by_status.get("published", 0)),
+            "pending": int(by_status.get("pending", 0)),
+            "rejected": int(by_status.get("rejected", 0)),
+            "contributors": int(contributors or 0),
+        }
+        if units is not None:
+            points = (
+                select(Report.lon, Report.lat)
+                .where(Report.status == "published", visible())
+                .group_by(Report.lon, Report.lat)
+                .execution_options(yield_per=100_000)
+            )
+            mapped: set[int] = set()
+            for part in s.execute(points).partitions():
+                mapped |= units_with_points(units, [p[0] for p in part], [p[1] for p in part])
+                if len(mapped) == len(units):
+                    break  # every unit is mapped: the rest cannot change the figure
+            out["neighbourhoods_mapped"] = len(mapped)
+            out["neighbourhoods_total"] = int(len(units))
+    return out

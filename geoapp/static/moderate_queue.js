@@ -20,7 +20,7 @@
   function load() {
     statusBox.textContent = "";
     return fetch("/api/reports?status=pending&limit=500", { credentials: "same-origin" })
-      .then(function (r) { return r.json(); })
+      .then(function (r) { return r.json(); })  // a listing cut short is invalid JSON: the catch below says so
       .then(function (fc) {
         list.innerHTML = ""; markers.clearLayers(); selected = {}; count();
         if (!fc.features || !fc.features.length) { list.appendChild(text("li", "", S.nothing_pending)); return; }
@@ -48,7 +48,8 @@
           }
         });
         if (bounds.length) map.fitBounds(bounds, { maxZoom: 16, padding: [20, 20] });
-      });
+      })
+      .catch(function () { statusBox.textContent = S.load_failed || "The queue could not be loaded; try Refresh."; });
   }
 
   function decide(status) {
@@ -59,7 +60,8 @@
     fetch("/api/reports/review", {
       method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
-      body: JSON.stringify({ ids: ids, status: status, reason: reason || null })
+      // from_status: the queue lists pending reports; one decided meanwhile by someone else answers 409.
+      body: JSON.stringify({ ids: ids, status: status, reason: reason || null, from_status: "pending" })
     }).then(function (r) { return r.json().then(function (b) { return { ok: r.ok, body: b }; }); })
       .then(function (r) {
         statusBox.textContent = r.ok ? (r.body.reviewed + " → " + status) : r.body.error.message;

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_wtf.csrf import generate_csrf
 
 from geoapp.reports.query import report_config, reports_extent
+from layers.reports.layer import extent_center
 
 from .. import auth, db
 from ..i18n import current_language
@@ -61,11 +62,7 @@ def report_form():
 
 def _center() -> list[float]:
     """Lon/lat the optional map opens at when the phone has no position yet: the area's middle."""
-    extent = reports_extent()
-    if extent is None:
-        return [0.0, 0.0]
-    p = extent.centroid
-    return [round(p.x, 6), round(p.y, 6)]
+    return extent_center(reports_extent())
 
 
 @bp.get("/report-sw.js")
@@ -97,8 +94,7 @@ def login():
     if request.method == "POST":
         user = auth.check_login(db.session(), request.form.get("name", ""), request.form.get("password", ""))
         if user is not None:
-            session.clear()
-            session["user_id"] = user.id
+            auth.start_session(db.session(), user)
             return redirect(nxt)
         error = i18n_strings(current_language(PAGE_LANGUAGES), "report")["login_failed"]
     status = 401 if error else 200
@@ -107,5 +103,5 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    session.pop("user_id", None)
+    auth.end_session(db.session())
     return redirect(url_for("report_pages.report_form"))

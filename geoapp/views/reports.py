@@ -15,17 +15,23 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import select
 
 from geoapp.reports.moderation import review_one
-from geoapp.reports.query import iter_report_frames, report_config, reports_extent, viewer_level
-from geoapp.reports.store import StoreSummary, import_path, store_batch, summary_status
-from layers.errors import InvalidInputError
+from geoapp.reports.query import iter_report_frames, report_config, reports_extent, viewer_level, visible
+from geoapp.reports.store import StoreSummary, import_path, store_batch, summary_status, write_transaction
+from layers.errors import ForbiddenError, InvalidInputError, NotFoundError
+from layers.publish.export import neutralise_formulas
 from layers.publish.features import geojson_from_wkt
+from layers.reports.layer import wkt_or_none
 from layers.reports.parse import clean_photo, normalise_reports, raw_from_geojson
 
 from .. import auth, db
-from ..errors import APIError
-from ..models import Report, Review
+from ..models import Report, Review, User
 
 bp = Blueprint("reports_api", __name__, url_prefix="/api/reports")
+# Offsets beyond this are refused (a 64-bit OFFSET overflows in the database; nobody pages that far).
+MAX_OFFSET = 10**12
+# Ends of a listing that failed part-way: invalid GeoJSON, and a last CSV line that says so.
+STREAM_FAILED_JSON = "\n!! the listing failed part-way: this answer is incomplete and not valid GeoJSON\n"
+STREAM_FAILED_CSV = "\n#ERROR: the listing failed part-way; this file is incomplete\n"
 
 
 @bp.record_once
@@ -46,11 +52,11 @@ def submit():
     if user is None:
         auth.check_anonymous_rate(max(len(raw), 1))
     elif not auth.can(user, "submit"):
-        raise APIError(403, "forbidden", f"the {user.role} role may not submit reports")
+        raise ForbiddenError(f"the {user.role} role may not submit reports")
     result = normalise_reports(raw, config=report_config(), source="api", extent=reports_extent(), strict_ids=True)
     photos = _photos(obj, result)
     summary = StoreSummary()
-    with db.transaction() as s:
+    with write_transaction() as s:
         store_batch(s, result, user=user, summary=summary, photos=photos)
     status = summary_status(summary)
     if status == 400 and obj.get("type") == "Feature":
@@ -66,14 +72,36 @@ def _json_body() -> dict:
     if not data:
         raise InvalidInputError("the body is empty; send a GeoJSON Feature or FeatureCollection")
     try:
-        return json.loads(data)
+        obj = json.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidInputError(f"the body is not valid JSON: {exc}") from exc
+    field = _nul_field(obj)
+    if field is not None:
+        raise InvalidInputError(f"{field} contains a NUL character (\\u0000), which cannot be stored")
+    return obj
+
+
+def _nul_field(value, path: tuple[str, ...] = ()) -> str | None:
+    """The name of the first text (value or key) holding a NUL character: no database stores one in text."""
+    if isinstance(value, str):
+        return (
+            (".".join(p for p in path if p not in ("features", "properties")) or "the body")
+            if "\x00" in value
+            else None
+        )
+    items = value.items() if isinstance(value, dict) else ((None, v) for v in value) if isinstance(value, list) else ()
+    for key, item in items:
+        if key is not None and "\x00" in str(key):
+            return "a field name"
+        found = _nul_field(item, path if key is None else (*path, str(key)))
+        if found is not None:
+            return found
+    return None
 
 
 def _photos(obj: dict, result) -> dict:
     """``properties.photo`` data URLs of accepted features, cleaned (EXIF/GPS stripped); bad photos reject their row."""
-    feats = obj.get("features") if obj.get("type") == "FeatureCollection" else [obj]
+    feats = (obj.get("features") if obj.get("type") == "FeatureCollection" else [obj]) or []
     out: dict[str, tuple[bytes, str]] = {}
     if result.records.empty:
         return out
@@ -108,7 +136,7 @@ def _photos(obj: dict, result) -> dict:
 @bp.post("/import")
 @auth.require("import")
 def import_file():
-    """Multipart ``file`` (CSV, XLSX, GeoJSON, GeoPackage, zipped Shapefile, Kobo/ODK exports); optional ``category``."""
+    """Multipart ``file`` (CSV, XLSX, GeoJSON, GeoPackage, zipped Shapefile, Kobo/ODK export); optional ``category``."""
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise InvalidInputError("send the file as multipart form field 'file'")
@@ -119,7 +147,9 @@ def import_file():
         summary = import_path(
             path, name=Path(upload.filename).name, user=user, category=request.form.get("category") or None
         )
-    return jsonify(summary.as_json()), 200
+    body = summary.as_json()
+    body["import"] = {"id": summary.import_id, "status": "done"}
+    return jsonify(body), 200
 
 
 # --- list -----------------------------------------------------------------------------------
@@ -134,7 +164,7 @@ def list_reports():
     if fmt not in ("geojson", "json", "csv"):
         raise InvalidInputError("f must be 'geojson' or 'csv'")
     limit = _int_arg("limit", minimum=0, maximum=100_000)
-    offset = _int_arg("offset", minimum=0) or 0
+    offset = _int_arg("offset", minimum=0, maximum=MAX_OFFSET) or 0
     frames = iter_report_frames(
         level=level,
         status=request.args.get("status"),
@@ -155,11 +185,11 @@ def list_reports():
 
     if fmt == "csv":
         return Response(
-            _csv_stream(chained()),
+            _failing_visibly(_csv_stream(chained()), STREAM_FAILED_CSV),
             mimetype="text/csv",
             headers={"Content-Disposition": "attachment; filename=reports.csv"},
         )
-    return Response(_geojson_stream(chained()), mimetype="application/geo+json")
+    return Response(_failing_visibly(_geojson_stream(chained()), STREAM_FAILED_JSON), mimetype="application/geo+json")
 
 
 def _int_arg(name: str, *, minimum: int, maximum: int | None = None) -> int | None:
@@ -187,7 +217,7 @@ def features(frame: pd.DataFrame) -> list[dict]:
     records = props.to_dict("records")
     lon = frame["lon"].round(7).tolist()
     lat = frame["lat"].round(7).tolist()
-    shapes = geojson_from_wkt(frame["geometry_wkt"].tolist()) if "geometry_wkt" in frame else [None] * len(frame)
+    shapes = geojson_from_wkt(wkt_or_none(frame["geometry_wkt"])) if "geometry_wkt" in frame else [None] * len(frame)
     return [
         {
             "type": "Feature",
@@ -197,6 +227,18 @@ def features(frame: pd.DataFrame) -> list[dict]:
         }
         for p, x, y, g in zip(records, lon, lat, shapes, strict=True)
     ]
+
+
+def _failing_visibly(chunks, marker: str):
+    """Pass ``chunks`` on; if one fails, end with ``marker`` so the answer cannot be read as complete.
+
+    The status (200) is sent before the first chunk: an error part-way can only show in the body.
+    """
+    try:
+        yield from chunks
+    except Exception:
+        current_app.logger.exception("report listing failed part-way")
+        yield marker
 
 
 def _geojson_stream(frames):
@@ -218,7 +260,7 @@ def _csv_stream(frames):
             frame["attributes"] = [json.dumps(a, ensure_ascii=False) if a else "" for a in frame["attributes"]]
         if "original" in frame:
             frame = frame.drop(columns=["original"])
-        frame = frame.rename(columns={"geometry_wkt": "wkt"})
+        frame = neutralise_formulas(frame.rename(columns={"geometry_wkt": "wkt"}))
         buf = io.StringIO()
         frame.to_csv(
             buf, index=False, header=header is None, date_format="%Y-%m-%dT%H:%M:%S%z", quoting=csv.QUOTE_MINIMAL
@@ -241,7 +283,7 @@ def one(report_id: str):
     frame = next(frames, None)
     frames.close()
     if frame is None or frame.empty:
-        raise APIError(404, "not_found", f"no report {report_id!r} visible to you")
+        raise NotFoundError(f"no report {report_id!r} visible to you")
     feat = features(frame)[0]
     if level == "moderator":
         feat["properties"]["history"] = [
@@ -262,12 +304,16 @@ def one(report_id: str):
 
 @bp.get("/<report_id>/photo")
 def photo(report_id: str):
-    """The cleaned photo of a published report (any report for moderators)."""
+    """The cleaned photo of a published report (any report for moderators).
+
+    Only a published report's photo may sit in shared caches; any other is ``private, no-store``.
+    """
     user = auth.current_user()
-    rep = db.session().get(Report, report_id)
+    rep = db.session().scalar(select(Report).where(Report.id == report_id, visible()))
     if rep is None or rep.photo_type is None or (rep.status != "published" and viewer_level(user) != "moderator"):
-        raise APIError(404, "not_found", f"no photo for report {report_id!r}")
-    return Response(rep.photo, mimetype=rep.photo_type, headers={"Cache-Control": "public, max-age=86400"})
+        raise NotFoundError(f"no photo for report {report_id!r}")
+    cache = "public, max-age=86400" if rep.status == "published" else "private, no-store"
+    return Response(rep.photo, mimetype=rep.photo_type, headers={"Cache-Control": cache})
 
 
 @bp.post("/<report_id>/review")
@@ -275,9 +321,16 @@ def photo(report_id: str):
 def review(report_id: str):
     """``{"status": "published|rejected|pending", "reason": "...", "edits": {...}}``; rejecting needs a reason."""
     body = _json_body()
-    with db.transaction() as s:
-        out = review_one(s, report_id, body, user=auth.current_user())
+    with write_transaction() as s:
+        out = review_one(s, report_id, body, user=_reviewer())
     return jsonify(out)
+
+
+def _reviewer() -> User:
+    user = auth.current_user()
+    if user is None:  # auth.require("review") has let only signed-in reviewers through
+        raise ForbiddenError("sign in to review reports")
+    return user
 
 
 @bp.post("/review")
@@ -290,7 +343,7 @@ def review_bulk():
         raise InvalidInputError("ids must be a non-empty list of report ids")
     if len(ids) > 5000:
         raise InvalidInputError("review at most 5000 reports at once")
-    with db.transaction() as s:
-        user = auth.current_user()
+    user = _reviewer()
+    with write_transaction() as s:
         done = [review_one(s, i, {k: v for k, v in body.items() if k != "ids"}, user=user) for i in ids]
     return jsonify({"reviewed": len(done), "status": body.get("status")})
