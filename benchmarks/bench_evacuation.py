@@ -67,7 +67,8 @@ def run(n_nodes: int, osmnx_sample: int, rng: np.random.Generator) -> dict:
     import networkx as nx
     import shapely
 
-    from layers.evacuation.assign import evacuate, walk_costs
+    from layers.evacuation.assign import evacuate
+    from layers.evacuation.graph import walk_costs
     from layers.evacuation.network import network_from_roads
 
     side = int(round(np.sqrt(n_nodes)))
@@ -98,7 +99,9 @@ def run(n_nodes: int, osmnx_sample: int, rng: np.random.Generator) -> dict:
     passable, _ = walk_costs(net, None)
     e = net.edges
     g = nx.Graph()
-    g.add_weighted_edges_from(zip(e["u"].to_numpy().tolist(), e["v"].to_numpy().tolist(), passable.tolist()))
+    g.add_weighted_edges_from(
+        zip(e["u"].to_numpy().tolist(), e["v"].to_numpy().tolist(), passable.tolist(), strict=False)
+    )
     w, c = time.perf_counter(), time.process_time()
     dist = nx.multi_source_dijkstra_path_length(g, set(shelter_nodes.tolist()), weight="weight")
     t_nx, cpu_nx = time.perf_counter() - w, time.process_time() - c
@@ -167,7 +170,8 @@ def main() -> None:
         print("(CPU seconds of this process; wall time in brackets: the machine may be shared)")
         print(f"network from unsplit lines        {r['network_s']:8.2f} s wall")
         print(
-            f"ours: assign every building      {r['ours_s']:8.2f} s   [{r['ours_wall_s']:.2f} s] (snap {r['ours_snap_s']:.2f} s, "
+            f"ours: assign every building      {r['ours_s']:8.2f} s   [{r['ours_wall_s']:.2f} s] "
+            f"(snap {r['ours_snap_s']:.2f} s, "
             f"multi-source Dijkstra {r['ours_search_s']:.2f} s)"
         )
         print(
@@ -178,7 +182,8 @@ def main() -> None:
         pr = r["osmnx_per_route_s"]
         print(
             f"osmnx shortest_path, per route   {pr:8.3f} s   -> 1,000 buildings x 1 route {1000 * pr:,.0f} s "
-            f"({1000 * pr / r['ours_s']:,.0f}x our whole run), x {N_SHELTERS} shelters {N_SHELTERS * 1000 * pr:,.0f} s; "
+            f"({1000 * pr / r['ours_s']:,.0f}x our whole run), "
+            f"x {N_SHELTERS} shelters {N_SHELTERS * 1000 * pr:,.0f} s; "
             f"all {r['buildings']:,} buildings x 1 route {r['buildings'] * pr / 3600:,.1f} h"
         )
         print(f"identical times to networkx: {r['same']} (max |diff| {r['max_diff_s']:.2e} s)")

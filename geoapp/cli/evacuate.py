@@ -6,7 +6,7 @@ import json
 
 import click
 
-from layers.evacuation.assign import evacuation_from_files
+from layers.evacuation.files import evacuation_from_files
 from layers.publish.export import write_geopackage
 from layers.settings import WALK_SPEED_M_S
 
@@ -96,7 +96,8 @@ def evacuate(
     click.echo(f"buildings: {b['total']} ({b['reachable']} reach a shelter, {b['unreachable']} cannot)")
     if t["median"] is not None:
         click.echo(
-            f"walking time: median {t['median'] / 60:.1f} min, 95% within {t['p95'] / 60:.1f} min, max {t['max'] / 60:.1f} min"
+            f"walking time: median {t['median'] / 60:.1f} min, 95% within {t['p95'] / 60:.1f} min, "
+            f"max {t['max'] / 60:.1f} min"
         )
     click.echo(f"shelters: {s['total']} ({s['safe']} safe, {s['used']} used, {s['over_capacity']} over capacity)")
     if out:

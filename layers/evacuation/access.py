@@ -194,7 +194,7 @@ def isochrones(
     transform = Affine(cell_m, 0, xmin - pad, 0, -cell_m, ymax + pad)
     order = np.argsort(-band[within], kind="stable")  # later shapes overwrite: lowest band last
     grid = features.rasterize(
-        zip(geoms[order], band[within][order]),
+        zip(geoms[order], band[within][order], strict=False),
         out_shape=(height, width),
         transform=transform,
         fill=nodata,

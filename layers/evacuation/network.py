@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import geopandas as gpd
 import numpy as np
@@ -26,7 +27,8 @@ from pyproj import CRS
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
-from layers.errors import InvalidInputError
+from layers.errors import EmptyLayerError, InvalidInputError
+from layers.evacuation.snap import Snap, edge_pieces, snap_to_edges
 from layers.io.crs import working_crs
 
 # OSM highway values a pedestrian may not (or cannot yet) use.
@@ -75,8 +77,6 @@ DRIVE_SPEED_KPH = {
 }
 DEFAULT_DRIVE_KPH = 15.0
 MODES = ("walk", "drive")
-SNAP_PIECE_M = 40.0  # edges are cut into pieces this long for nearest-edge search
-SNAP_K = 8  # candidate pieces measured exactly per point
 
 
 @dataclass
@@ -139,123 +139,16 @@ class Network:
         m = self.matrix(self.edges["length_m"].to_numpy())
         return connected_components(m, directed=True, connection="weak")[1]
 
-    def snap(
-        self, geoms, *, max_distance_m: float, usable: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Nearest edge (among ``usable`` ones, default all) of every geometry within ``max_distance_m``.
+    def snap(self, geoms, *, max_distance_m: float, usable: np.ndarray | None = None) -> Snap:
+        """Nearest edge (among ``usable`` ones, default all) of every geometry within ``max_distance_m``
+        (:func:`layers.evacuation.snap.snap_to_edges`)."""
+        return snap_to_edges(self, geoms, max_distance_m=max_distance_m, usable=usable)
 
-        Returns ``(edge index or -1, position along the edge 0..1 from u, distance_m)``.
-        Polygons snap from their representative point.
-
-        Edges are cut into pieces of at most ``SNAP_PIECE_M``; a KD-tree of the pieces' midpoints
-        gives ``SNAP_K`` candidates per point, measured exactly in numpy. The answer is proven
-        exact when the farthest candidate midpoint lies beyond the best distance plus half a piece;
-        where it does not, 8x more candidates are measured, and the rare points still unproven are
-        answered by a GEOS STRtree nearest query.
-        """
-        from scipy.spatial import cKDTree
-
-        geoms = np.asarray(geoms, dtype=object)
-        is_point = shapely.get_type_id(geoms) == 0
-        pts = geoms.copy()
-        if not is_point.all():
-            pts[~is_point] = shapely.point_on_surface(geoms[~is_point])
-        n = len(pts)
-        edge = np.full(n, -1, dtype=np.int64)
-        frac = np.zeros(n)
-        dist = np.full(n, np.inf)
-        if self.n_edges == 0 or n == 0:
-            return edge, frac, dist
-        pieces = self._pieces()
-        keep = np.ones(len(pieces["owner"]), bool) if usable is None else np.asarray(usable, bool)[pieces["owner"]]
-        if not keep.any():
-            return edge, frac, dist
-        a, b = pieces["a"][keep], pieces["b"][keep]
-        owner, before = pieces["owner"][keep], pieces["before"][keep]
-        if usable is None:
-            if "tree" not in pieces:
-                pieces["tree"] = cKDTree((a + b) / 2.0, balanced_tree=False, compact_nodes=False)
-            tree = pieces["tree"]
-        else:
-            tree = cKDTree((a + b) / 2.0, balanced_tree=False, compact_nodes=False)
-        pxy = shapely.get_coordinates(pts)
-        piece, dist_best, t, proven, low = _nearest_pieces(tree, a, b, pxy, min(SNAP_K, len(a)))
-        proven |= low > max_distance_m  # surely off the network: no need to know its nearest edge
-        retry = np.flatnonzero(~proven)
-        if len(retry):  # crowded places: look at more candidates before falling back on GEOS
-            p2, d2, t2, ok2, _ = _nearest_pieces(tree, a, b, pxy[retry], min(8 * SNAP_K, len(a)))
-            piece[retry], dist_best[retry], t[retry], proven[retry] = p2, d2, t2, ok2
-        e = owner[piece]
-        along = before[piece] + t * np.hypot(*(b[piece] - a[piece]).T)
-        length = self.edges["length_m"].to_numpy(np.float64)[e]
-        edge[:], dist[:] = e, dist_best
-        frac[:] = np.clip(np.divide(along, length, out=np.zeros(n), where=length > 0), 0.0, 1.0)
-        todo = np.flatnonzero(~proven)
-        if len(todo):
-            ids = np.arange(self.n_edges) if usable is None else np.flatnonzero(usable)
-            lines = self.edges.geometry.to_numpy()[ids]
-            (src, tgt), dd = shapely.STRtree(lines).query_nearest(pts[todo], return_distance=True, all_matches=False)
-            first = np.unique(src, return_index=True)[1]
-            src, tgt, dd = todo[src[first]], ids[tgt[first]], dd[first]
-            edge[src], dist[src] = tgt, dd
-            lines_hit = self.edges.geometry.to_numpy()[tgt]
-            frac[src] = np.nan_to_num(shapely.line_locate_point(lines_hit, pts[src], normalized=True))
-        far = dist > max_distance_m
-        edge[far], frac[far], dist[far] = -1, 0.0, np.inf
-        return edge, frac, dist
-
-    def _pieces(self) -> dict[str, np.ndarray]:
-        """Straight pieces of every edge (at most SNAP_PIECE_M long): ends, owner edge, metres before."""
+    def pieces(self) -> dict[str, np.ndarray]:
+        """Pieces of every edge for nearest-edge search, built once (:func:`~layers.evacuation.snap.edge_pieces`)."""
         if self._piece_cache is None:
-            xy, owner = shapely.get_coordinates(self.edges.geometry.to_numpy(), return_index=True)
-            same = owner[1:] == owner[:-1]
-            a, b, own = xy[:-1][same], xy[1:][same], owner[:-1][same]
-            # Split long segments into equal sub-pieces (numpy, no GEOS).
-            cut = np.maximum(np.ceil(np.hypot(*(b - a).T) / SNAP_PIECE_M), 1).astype(np.int64)
-            rep = np.repeat(np.arange(len(a)), cut)
-            first = np.repeat(np.cumsum(cut) - cut, cut)
-            k = np.arange(len(rep)) - first
-            f0 = (k / cut[rep])[:, None]
-            f1 = ((k + 1) / cut[rep])[:, None]
-            d = (b - a)[rep]
-            a, b, own = a[rep] + f0 * d, a[rep] + f1 * d, own[rep]
-            seg_len = np.hypot(*(b - a).T)
-            csum = np.cumsum(seg_len)
-            start = np.r_[True, own[1:] != own[:-1]]
-            base = np.maximum.accumulate(np.where(start, np.arange(len(own)), 0))
-            before = csum - seg_len - (csum[base] - seg_len[base])
-            self._piece_cache = {"a": a, "b": b, "owner": own, "before": before}
+            self._piece_cache = edge_pieces(self.edges.geometry.to_numpy())
         return self._piece_cache
-
-
-def _nearest_pieces(
-    tree, a: np.ndarray, b: np.ndarray, pxy: np.ndarray, k: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Nearest of the ``k`` pieces with the closest midpoints: (piece, distance, position 0..1 on it,
-    proven, a lower bound of the true nearest distance).
-
-    Proven exact when the k-th midpoint is farther than the best distance plus half a piece (a
-    nearer piece would have its midpoint within that radius), or when k covers every piece.
-    """
-    n = len(pxy)
-    # Query in spatial order (cells of 8 pieces): neighbouring queries share tree nodes, 2-3x faster.
-    cell = np.floor(pxy / (8 * SNAP_PIECE_M)).astype(np.int64)
-    order = np.lexsort((cell[:, 0], cell[:, 1]))
-    dk, ik = np.empty((n, k)), np.empty((n, k), dtype=np.int64)
-    qd, qi = tree.query(pxy[order], k=k)
-    dk[order], ik[order] = qd.reshape(n, k), qi.reshape(n, k)
-    pa = a[ik]
-    ab = b[ik] - pa
-    l2 = np.einsum("nkd,nkd->nk", ab, ab)
-    rel = pxy[:, None, :] - pa
-    t = np.clip(np.einsum("nkd,nkd->nk", rel, ab) / np.where(l2 > 0, l2, 1.0), 0.0, 1.0)
-    off = rel - t[..., None] * ab
-    d = np.sqrt(np.einsum("nkd,nkd->nk", off, off))
-    best = np.argmin(d, axis=1)
-    rows = np.arange(n)
-    dist = d[rows, best]
-    proven = (k >= len(a)) | (dk[:, -1] > dist + SNAP_PIECE_M / 2.0)
-    return ik[rows, best], dist, t[rows, best], proven, dk[:, 0] - SNAP_PIECE_M / 2.0
 
 
 def arcs_matrix(tail: np.ndarray, head: np.ndarray, w: np.ndarray, n: int) -> tuple[sparse.csr_matrix, np.ndarray]:
@@ -283,7 +176,9 @@ def arcs_matrix(tail: np.ndarray, head: np.ndarray, w: np.ndarray, n: int) -> tu
     return sparse.csr_matrix((c, h, indptr), shape=(n, n)), order
 
 
-def network_from_roads(roads: gpd.GeoDataFrame, *, mode: str = "walk", precision_m: float = 0.01) -> Network:
+def network_from_roads(
+    roads: gpd.GeoDataFrame, *, mode: str = "walk", precision_m: float = 0.01, source: str = "roads"
+) -> Network:
     """Build a walk or drive network from road lines in a metric CRS.
 
     Parameters
@@ -296,39 +191,102 @@ def network_from_roads(roads: gpd.GeoDataFrame, *, mode: str = "walk", precision
         ``"drive"`` (one-way streets respected, footways and paths excluded).
     precision_m
         Vertices closer than this (on a grid) are the same node.
+    source
+        The layer's name in error messages.
+
+    A layer with no usable line gives a network without edges (:func:`require_edges` turns that
+    into an error where routing needs one).
     """
+    lines = _usable_lines(roads, mode, source)
+    coords, line_of, vid = _vertices(lines.geometry.to_numpy(), precision_m)
+    if len(coords) == 0:
+        empty = gpd.GeoDataFrame(
+            {c: pd.Series(dtype=t) for c, t in EDGE_DTYPES.items()}, geometry=gpd.GeoSeries([]), crs=roads.crs
+        )
+        return Network(edges=empty, nodes_xy=np.zeros((0, 2)), mode=mode, crs=roads.crs)
+    cut = _cut_at_nodes(coords, line_of, vid)
+    src = lines.iloc[cut.line]
+    n_pieces = len(cut.line)
+    cols = {
+        "edge_id": np.arange(n_pieces, dtype=np.int64),
+        "u": cut.u,
+        "v": cut.v,
+        "length_m": shapely.length(cut.geoms),
+        "road_class": src["road_class"].astype("string").str.lower().to_numpy(),
+        "oneway": (
+            src["oneway"].fillna(False).astype(bool).to_numpy() if "oneway" in src else np.zeros(n_pieces, bool)
+        ),
+        "road_id": src["road_id"].to_numpy() if "road_id" in src else np.arange(n_pieces) + 1,
+        "name": src["name"].to_numpy() if "name" in src else np.full(n_pieces, None, dtype=object),
+    }
+    edges = gpd.GeoDataFrame(cols, geometry=cut.geoms, crs=roads.crs)
+    return Network(edges=edges, nodes_xy=cut.nodes_xy, mode=mode, crs=roads.crs)
+
+
+def require_edges(network: Network, source: str = "roads") -> Network:
+    """``network`` itself, or :class:`~layers.errors.EmptyLayerError` naming ``source`` when it has no edge."""
+    if network.n_edges == 0:
+        usable = "walked" if network.mode == "walk" else "driven"
+        raise EmptyLayerError(f"{source}: no road line that can be {usable} (the layer is empty or has no such road)")
+    return network
+
+
+# Column types of an edge table (an empty network keeps them).
+EDGE_DTYPES = {
+    "edge_id": "int64",
+    "u": "int64",
+    "v": "int64",
+    "length_m": "float64",
+    "road_class": "string",
+    "oneway": "bool",
+    "road_id": "int64",
+    "name": "object",
+}
+
+
+def _usable_lines(roads: gpd.GeoDataFrame, mode: str, source: str) -> gpd.GeoDataFrame:
+    """Single lines of the road classes ``mode`` may use, after checking mode, CRS and columns."""
     if mode not in MODES:
         raise InvalidInputError(f"network mode '{mode}' is not one of {', '.join(MODES)}")
     if roads.crs is not None and not roads.crs.is_projected:
         raise InvalidInputError(
-            f"roads are in {roads.crs.name}, a geographic CRS; reproject them to the area's metric CRS first"
+            f"{source} are in {roads.crs.name}, a geographic CRS; reproject them to the area's metric CRS first"
         )
-    for col in ("road_class",):
-        if col not in roads.columns:
-            raise InvalidInputError(f"roads have no '{col}' column (columns: {', '.join(map(str, roads.columns))})")
+    if "road_class" not in roads.columns:
+        raise InvalidInputError(f"{source} have no 'road_class' column (columns: {', '.join(map(str, roads.columns))})")
     excluded = WALK_EXCLUDED if mode == "walk" else DRIVE_EXCLUDED
     road_class = roads["road_class"].astype("string").str.lower().fillna("")
     lines = roads.loc[~road_class.isin(excluded).to_numpy() & ~roads.geometry.is_empty & roads.geometry.notna()]
     lines = lines.explode(index_parts=False)
-    lines = lines[shapely.get_type_id(lines.geometry.to_numpy()) == 1]
-    n_lines = len(lines)
-    geoms = lines.geometry.to_numpy()
-    coords, line_of = shapely.get_coordinates(geoms, return_index=True)
+    return lines[shapely.get_type_id(lines.geometry.to_numpy()) == 1]
 
-    # One id per distinct coordinate; consecutive repeats inside a line are dropped.
+
+def _vertices(geoms: np.ndarray, precision_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Vertices ``(xy, line index, vertex id)``: one id per distinct coordinate, repeats inside a line dropped."""
+    coords, line_of = shapely.get_coordinates(geoms, return_index=True)
     key = np.round(coords[:, 0] / precision_m) + 1j * np.round(coords[:, 1] / precision_m)
     vid = pd.factorize(key)[0]
-    same_line = np.zeros(len(vid), dtype=bool)
-    same_line[1:] = line_of[1:] == line_of[:-1]
-    keep = ~(same_line & np.r_[False, vid[1:] == vid[:-1]])
-    coords, line_of, vid, same_line = coords[keep], line_of[keep], vid[keep], same_line[keep]
-    same_line[1:] = line_of[1:] == line_of[:-1]
-    same_line[0] = False
+    repeat = np.zeros(len(vid), dtype=bool)
+    repeat[1:] = (line_of[1:] == line_of[:-1]) & (vid[1:] == vid[:-1])
+    return coords[~repeat], line_of[~repeat], vid[~repeat]
 
-    # Nodes: line ends, and vertices used more than once (shared by lines, or a line meeting itself).
-    first = ~same_line
+
+class _Cut(NamedTuple):
+    """Lines cut at their nodes: one row per edge."""
+
+    geoms: np.ndarray
+    line: np.ndarray  # index of the line each edge comes from
+    u: np.ndarray
+    v: np.ndarray
+    nodes_xy: np.ndarray
+
+
+def _cut_at_nodes(coords: np.ndarray, line_of: np.ndarray, vid: np.ndarray) -> _Cut:
+    """Cut every line at its nodes: line ends, and vertices used more than once (shared by lines, or a
+    line meeting itself)."""
+    first = np.r_[True, line_of[1:] != line_of[:-1]]
     last = np.r_[line_of[1:] != line_of[:-1], True]
-    is_node = np.bincount(vid, minlength=vid.max() + 1 if len(vid) else 0) >= 2
+    is_node = np.bincount(vid, minlength=vid.max() + 1) >= 2
     is_node[vid[first]] = True
     is_node[vid[last]] = True
 
@@ -349,7 +307,7 @@ def network_from_roads(roads: gpd.GeoDataFrame, *, mode: str = "walk", precision
     owner[pos_seg] = piece
     pts[pos_end] = coords[seg[piece_last_seg] + 1]
     owner[pos_end] = np.arange(n_pieces)
-    edge_geoms = shapely.linestrings(pts, indices=owner) if n_pieces else np.array([], dtype=object)
+    geoms = shapely.linestrings(pts, indices=owner) if n_pieces else np.array([], dtype=object)
 
     node_vids = np.flatnonzero(is_node)
     node_index = np.full(len(is_node), -1, dtype=np.int64)
@@ -358,21 +316,7 @@ def network_from_roads(roads: gpd.GeoDataFrame, *, mode: str = "walk", precision
     vid_xy[vid] = coords
     u = node_index[vid[seg[piece_first_seg]]]
     v = node_index[vid[seg[piece_last_seg] + 1]]
-    src = lines.iloc[line_of[seg[piece_first_seg]]] if n_lines else lines
-    cols = {
-        "edge_id": np.arange(n_pieces, dtype=np.int64),
-        "u": u,
-        "v": v,
-        "length_m": shapely.length(edge_geoms) if n_pieces else np.array([], float),
-        "road_class": src["road_class"].astype("string").str.lower().to_numpy(),
-        "oneway": (
-            src["oneway"].fillna(False).astype(bool).to_numpy() if "oneway" in src else np.zeros(n_pieces, bool)
-        ),
-        "road_id": src["road_id"].to_numpy() if "road_id" in src else np.arange(n_pieces) + 1,
-        "name": src["name"].to_numpy() if "name" in src else np.full(n_pieces, None, dtype=object),
-    }
-    edges = gpd.GeoDataFrame(cols, geometry=edge_geoms, crs=roads.crs)
-    return Network(edges=edges, nodes_xy=vid_xy[node_vids], mode=mode, crs=roads.crs)
+    return _Cut(geoms, line_of[seg[piece_first_seg]], u, v, vid_xy[node_vids])
 
 
 def walk_network_from_osm(path: str | Path, *, crs=None) -> Network:

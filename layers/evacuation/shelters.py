@@ -23,11 +23,10 @@ import numpy as np
 import pandas as pd
 
 from layers.errors import InvalidInputError
-from layers.hazard.classes import ClassScheme
+from layers.hazard.classes import ClassScheme, class_names
 from layers.io.values import parse_capacity
+from layers.settings import DEFAULT_SHELTER_CATEGORIES, M2_PER_PERSON
 
-DEFAULT_SHELTER_CATEGORIES = ("school", "place_of_worship", "community_centre", "shelter")
-M2_PER_PERSON = 3.5  # SPHERE minimum covered living space per person
 SHELTER_COLUMNS = [
     "shelter_id",
     "facility_id",
@@ -80,6 +79,31 @@ def shelters_from_facilities(
         raise InvalidInputError(
             f"capacity field '{field}' is not a facility column; columns are {list(facilities.columns[:-1])}"
         )
+    out = _candidates(facilities, cats, field, extra)
+    if len(out) == 0:
+        warnings.warn(
+            f"no shelter in the area: no facility of categories {sorted(cats)} and no extra shelter points",
+            stacklevel=2,
+        )
+        return _empty(facilities.crs)
+    site = out.geometry.copy()
+    floor = np.full(len(out), np.nan)
+    if buildings is not None and len(buildings):
+        fp, floor = _footprints(out, buildings)
+        site = gpd.GeoSeries(np.where(fp.notna(), fp, out.geometry.to_numpy()), crs=out.crs)
+    capacity, source = _capacity(out["capacity"].to_numpy(np.float64), floor, m2_per_person, default_capacity)
+    out["capacity"] = capacity
+    out["capacity_source"] = pd.array(source, dtype="string")
+    out["floor_area_m2"] = floor
+    out = out.assign(**_site_safety(site, hazard, classes))
+    out.insert(0, "shelter_id", np.arange(1, len(out) + 1, dtype=np.int64))
+    return out[[*SHELTER_COLUMNS, "geometry"]]
+
+
+def _candidates(
+    facilities: gpd.GeoDataFrame, cats: set[str], field: str, extra: gpd.GeoDataFrame | None
+) -> gpd.GeoDataFrame:
+    """Facilities of categories ``cats`` and the extra points, with their capacity attribute parsed."""
     chosen = facilities[facilities["category"].astype("string").str.lower().isin(cats).fillna(False).to_numpy()]
     parts = [
         pd.DataFrame(
@@ -115,42 +139,31 @@ def shelters_from_facilities(
                 }
             )
         )
-    table = pd.concat(parts, ignore_index=True)
-    out = gpd.GeoDataFrame(table, geometry="geometry", crs=facilities.crs)
-    if len(out) == 0:
-        warnings.warn(
-            f"no shelter in the area: no facility of categories {sorted(cats)} and no extra shelter points",
-            stacklevel=2,
-        )
-        return _empty(facilities.crs)
+    out = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=facilities.crs)
     out["building_id"] = pd.array(out["building_id"], dtype="Int64")
     out["report_id"] = pd.array(out["report_id"], dtype="string")
-    site = out.geometry.copy()
-    floor = np.full(len(out), np.nan)
-    if buildings is not None and len(buildings):
-        fp, floor = _footprints(out, buildings)
-        site = gpd.GeoSeries(np.where(fp.notna(), fp, out.geometry.to_numpy()), crs=out.crs)
-    capacity = out["capacity"].to_numpy(np.float64)
-    source = np.where(~np.isnan(capacity), "attribute", None)
-    by_area = np.isnan(capacity) & ~np.isnan(floor)
-    capacity = np.where(by_area, np.floor(floor / m2_per_person), capacity)
-    source = np.where(by_area, "floor_area", source)
+    return out
+
+
+def _capacity(
+    attribute: np.ndarray, floor: np.ndarray, m2_per_person: float, default_capacity: float | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Capacity and where it comes from: the attribute, else floor area, else the default (or unknown)."""
+    source = np.where(~np.isnan(attribute), "attribute", "").astype(object)
+    by_area = np.isnan(attribute) & ~np.isnan(floor)
+    capacity = np.where(by_area, np.floor(floor / m2_per_person), attribute)
+    source[by_area] = "floor_area"
     unknown = np.isnan(capacity)
     if default_capacity is not None:
         capacity = np.where(unknown, float(default_capacity), capacity)
-    source = np.where(unknown, "default" if default_capacity is not None else "unknown", source)
+    source[unknown] = "default" if default_capacity is not None else "unknown"
     if unknown.any() and default_capacity is None:
         warnings.warn(
             f"{int(unknown.sum())} shelters have no capacity attribute and no footprint: capacity unknown "
             "(treated as unlimited); set shelters.default_capacity to bound them",
-            stacklevel=2,
+            stacklevel=3,
         )
-    out["capacity"] = capacity
-    out["capacity_source"] = pd.array(source, dtype="string")
-    out["floor_area_m2"] = floor
-    out = out.assign(**_site_safety(site, hazard, classes))
-    out.insert(0, "shelter_id", np.arange(1, len(out) + 1, dtype=np.int64))
-    return out[SHELTER_COLUMNS + ["geometry"]]
+    return capacity, source
 
 
 def _footprints(shelters: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame) -> tuple[gpd.GeoSeries, np.ndarray]:
@@ -177,7 +190,8 @@ def _footprints(shelters: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame) -> tupl
 
 def _site_safety(site: gpd.GeoSeries, hazard, classes) -> dict:
     """Depth and class of each site (all cells or zones it touches); safe = in no hazard class."""
-    from layers.hazard.sources import HazardRaster, HazardZones, geometry_hazard, open_hazard
+    from layers.hazard.sampling import geometry_hazard
+    from layers.hazard.sources import HazardRaster, HazardZones, open_hazard
 
     n = len(site)
     if hazard is None:
@@ -185,10 +199,9 @@ def _site_safety(site: gpd.GeoSeries, hazard, classes) -> dict:
     h = hazard if isinstance(hazard, (HazardRaster, HazardZones)) else open_hazard(hazard, classes=classes)
     res = geometry_hazard(site, h)
     cls = res["hazard_class"].to_numpy()
-    names = np.where(cls >= 0, np.array(h.classes.names, dtype=object)[np.maximum(cls, 0)], None)
     return {
         "depth_m": np.nan_to_num(res["depth_max_m"].to_numpy(), nan=0.0),
-        "hazard_class": pd.array(names, dtype="string"),
+        "hazard_class": class_names(cls, h.classes.names),
         "safe": cls < 0,
     }
 

@@ -56,8 +56,10 @@ def test_drive_time_to_a_neighbourhood():
     net = drive_net(SQUARE)
     out, node_time = emergency_access(net, stations((0, 0)), hoods((500, 0)))
     assert out["time_s"].iloc[0] == pytest.approx(500 / V)
-    assert out["time_dry_s"].iloc[0] == pytest.approx(500 / V) and out["delay_s"].iloc[0] == pytest.approx(0)
-    assert out["facility_id"].iloc[0] == 1 and out["facility_category"].iloc[0] == "hospital"
+    assert out["time_dry_s"].iloc[0] == pytest.approx(500 / V)
+    assert out["delay_s"].iloc[0] == pytest.approx(0)
+    assert out["facility_id"].iloc[0] == 1
+    assert out["facility_category"].iloc[0] == "hospital"
     assert np.isfinite(node_time).all()
 
 
@@ -93,7 +95,8 @@ def test_cut_off_neighbourhood_is_unreachable():
     net = drive_net(SQUARE + [[(2000, 0), (2500, 0)]])
     out, _ = emergency_access(net, stations((0, 0), (10, 300), category="fire_station"), hoods((500, 0), (2200, 0)))
     assert out["reachable"].tolist() == [True, False]
-    assert np.isnan(out["time_s"].iloc[1]) and pd.isna(out["facility_id"].iloc[1])
+    assert np.isnan(out["time_s"].iloc[1])
+    assert pd.isna(out["facility_id"].iloc[1])
 
 
 def test_nearest_of_several_stations_wins():
@@ -144,20 +147,22 @@ def test_catchments_and_unreachable_zones():
     )
     catch, lost = catchments_and_unreachable(eb)
     assert catch["shelter_id"].tolist() == [7, 9]
-    assert catch["people"].tolist() == [3.0, 7.0] and catch["time_max_s"].tolist() == [20.0, 40.0]
+    assert catch["people"].tolist() == [3.0, 7.0]
+    assert catch["time_max_s"].tolist() == [20.0, 40.0]
     for sid, ids in ((7, [1, 2]), (9, [3, 4])):
         poly = catch.set_index("shelter_id").geometry.loc[sid]
         assert all(poly.contains(g.centroid) for g in eb.geometry[eb["building_id"].isin(ids)])
     assert not catch.geometry.iloc[0].intersection(catch.geometry.iloc[1]).area > 1e-6
     assert lost["kind"].tolist() == ["building", "zone"]
     assert lost["reason"].tolist() == ["no_route", "no_route"]
-    assert lost.geometry.iloc[1].contains(Point(300, 0)) and lost["people"].tolist() == [5.0, 5.0]
+    assert lost.geometry.iloc[1].contains(Point(300, 0))
+    assert lost["people"].tolist() == [5.0, 5.0]
 
 
 def test_jakarta_emergency_access(sample_area_dir):
     """RW neighbourhoods, current flood: most are reached, the flood only ever delays, never speeds up."""
     from layers.area import load_area
-    from layers.evacuation.assign import edge_depth_m
+    from layers.evacuation.graph import edge_depth_m
 
     area = load_area(sample_area_dir)
     net = network_from_roads(area.roads(), mode="drive")
@@ -171,4 +176,5 @@ def test_jakarta_emergency_access(sample_area_dir):
     assert out.loc[out["reachable"], "facility_category"].isin(["hospital", "fire_station"]).all()
     iso = isochrones(net, node_time)
     assert iso["band"].tolist() == ["0-5 min", "5-10 min", "10-15 min", "15-30 min"]
-    assert iso.is_valid.all() and shapely.area(iso.geometry.to_numpy()).sum() > 50e6
+    assert iso.is_valid.all()
+    assert shapely.area(iso.geometry.to_numpy()).sum() > 50e6

@@ -11,7 +11,8 @@ import shapely
 from shapely.geometry import LineString, Point, box
 
 from layers.errors import InvalidInputError
-from layers.evacuation.assign import evacuate, walk_costs
+from layers.evacuation.assign import evacuate
+from layers.evacuation.graph import walk_costs
 from layers.evacuation.network import network_from_roads
 
 CRS = "EPSG:32748"
@@ -63,7 +64,8 @@ def test_straight_line_distance_and_time():
     net = network_from_roads(roads([(0, 0), (100, 0), (200, 0), (300, 0)]))
     res = evacuate(net, buildings((0, 2)), shelters((300, 0)), people=5)
     row = res.buildings.iloc[0]
-    assert row["shelter_id"] == 10 and row["reachable"]
+    assert row["shelter_id"] == 10
+    assert row["reachable"]
     assert row["distance_m"] == pytest.approx(302.0)
     assert row["time_s"] == pytest.approx(302.0)
     assert res.summary()["buildings"] == {"total": 1, "reachable": 1, "unreachable": 0}
@@ -110,7 +112,8 @@ def test_start_inside_the_flood_wades_out_then_stays_dry():
     res = evacuate(net, buildings((50, 2), (250, 2)), shelters((700, 0)), depth_m=depth)
     b = res.buildings.set_index("building_id")
     # Wading 50 m at x10, then 300 + 600 + 300 m dry (the deep stretch 400-700 is closed).
-    assert bool(b.loc[1, "start_flooded"]) and b.loc[1, "reachable"]
+    assert bool(b.loc[1, "start_flooded"])
+    assert b.loc[1, "reachable"]
     assert b.loc[1, "time_s"] == pytest.approx(2 + 50 * 10 + 1200)
     assert b.loc[1, "distance_m"] == pytest.approx(2 + 50 + 1200)
     # Building 2 starts dry: it must not wade the deep 400-700 stretch; it goes back via 100,0.
@@ -135,7 +138,8 @@ def test_full_shelter_spills_to_next_nearest_with_room():
     assert b.loc[2, "shelter_id"] == 20
     assert b.loc[2, "distance_m"] == pytest.approx(700 + 2)
     s = res.shelters.set_index("shelter_id")
-    assert s.loc[10, "assigned"] == 4 and s.loc[20, "assigned"] == 4
+    assert s.loc[10, "assigned"] == 4
+    assert s.loc[20, "assigned"] == 4
     assert s.loc[10, "load_pct"] == pytest.approx(80.0)
     assert not s["over_capacity"].any()
 
@@ -170,8 +174,10 @@ def test_disconnected_building_is_reported_not_dropped():
     res = evacuate(net, buildings((50, 2), (550, 2)), shelters((0, 0)))
     assert len(res.buildings) == 2
     b = res.buildings.set_index("building_id")
-    assert b.loc[1, "reachable"] and not b.loc[2, "reachable"]
-    assert b.loc[2, "reason"] == "no_route" and pd.isna(b.loc[2, "shelter_id"])
+    assert b.loc[1, "reachable"]
+    assert not b.loc[2, "reachable"]
+    assert b.loc[2, "reason"] == "no_route"
+    assert pd.isna(b.loc[2, "shelter_id"])
     assert res.summary()["buildings"]["unreachable"] == 1
 
 
@@ -203,7 +209,7 @@ def test_routes_count_people_on_each_edge():
         people=np.array([3.0, 2.0, 7.0]),
         building_routes=True,
     )
-    people = {round(g.centroid.x): p for g, p in zip(res.routes.geometry, res.routes["people"])}
+    people = {round(g.centroid.x): p for g, p in zip(res.routes.geometry, res.routes["people"], strict=False)}
     assert people == {50: 5.0, 150: 12.0, 100: 7.0}
     lines = res.building_routes.set_index("building_id")
     assert lines.loc[3].geometry.length == pytest.approx(200.0)
@@ -220,7 +226,7 @@ def test_edge_depth_is_the_max_along_each_edge(tmp_path):
     import rasterio
     from affine import Affine
 
-    from layers.evacuation.assign import edge_depth_m
+    from layers.evacuation.graph import edge_depth_m
 
     data = np.array([[0.0, 0.2, -9999], [0.0, 2.0, 0.0], [0.0, 0.0, 0.0]], dtype="float32")
     path = tmp_path / "depth.tif"
@@ -246,7 +252,7 @@ def test_edge_depth_is_the_max_along_each_edge(tmp_path):
 
 
 def test_no_shelter_in_the_area_still_reports_every_building():
-    from layers.evacuation.assign import evacuation_layers
+    from layers.evacuation.step import evacuation_layers
 
     net = network_from_roads(roads([(0, 0), (100, 0)]))
     fac = gpd.GeoDataFrame(
@@ -261,10 +267,11 @@ def test_no_shelter_in_the_area_still_reports_every_building():
         geometry=[Point(0, 0)],
         crs=CRS,
     )
-    with pytest.warns(UserWarning) as record:
+    with pytest.warns(UserWarning, match="no shelter in the area|no safe shelter") as record:
         layers, res = evacuation_layers(net, buildings((50, 2)), fac)
     messages = " ".join(str(w.message) for w in record)
-    assert "no shelter in the area" in messages and "no safe shelter" in messages
+    assert "no shelter in the area" in messages
+    assert "no safe shelter" in messages
     assert layers["evacuation_buildings"]["reason"].tolist() == ["no_safe_shelter"]
     assert layers["unreachable"]["kind"].tolist() == ["building", "zone"]
 
@@ -273,7 +280,7 @@ def test_hazard_that_misses_the_network_warns_and_treats_roads_as_dry(tmp_path):
     import rasterio
     from affine import Affine
 
-    from layers.evacuation.assign import evacuation_layers
+    from layers.evacuation.step import evacuation_layers
 
     path = tmp_path / "far.tif"
     with rasterio.open(
@@ -341,11 +348,11 @@ def test_kibera_distances_equal_networkx(kibera, tmp_path):
     # Independent graph: dry layer, flooded layer, one-way step from flooded to dry.
     g = nx.DiGraph()
     e = net.edges
-    for u, v, w in zip(e["u"], e["v"], passable):
+    for u, v, w in zip(e["u"], e["v"], passable, strict=False):
         if np.isfinite(w):
             g.add_edge(("d", v), ("d", u), weight=w)
             g.add_edge(("d", u), ("d", v), weight=w)
-    for u, v, w in zip(e["u"], e["v"], flooded):
+    for u, v, w in zip(e["u"], e["v"], flooded, strict=False):
         if np.isfinite(w):
             g.add_edge(("w", v), ("w", u), weight=w)
             g.add_edge(("w", u), ("w", v), weight=w)
@@ -355,7 +362,7 @@ def test_kibera_distances_equal_networkx(kibera, tmp_path):
     dist = nx.multi_source_dijkstra_path_length(g, src, weight="weight")
     b_edge, b_frac, b_gap = net.snap(blds.geometry.to_numpy(), max_distance_m=300)
     expected = np.full(len(blds), np.inf)
-    for i, (ei, f, gap) in enumerate(zip(b_edge, b_frac, b_gap)):
+    for i, (ei, f, gap) in enumerate(zip(b_edge, b_frac, b_gap, strict=False)):
         if ei < 0:
             continue
         u, v = int(e["u"].iloc[ei]), int(e["v"].iloc[ei])
@@ -373,8 +380,8 @@ def test_kibera_distances_equal_networkx(kibera, tmp_path):
     # Dry, at 1 m/s: distances in metres equal networkx's length-weighted distances.
     dry = evacuate(net, blds, sh, max_snap_m=300)
     g2 = nx.Graph()
-    g2.add_weighted_edges_from(zip(e["u"], e["v"], e["length_m"]))
-    d2 = nx.multi_source_dijkstra_path_length(g2, set(int(i) for i in pick))
+    g2.add_weighted_edges_from(zip(e["u"], e["v"], e["length_m"], strict=False))
+    d2 = nx.multi_source_dijkstra_path_length(g2, {int(i) for i in pick})
     length = e["length_m"].to_numpy()
     want = np.array(
         [
@@ -385,7 +392,7 @@ def test_kibera_distances_equal_networkx(kibera, tmp_path):
             + gap
             if ei >= 0
             else np.inf
-            for ei, f, gap in zip(b_edge, b_frac, b_gap)
+            for ei, f, gap in zip(b_edge, b_frac, b_gap, strict=False)
         ]
     )
     have = dry.buildings["distance_m"].to_numpy()
@@ -399,7 +406,7 @@ def test_people_per_building_share_cells_by_footprint_area(tmp_path):
     import rasterio
     from affine import Affine
 
-    from layers.evacuation.assign import people_per_building
+    from layers.evacuation.step import people_per_building
 
     path = tmp_path / "pop.tif"
     with rasterio.open(
@@ -430,7 +437,7 @@ def test_people_per_building_share_cells_by_footprint_area(tmp_path):
 def jakarta_build(sample_area_dir):
     """The evacuation build step on the Jakarta sample (both scenarios)."""
     from layers.area import load_area
-    from layers.evacuation.assign import evacuation_step
+    from layers.evacuation.step import evacuation_step
 
     area = load_area(sample_area_dir)
     with pytest.warns(UserWarning, match="from the network"):
@@ -449,7 +456,8 @@ def test_jakarta_every_building_assigned_or_reported(jakarta_build):
     for scenario in ("current", "design"):
         eb = eb_all[eb_all["scenario"] == scenario]
         sh = sh_all[sh_all["scenario"] == scenario]
-        assert len(eb) == n and eb["building_id"].is_unique
+        assert len(eb) == n
+        assert eb["building_id"].is_unique
         assert set(eb.loc[eb["reachable"], "shelter_id"]) <= set(sh.loc[sh["safe"], "shelter_id"])
         assert eb.loc[~eb["reachable"], "reason"].notna().all()
         lost = layers["unreachable"][layers["unreachable"]["scenario"] == scenario]

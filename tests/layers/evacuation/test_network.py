@@ -35,10 +35,11 @@ def test_shared_vertex_splits_lines_into_edges():
     net = network_from_roads(roads([[(0, 0), (50, 0), (100, 0)], [(50, -50), (50, 0), (50, 50)]]))
     assert (net.n_nodes, net.n_edges) == (5, 4)
     assert sorted(net.edges["length_m"]) == [50.0] * 4
-    for geom, u, v in zip(net.edges.geometry, net.edges["u"], net.edges["v"]):
+    for geom, u, v in zip(net.edges.geometry, net.edges["u"], net.edges["v"], strict=False):
         assert Point(geom.coords[0]).equals(Point(net.nodes_xy[u]))
         assert Point(geom.coords[-1]).equals(Point(net.nodes_xy[v]))
-    assert set(net.edges["road_id"]) == {1, 2} and set(net.edges["name"]) == {"road 1", "road 2"}
+    assert set(net.edges["road_id"]) == {1, 2}
+    assert set(net.edges["name"]) == {"road 1", "road 2"}
 
 
 def test_crossing_without_shared_vertex_is_a_bridge():
@@ -82,7 +83,9 @@ def test_one_way_streets_only_in_drive_mode():
     assert walk.matrix(cost).nnz == 2
     m = drive.matrix(cost)
     u, v = int(drive.edges["u"].iloc[0]), int(drive.edges["v"].iloc[0])
-    assert m.nnz == 1 and m[u, v] == 1.0 and m[v, u] == 0.0
+    assert m.nnz == 1
+    assert m[u, v] == 1.0
+    assert m[v, u] == 0.0
     assert drive_time_s(drive)[0] == pytest.approx(100 / (20 / 3.6))
 
 
@@ -90,14 +93,17 @@ def test_parallel_edges_keep_the_cheapest_arc():
     net = network_from_roads(roads([[(0, 0), (100, 0)], [(0, 0), (50, 80), (100, 0)]]))
     assert net.n_edges == 2
     m = net.matrix(net.edges["length_m"].to_numpy())
-    assert m.nnz == 2 and m.max() == pytest.approx(100.0)
+    assert m.nnz == 2
+    assert m.max() == pytest.approx(100.0)
 
 
 def test_snap_to_nearest_edge():
     net = network_from_roads(roads([[(0, 0), (100, 0)], [(0, 50), (100, 50)]]))
     edge, frac, dist = net.snap([Point(25, 5), Point(80, 44), Point(50, 900)], max_distance_m=100)
-    assert edge[2] == -1 and np.isinf(dist[2])
-    assert frac[0] == pytest.approx(0.25) and dist[0] == pytest.approx(5)
+    assert edge[2] == -1
+    assert np.isinf(dist[2])
+    assert frac[0] == pytest.approx(0.25)
+    assert dist[0] == pytest.approx(5)
     assert dist[1] == pytest.approx(6)
 
 
@@ -119,7 +125,8 @@ def test_kibera_walk_network_from_osm(shared_data):
     assert net.crs.to_epsg() == 32737
     assert (net.n_nodes, net.n_edges) == (905, 1088)
     classes = net.edges["road_class"].value_counts()
-    assert classes["footway"] == 317 and classes["path"] == 51
+    assert classes["footway"] == 317
+    assert classes["path"] == 51
     comps = np.bincount(net.components())
     assert comps.max() > 0.9 * net.n_nodes
     # Independent check: the highway ways osmnx reads from the same file (unsimplified) have the
@@ -133,7 +140,8 @@ def test_kibera_walk_network_from_osm(shared_data):
     assert net.edges["length_m"].sum() / 1000 == pytest.approx(osmnx_km, rel=0.01)
     drive = drive_network_from_osm(osm)
     assert not drive.edges["road_class"].isin(["footway", "path"]).any()
-    assert drive.n_edges < net.n_edges and len(drive.nodes()) == drive.n_nodes
+    assert drive.n_edges < net.n_edges
+    assert len(drive.nodes()) == drive.n_nodes
 
 
 def test_jakarta_roads_network(sample_area_dir):

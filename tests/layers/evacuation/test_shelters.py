@@ -57,7 +57,8 @@ def test_categories_and_capacity_rules():
     assert np.isnan(s["capacity"].iloc[3])
     assert s["capacity_source"].tolist() == ["attribute", "floor_area", "floor_area", "unknown"]
     assert s["floor_area_m2"].iloc[1] == pytest.approx(140.0)
-    assert s["safe"].all() and s["shelter_id"].tolist() == [1, 2, 3, 4]
+    assert s["safe"].all()
+    assert s["shelter_id"].tolist() == [1, 2, 3, 4]
 
 
 def test_default_capacity_and_custom_rules():
@@ -86,7 +87,8 @@ def test_field_reports_become_shelters():
     s = shelters_from_facilities(f, extra=reports)
     assert s["source"].tolist() == ["facility", "field_report"]
     assert s["capacity"].tolist() == [10.0, 80.0]
-    assert s.crs.equals(f.crs) and s.geometry.iloc[1].x > 600_000
+    assert s.crs.equals(f.crs)
+    assert s.geometry.iloc[1].x > 600_000
 
 
 def test_site_safety_from_hazard_raster(tmp_path):
@@ -120,7 +122,8 @@ def test_no_shelter_in_the_area_warns_and_returns_empty():
     f = facilities([("hospital", "10", None, 5, 5)])
     with pytest.warns(UserWarning, match="no shelter in the area"):
         s = shelters_from_facilities(f)
-    assert len(s) == 0 and "safe" in s.columns
+    assert len(s) == 0
+    assert "safe" in s.columns
 
 
 def test_jakarta_shelters(sample_area_dir):
@@ -141,7 +144,7 @@ def test_jakarta_shelters(sample_area_dir):
 
 
 def test_only_published_shelter_site_reports_become_shelters():
-    from layers.evacuation.assign import _published_shelter_sites
+    from layers.evacuation.step import _published_shelter_sites
 
     reports = gpd.GeoDataFrame(
         {

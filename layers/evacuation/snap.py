@@ -1,0 +1,146 @@
+"""Joining points and footprints to the nearest edge of a network, exactly and fast.
+
+Edges are cut into straight pieces of at most ``SNAP_PIECE_M``; a KD-tree of the pieces' midpoints
+gives candidate pieces per point, measured exactly in numpy (see :func:`snap_to_edges`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, NamedTuple
+
+import numpy as np
+import shapely
+
+if TYPE_CHECKING:
+    from layers.evacuation.network import Network
+
+SNAP_PIECE_M = 40.0  # edges are cut into pieces this long for nearest-edge search
+SNAP_K = 8  # candidate pieces measured exactly per point
+
+
+class Snap(NamedTuple):
+    """Where geometries join the network (one row each)."""
+
+    edge: np.ndarray  # edge index, -1 when no usable edge is within the snap distance
+    frac: np.ndarray  # position along the edge, 0 at ``u`` .. 1 at ``v``
+    gap_m: np.ndarray  # straight distance from the geometry (its representative point) to the edge; inf off it
+
+    def where(self, mask: np.ndarray, other: Snap) -> Snap:
+        """This snap where ``mask`` holds, ``other`` elsewhere."""
+        return Snap(*(np.where(mask, a, b) for a, b in zip(self, other, strict=True)))
+
+
+def snap_to_edges(network: Network, geoms, *, max_distance_m: float, usable: np.ndarray | None = None) -> Snap:
+    """Nearest edge (among ``usable`` ones, default all) of every geometry within ``max_distance_m``.
+
+    Polygons snap from their representative point (``shapely.point_on_surface``).
+
+    Edges are cut into pieces of at most ``SNAP_PIECE_M``; a KD-tree of the pieces' midpoints
+    gives ``SNAP_K`` candidates per point, measured exactly in numpy. The answer is proven
+    exact when the farthest candidate midpoint lies beyond the best distance plus half a piece;
+    where it does not, 8x more candidates are measured, and the rare points still unproven are
+    answered by a GEOS STRtree nearest query.
+    """
+    from scipy.spatial import cKDTree
+
+    geoms = np.asarray(geoms, dtype=object)
+    is_point = shapely.get_type_id(geoms) == 0
+    pts = geoms.copy()
+    if not is_point.all():
+        pts[~is_point] = shapely.point_on_surface(geoms[~is_point])
+    n = len(pts)
+    edge = np.full(n, -1, dtype=np.int64)
+    frac = np.zeros(n)
+    dist = np.full(n, np.inf)
+    if network.n_edges == 0 or n == 0:
+        return Snap(edge, frac, dist)
+    pieces = network.pieces()
+    keep = np.ones(len(pieces["owner"]), bool) if usable is None else np.asarray(usable, bool)[pieces["owner"]]
+    if not keep.any():
+        return Snap(edge, frac, dist)
+    a, b = pieces["a"][keep], pieces["b"][keep]
+    owner, before = pieces["owner"][keep], pieces["before"][keep]
+    if usable is None:
+        if "tree" not in pieces:
+            pieces["tree"] = cKDTree((a + b) / 2.0, balanced_tree=False, compact_nodes=False)
+        tree = pieces["tree"]
+    else:
+        tree = cKDTree((a + b) / 2.0, balanced_tree=False, compact_nodes=False)
+    pxy = shapely.get_coordinates(pts)
+    piece, dist_best, t, proven, low = _nearest_pieces(tree, a, b, pxy, min(SNAP_K, len(a)))
+    proven |= low > max_distance_m  # surely off the network: no need to know its nearest edge
+    retry = np.flatnonzero(~proven)
+    if len(retry):  # crowded places: look at more candidates before falling back on GEOS
+        p2, d2, t2, ok2, _ = _nearest_pieces(tree, a, b, pxy[retry], min(8 * SNAP_K, len(a)))
+        piece[retry], dist_best[retry], t[retry], proven[retry] = p2, d2, t2, ok2
+    e = owner[piece]
+    along = before[piece] + t * np.hypot(*(b[piece] - a[piece]).T)
+    length = network.edges["length_m"].to_numpy(np.float64)[e]
+    edge[:], dist[:] = e, dist_best
+    frac[:] = np.clip(np.divide(along, length, out=np.zeros(n), where=length > 0), 0.0, 1.0)
+    todo = np.flatnonzero(~proven)
+    if len(todo):
+        ids = np.arange(network.n_edges) if usable is None else np.flatnonzero(usable)
+        lines = network.edges.geometry.to_numpy()[ids]
+        (src, tgt), dd = shapely.STRtree(lines).query_nearest(pts[todo], return_distance=True, all_matches=False)
+        first = np.unique(src, return_index=True)[1]
+        src, tgt, dd = todo[src[first]], ids[tgt[first]], dd[first]
+        edge[src], dist[src] = tgt, dd
+        lines_hit = network.edges.geometry.to_numpy()[tgt]
+        frac[src] = np.nan_to_num(shapely.line_locate_point(lines_hit, pts[src], normalized=True))
+    far = dist > max_distance_m
+    edge[far], frac[far], dist[far] = -1, 0.0, np.inf
+    return Snap(edge, frac, dist)
+
+
+def edge_pieces(geoms: np.ndarray) -> dict[str, np.ndarray]:
+    """Straight pieces of every edge line (at most SNAP_PIECE_M long): ends ``a``, ``b``, ``owner`` edge and
+    metres ``before`` the piece along its edge."""
+    xy, owner = shapely.get_coordinates(geoms, return_index=True)
+    same = owner[1:] == owner[:-1]
+    a, b, own = xy[:-1][same], xy[1:][same], owner[:-1][same]
+    # Split long segments into equal sub-pieces (numpy, no GEOS).
+    cut = np.maximum(np.ceil(np.hypot(*(b - a).T) / SNAP_PIECE_M), 1).astype(np.int64)
+    rep = np.repeat(np.arange(len(a)), cut)
+    first = np.repeat(np.cumsum(cut) - cut, cut)
+    k = np.arange(len(rep)) - first
+    f0 = (k / cut[rep])[:, None]
+    f1 = ((k + 1) / cut[rep])[:, None]
+    d = (b - a)[rep]
+    a, b, own = a[rep] + f0 * d, a[rep] + f1 * d, own[rep]
+    seg_len = np.hypot(*(b - a).T)
+    csum = np.cumsum(seg_len)
+    start = np.r_[True, own[1:] != own[:-1]]
+    base = np.maximum.accumulate(np.where(start, np.arange(len(own)), 0))
+    before = csum - seg_len - (csum[base] - seg_len[base])
+    return {"a": a, "b": b, "owner": own, "before": before}
+
+
+def _nearest_pieces(
+    tree, a: np.ndarray, b: np.ndarray, pxy: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Nearest of the ``k`` pieces with the closest midpoints: (piece, distance, position 0..1 on it,
+    proven, a lower bound of the true nearest distance).
+
+    Proven exact when the k-th midpoint is farther than the best distance plus half a piece (a
+    nearer piece would have its midpoint within that radius), or when k covers every piece.
+    """
+    n = len(pxy)
+    # Query in spatial order (cells of 8 pieces): neighbouring queries share tree nodes, 2-3x faster.
+    cell = np.floor(pxy / (8 * SNAP_PIECE_M)).astype(np.int64)
+    order = np.lexsort((cell[:, 0], cell[:, 1]))
+    dk, ik = np.empty((n, k)), np.empty((n, k), dtype=np.int64)
+    qd, qi = tree.query(pxy[order], k=k)
+    dk[order], ik[order] = qd.reshape(n, k), qi.reshape(n, k)
+    pa = a[ik]
+    ab = b[ik] - pa
+    l2 = np.einsum("nkd,nkd->nk", ab, ab)
+    rel = pxy[:, None, :] - pa
+    t = np.clip(np.einsum("nkd,nkd->nk", rel, ab) / np.where(l2 > 0, l2, 1.0), 0.0, 1.0)
+    off = rel - t[..., None] * ab
+    d = np.sqrt(np.einsum("nkd,nkd->nk", off, off))
+    best = np.argmin(d, axis=1)
+    rows = np.arange(n)
+    dist = d[rows, best]
+    proven = (k >= len(a)) | (dk[:, -1] > dist + SNAP_PIECE_M / 2.0)
+    return ik[rows, best], dist, t[rows, best], proven, dk[:, 0] - SNAP_PIECE_M / 2.0
