@@ -11,15 +11,23 @@ from layers.publish.export import write_geopackage
 from layers.settings import H3_RESOLUTION
 
 _PATH = click.Path(exists=True, dir_okay=False)
+# Not checked here: a vector file may be PATH:LAYER, and the loaders name a missing file in one line.
+_VECTOR = click.Path()
 
 
 @click.command("precarity")
-@click.option("--buildings", required=True, type=_PATH, help="Building footprints (any GDAL vector file).")
-@click.option("--roads", type=_PATH, help="Road lines: footway-only access and walks to facilities.")
+@click.option(
+    "--osm",
+    type=_PATH,
+    help="OSM file (.osm, .osm.bz2, .pbf): the buildings, roads and facilities not given as files.",
+)
+@click.option("--buildings", type=_VECTOR, help="Building footprints (PATH or PATH:LAYER; default: those of --osm).")
+@click.option("--roads", type=_VECTOR, help="Road lines (PATH or PATH:LAYER): footway-only access, walks to facilities.")
 @click.option(
     "--facilities",
-    type=_PATH,
-    help="Facility points (health, schools, water points); default: buildings tagged as such.",
+    type=_VECTOR,
+    help="Facility points or areas with a category (PATH or PATH:LAYER, e.g. build/area.gpkg:facilities); "
+    "default: those of --osm, else buildings tagged as such.",
 )
 @click.option("--hazard", type=_PATH, help="Hazard raster (depth) or vector zones.")
 @click.option("--hazard-field", help="Attribute of a vector hazard holding its class or value.")
@@ -47,6 +55,7 @@ _PATH = click.Path(exists=True, dir_okay=False)
     "--json", "as_json", is_flag=True, help='Print {"cells": n, "areas": [{"name", "index", "rank", "components"}]}.'
 )
 def precarity(
+    osm,
     buildings,
     roads,
     facilities,
@@ -69,6 +78,7 @@ def precarity(
     """Precarious-neighbourhood index per H3 cell and per boundary unit."""
     result = precarity_from_files(
         buildings,
+        osm=osm,
         roads=roads,
         facilities=facilities,
         hazard=hazard,

@@ -66,8 +66,9 @@ def needs_reports(reports: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
 
 
 def precarity_from_files(
-    buildings: str | Path,
+    buildings: str | Path | None = None,
     *,
+    osm: str | Path | None = None,
     roads: str | Path | None = None,
     facilities: str | Path | None = None,
     hazard: str | Path | None = None,
@@ -89,26 +90,15 @@ def precarity_from_files(
 ) -> PrecarityResult:
     """The precarity index from files (what ``geoapp precarity`` runs); layers in the buildings' UTM zone.
 
-    Without ``facilities``, the buildings whose amenity or type names a facility are used.
+    ``osm`` (.osm, .osm.bz2, .pbf) gives the buildings, roads and facilities not given as files. Without
+    ``facilities`` (or OSM), the buildings whose amenity or type names a facility are used.
     """
-    from layers.io.vectors import (
-        boundaries_from_file,
-        buildings_from_file,
-        facilities_from_buildings,
-        facilities_from_file,
-        read_vector,
-        roads_from_file,
-    )
+    from layers.io.vectors import boundaries_from_file, read_vector
 
     if boundaries is not None and not boundary_name:
         raise InvalidInputError("--boundaries needs --boundary-name, the field holding each unit's name")
-    b = buildings_from_file(buildings)
+    b, r, f = _vector_inputs(buildings, roads, facilities, osm)
     crs = b.crs
-    r = roads_from_file(roads, crs=crs) if roads else None
-    if facilities:
-        f = facilities_from_file(facilities, crs=crs)
-    else:  # facilities mapped as buildings (amenity / type), as an area does without a facilities file
-        f = facilities_from_buildings(read_vector(buildings, what="buildings"), crs=crs) if roads else None
     units = boundaries_from_file(boundaries, name_field=boundary_name, crs=crs) if boundaries else None
     rep = read_vector(reports, what="field reports").to_crs(crs) if reports else None
     people, class_names = None, None
@@ -140,6 +130,33 @@ def precarity_from_files(
         road_distance_m=road_distance_m,
         progress=progress,
     )
+
+
+def _vector_inputs(buildings, roads, facilities, osm):
+    """Buildings (in their UTM zone), roads and facilities from files, the rest from the OSM file."""
+    from layers.io.osm import buildings_from_osm, facilities_from_osm, is_osm_file, roads_from_osm
+    from layers.io.vectors import (
+        buildings_from_file,
+        facilities_from_buildings,
+        facilities_from_file,
+        read_vector,
+        roads_from_file,
+    )
+
+    if buildings is None and osm is None:
+        raise InvalidInputError("give --buildings FILE or --osm FILE (an OSM extract with buildings)")
+    if osm is not None and not is_osm_file(osm):
+        raise InvalidInputError(f"--osm {osm} is not an OSM file (.osm, .osm.bz2, .pbf); give GIS files as --buildings")
+    b = buildings_from_file(buildings) if buildings else buildings_from_osm(osm)
+    crs = b.crs
+    r = roads_from_file(roads, crs=crs) if roads else (roads_from_osm(osm, crs=crs) if osm else None)
+    if facilities:
+        f = facilities_from_file(facilities, crs=crs)
+    elif osm:
+        f = facilities_from_osm(osm, crs=crs)
+    else:  # facilities mapped as buildings (amenity / type), as an area does without a facilities file
+        f = facilities_from_buildings(read_vector(buildings, what="buildings"), crs=crs) if roads else None
+    return b, r, f
 
 
 def people_and_classes(buildings, hazard, pop_grid=None, census=None):

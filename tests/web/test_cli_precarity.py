@@ -51,13 +51,16 @@ def test_json_contract_and_geopackage(dar, halves, tmp_path):
     assert sorted(a["name"] for a in data["areas"]) == ["East", "West"]
     first = data["areas"][0]
     assert {"name", "index", "rank", "components"} <= set(first)
-    assert first["rank"] == 1 and 0 <= first["index"] <= 1
+    assert first["rank"] == 1
+    assert 0 <= first["index"] <= 1
     comp = first["components"]["share_far_from_road"]
-    assert set(comp) == {"value", "score", "weight"} and 0 <= comp["value"] <= 1
+    assert set(comp) == {"value", "score", "weight"}
+    assert 0 <= comp["value"] <= 1
     layers = {name for name, _ in pyogrio.list_layers(out)}
     assert {"precarity_cells", "precarity_areas", "precarious_neighbourhoods"} <= layers
     cells = gpd.read_file(out, layer="precarity_cells")
-    assert len(cells) == data["cells"] and cells["h3_id"].str.len().eq(15).all()
+    assert len(cells) == data["cells"]
+    assert cells["h3_id"].str.len().eq(15).all()
     assert cells.crs.to_epsg() == 32737
 
 
@@ -74,11 +77,12 @@ def test_resolution_and_weights(dar):
 def test_text_output_lists_left_out_indicators(dar):
     result = CliRunner().invoke(main, ["precarity", "--buildings", str(dar / "tandale-buildings.shp")])
     assert result.exit_code == 0
-    assert "cells" in result.stdout and "left out: walk_health_m" in result.stderr
+    assert "cells" in result.stdout
+    assert "left out: walk_health_m" in result.stderr
 
 
 @pytest.mark.parametrize(
-    "extra, message",
+    ("extra", "message"),
     [
         (["--weights", "nonsense:2"], "not an indicator"),
         (["--weights", "hazard_score"], "INDICATOR:WEIGHT"),
@@ -90,12 +94,18 @@ def test_errors_are_one_clear_line(dar, halves, extra, message):
     extra = [str(halves) if e == "BOUNDARIES" else e for e in extra]
     result = CliRunner().invoke(main, ["precarity", "--buildings", str(dar / "tandale-buildings.shp"), *extra])
     assert result.exit_code == 1
-    assert message in result.output and "Traceback" not in result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
 
 
-def test_missing_file_is_a_usage_error(tmp_path):
+def test_missing_file_is_one_error_line(tmp_path):
+    """--buildings may be PATH:LAYER, so the loader (not click) names the missing file: one line, exit 1."""
     result = CliRunner().invoke(main, ["precarity", "--buildings", str(tmp_path / "nope.gpkg")])
-    assert result.exit_code == 2 and "does not exist" in result.output
+    assert result.exit_code == 1
+    assert result.output.strip() == f"error: buildings file {tmp_path / 'nope.gpkg'} does not exist"
+    nothing = CliRunner().invoke(main, ["precarity"])
+    assert nothing.exit_code == 1
+    assert "--buildings FILE or --osm FILE" in nothing.output
 
 
 def test_hazard_and_population_on_the_sample_area(sample_area_dir, tmp_path):
@@ -123,14 +133,17 @@ def test_hazard_and_population_on_the_sample_area(sample_area_dir, tmp_path):
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert "hazard_score" not in data["skipped"] and len(data["areas"]) == 261
+    assert "hazard_score" not in data["skipped"]
+    assert len(data["areas"]) == 261
     areas = gpd.read_file(out, layer="precarity_areas")
     # Every person of the grid lands in some kelurahan or outside them all; none is created.
     assert 7.5e6 < areas["population"].sum() < 8.95e6
     shares = areas[["pop_share_low", "pop_share_medium", "pop_share_high"]].sum(axis=1)
-    assert (shares.dropna() <= 1 + 1e-9).all() and shares.max() > 0.5
+    assert (shares.dropna() <= 1 + 1e-9).all()
+    assert shares.max() > 0.5
     top = data["areas"][0]["components"]["hazard_score"]
-    assert top["weight"] == 2.0 and top["value"] is not None
+    assert top["weight"] == 2.0
+    assert top["value"] is not None
 
 
 def test_hazard_without_population_uses_buildings(sample_area_dir):
@@ -140,7 +153,8 @@ def test_hazard_without_population_uses_buildings(sample_area_dir):
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert "hazard_score" not in data["skipped"] and "reports_per_1000" in data["skipped"]
+    assert "hazard_score" not in data["skipped"]
+    assert "reports_per_1000" in data["skipped"]
 
 
 def test_hazard_outside_the_buildings_is_an_error(sample_area_dir, dar):
@@ -152,7 +166,8 @@ def test_hazard_outside_the_buildings_is_an_error(sample_area_dir, dar):
         str(sample_area_dir / "flood_current.tif"),
     ]
     result = CliRunner().invoke(main, args)
-    assert result.exit_code == 1 and "does not overlap" in result.output
+    assert result.exit_code == 1
+    assert "does not overlap" in result.output
 
 
 def test_census_polygons_as_population(shared_data, tmp_path):
@@ -191,9 +206,11 @@ def test_census_polygons_as_population(shared_data, tmp_path):
     )
     reports.to_file(tmp_path / "reports.geojson")
     args += ["--reports", str(tmp_path / "reports.geojson")]
-    with pytest.warns(UserWarning, match="empty or have no area"):  # the fixture's 4th ward has no geometry
-        result = CliRunner().invoke(main, args)
+    result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
+    # The fixture's 4th ward has no geometry: said once, as a plain warning line.
+    assert "warning: " in result.stderr
+    assert "empty or have no area" in result.stderr
     areas = gpd.read_file(out, layer="precarity_areas")
     placed = wards.loc[~(wards.geometry.isna() | wards.geometry.is_empty), "population"].sum()
     assert areas["population"].sum() == pytest.approx(placed, rel=1e-5)  # overlay pieces: float noise only
@@ -214,5 +231,66 @@ def test_facilities_default_to_tagged_buildings(dar):
         "--json",
     ]
     data = json.loads(CliRunner().invoke(main, args).stdout)
-    assert "walk_school_m" not in data["skipped"] and "walk_health_m" not in data["skipped"]
+    assert "walk_school_m" not in data["skipped"]
+    assert "walk_health_m" not in data["skipped"]
     assert "water_point" in data["skipped"]["walk_water_m"]
+
+
+def _run_json(args):
+    result = CliRunner().invoke(main, ["precarity", *args, "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output.strip().splitlines()[-1])
+
+
+def test_osm_file_gives_buildings_roads_and_facilities(shared_data, tmp_path):
+    """Issue 13 #8: `geoapp precarity --osm FILE` on raw Kibera OSM; every building is counted, walks computed."""
+    from layers.io.osm import buildings_from_osm
+
+    osm = shared_data / "kibera" / "kibera_map_2012.osm"
+    out = tmp_path / "k.gpkg"
+    summary = _run_json(["--osm", str(osm), "--out", str(out)])
+    cells = pyogrio.read_dataframe(out, layer="precarity_cells")
+    assert summary["cells"] == len(cells) > 10
+    assert int(cells["buildings"].sum()) == len(buildings_from_osm(osm))
+    for name in ("walk_health_m", "walk_school_m", "share_far_from_road"):
+        assert name not in summary["skipped"], name
+        assert cells[name].notna().any(), name
+    bad = CliRunner().invoke(main, ["precarity", "--osm", str(shared_data / "kibera" / "health.shp")])
+    assert bad.exit_code == 1
+    assert "is not an OSM file" in bad.output
+    assert "Traceback" not in bad.output
+
+
+def test_facilities_layer_geoapp_writes_is_accepted(shared_data, tmp_path):
+    """Issue 13 #8: --facilities takes geoapp's own `facilities` layer (category column) from a GeoPackage it wrote."""
+    from layers.io.osm import buildings_from_osm, facilities_from_osm, roads_from_osm
+    from layers.publish.export import write_geopackage
+
+    osm = shared_data / "kibera" / "kibera_map_2012.osm"
+    b = buildings_from_osm(osm)
+    built = write_geopackage(
+        {"buildings": b, "roads": roads_from_osm(osm, crs=b.crs), "facilities": facilities_from_osm(osm, crs=b.crs)},
+        tmp_path / "area.gpkg",
+    )
+    assert "category" in pyogrio.read_info(built, layer="facilities")["fields"]
+    mine = tmp_path / "mine.gpkg"
+    _run_json(
+        [
+            "--buildings",
+            f"{built}:buildings",
+            "--roads",
+            f"{built}:roads",
+            "--facilities",
+            f"{built}:facilities",
+            "--out",
+            str(mine),
+        ]
+    )
+    ref = tmp_path / "ref.gpkg"
+    _run_json(["--osm", str(osm), "--out", str(ref)])
+    got = pyogrio.read_dataframe(mine, layer="precarity_cells").set_index("h3_id").sort_index()
+    want = pyogrio.read_dataframe(ref, layer="precarity_cells").set_index("h3_id").sort_index()
+    assert got.index.tolist() == want.index.tolist()
+    for col in ("walk_health_m", "walk_school_m", "precarity_index"):
+        assert got[col].notna().any(), col
+        assert got[col].to_numpy() == pytest.approx(want[col].to_numpy(), rel=1e-6, nan_ok=True), col
