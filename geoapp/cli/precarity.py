@@ -22,7 +22,7 @@ _VECTOR = click.Path()
     help="OSM file (.osm, .osm.bz2, .pbf): the buildings, roads and facilities not given as files.",
 )
 @click.option("--buildings", type=_VECTOR, help="Building footprints (PATH or PATH:LAYER; default: those of --osm).")
-@click.option("--roads", type=_VECTOR, help="Road lines (PATH or PATH:LAYER): footway-only access, walks to facilities.")
+@click.option("--roads", type=_VECTOR, help="Road lines (PATH or PATH:LAYER): footway-only access and walks.")
 @click.option(
     "--facilities",
     type=_VECTOR,
