@@ -123,6 +123,8 @@ def parse_displacement(spec: str | dict | None, scheme: ClassScheme | None = Non
             name, sep, text = part.partition(":")
             if not sep:
                 raise InvalidInputError(f"displacement '{part}' must be CLASS:RATE, e.g. 'high:1.0,medium:0.3'")
+            if name.strip() in rates:
+                raise InvalidInputError(f"displacement '{spec}' names class '{name.strip()}' twice")
             rates[name.strip()] = text.strip()
     out: dict[str, float] = {}
     for name, value in rates.items():
@@ -174,6 +176,11 @@ def _numeric_scheme(parsed: list[tuple[str, str]], spec: str) -> ClassScheme:
             raise InvalidInputError(f"class '{name}:{rule}' in spec '{spec}' needs a range LOW-HIGH (empty = open)")
         lower = float(lo) if lo else -math.inf
         upper = float(hi) if hi else math.inf
+        if (lo and not math.isfinite(lower)) or (hi and not math.isfinite(upper)):
+            raise InvalidInputError(
+                f"class '{name}:{rule}' in spec '{spec}' has a bound that is not a finite number; "
+                "leave a bound empty for an open range"
+            )
         if not lower < upper:
             raise InvalidInputError(f"class '{name}' in spec '{spec}': lower bound {lo} is not below upper bound {hi}")
         classes.append(HazardClass(name, lower, upper))

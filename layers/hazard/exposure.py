@@ -138,6 +138,13 @@ def _run_stage(stage: str, result: ExposureResult, hazard: Hazard, layers: dict,
     crs = result.crs
     if stage == "buildings":
         result.buildings = buildings_exposure(layers["buildings"].to_crs(crs), hazard, progress=progress)
+        depth = result.buildings["depth_max_m"]
+        if isinstance(hazard, HazardRaster) and len(depth) and depth.isna().all():
+            warnings.warn(
+                f"every building lies on nodata cells of the hazard {hazard.path}; none can be classed",
+                UserWarning,
+                stacklevel=4,
+            )
     elif stage == "roads":
         result.roads, result.road_lengths = roads_exposure(layers["roads"].to_crs(crs), hazard)
         result.roads_total_km = float(result.road_lengths["length_m"].sum()) / 1000.0
@@ -216,7 +223,7 @@ def exposure_from_files(
     if boundary_name and not boundaries:
         raise InvalidInputError("--boundary-name needs --boundaries, the file of units to sum the figures by")
     check_profile(needs)
-    scheme = parse_classes(classes or DEFAULT_FLOOD_CLASSES)
+    scheme = parse_classes(DEFAULT_FLOOD_CLASSES if classes is None else classes)
     rates = parse_displacement(displacement, scheme) if displacement else None
     haz = open_hazard(hazard, classes=scheme, field=hazard_field)
     files = {"buildings": buildings, "roads": roads, "facilities": facilities}

@@ -98,17 +98,27 @@ def read_population(path, *, units: str = "count", scale: float = 1.0, band: int
     ) as src:
         values = np.ma.filled(src.read(band, masked=True).astype(np.float64), 0.0)
         transform, crs = src.transform, CRS.from_user_input(src.crs)
-    values = np.nan_to_num(values, nan=0.0)
+    if np.isinf(values).any():
+        raise InvalidInputError(
+            f"population raster {path} has {int(np.isinf(values).sum())} infinite cells; set them to nodata or a count"
+        )
+    values = np.nan_to_num(values, nan=0.0)  # NaN cells are nodata
     if (values < 0).any():
         warnings.warn(
             f"population raster {path} has {(values < 0).sum()} negative cells; they count as 0", stacklevel=2
         )
         values = np.clip(values, 0.0, None)
-    if units == "count":
-        people = values * scale
-    else:
-        per = 1e6 if units == "per_km2" else 1e4
-        people = values * (cell_areas_m2(transform, values.shape, crs) / per) * scale
+    with np.errstate(over="ignore"):  # an overflowing scale is the error below
+        if units == "count":
+            people = values * scale
+        else:
+            per = 1e6 if units == "per_km2" else 1e4
+            people = values * (cell_areas_m2(transform, values.shape, crs) / per) * scale
+        total = float(people.sum())
+    if not math.isfinite(total):
+        raise InvalidInputError(f"population of {path} times scale {scale:g} overflows; check --population-scale")
+    if total == 0:
+        warnings.warn(f"population raster {path} holds no people (every cell is 0 or nodata)", stacklevel=2)
     return PopulationGrid(people, transform, crs, path)
 
 

@@ -188,6 +188,11 @@ def open_hazard(
     scheme = parse_classes(classes or DEFAULT_FLOOD_CLASSES) if not isinstance(classes, ClassScheme) else classes
     path = Path(path)
     if field is None:
+        if scheme.kind == "text":
+            raise InvalidInputError(
+                f"classes '{scheme.spec()}' are text values, but the hazard {path} is a raster of numbers; "
+                "give numeric ranges such as 'low:0.1-0.7', or vector zones with --hazard-field"
+            )
         with open_raster(path, what="hazard", hint="for vector zones give the attribute with --hazard-field") as src:
             t = src.transform
             scheme = _at_precision(scheme, np.dtype(src.dtypes[0]))
@@ -259,8 +264,8 @@ def zones_from_frame(
 
 def check_overlap(hazard: Hazard, layer: gpd.GeoDataFrame | gpd.GeoSeries, *, what: str) -> None:
     """Raise OutsideExtentError when ``layer`` lies wholly outside the hazard's extent."""
-    if layer is None or len(layer) == 0:
-        return
+    if layer is None or len(layer) == 0 or not np.isfinite(hazard.bounds).all():
+        return  # nothing to place, or no zone in any class (open_hazard warned)
     from shapely import box
 
     hb = gpd.GeoSeries([box(*hazard.bounds)], crs=hazard.crs)

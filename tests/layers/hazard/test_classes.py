@@ -90,3 +90,17 @@ def test_displacement_rates_fill_unnamed_classes_with_zero():
 def test_bad_displacement_specs(spec, message):
     with pytest.raises(InvalidInputError, match=message):
         parse_displacement(spec, parse_classes(DEFAULT_FLOOD_CLASSES))
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [("low:1e308-1e309", "not a finite number"), ("low:nan-1", "not a finite number")],
+)
+def test_class_bounds_must_be_finite(spec, message):
+    with pytest.raises(InvalidInputError, match=message):
+        parse_classes(spec)
+
+
+def test_displacement_names_a_class_once():
+    with pytest.raises(InvalidInputError, match="names class 'high' twice"):
+        parse_displacement("high:1,high:0.5", parse_classes(DEFAULT_FLOOD_CLASSES))

@@ -152,3 +152,22 @@ def test_jakarta_population_total(sample_area_dir):
     with rasterio.open(sample_area_dir / "population.tif") as src:
         raw = src.read(1, masked=True).astype(np.float64)
     assert pop.total == pytest.approx(float(raw.sum()) * 0.025, rel=1e-12)
+
+
+def test_infinite_cells_and_overflowing_scales_are_errors(sample_area_dir, tmp_path):
+    """Real Jakarta population: a scale that overflows float64, and the grid with one infinite cell."""
+    with pytest.raises(InvalidInputError, match="overflows"):
+        read_population(sample_area_dir / "population.tif", scale=1e308)
+    with rasterio.open(sample_area_dir / "population.tif") as src:
+        values, transform, crs = src.read(1).astype("float32"), src.transform, src.crs
+    values[10, 10] = np.inf
+    with pytest.raises(InvalidInputError, match="1 infinite cells"):
+        read_population(write_raster(tmp_path / "inf.tif", values, transform=transform, crs=crs))
+
+
+def test_a_grid_without_people_is_a_warning(sample_area_dir, tmp_path):
+    with rasterio.open(sample_area_dir / "population.tif") as src:
+        shape, transform, crs = (src.height, src.width), src.transform, src.crs
+    path = write_raster(tmp_path / "none.tif", np.full(shape, -9999.0), transform=transform, crs=crs)
+    with pytest.warns(UserWarning, match="holds no people"):
+        assert read_population(path).total == 0
