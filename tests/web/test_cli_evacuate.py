@@ -202,3 +202,50 @@ def test_vector_hazard_zones_close_the_roads_they_touch(shared_data, tmp_path):
     wet = eb["start_flooded"].astype(bool)
     assert wet.any()
     assert eb.loc[wet, "reachable"].astype(bool).any()
+
+
+def test_empty_roads_layer_is_one_error_line(sample_area_dir, tmp_path):
+    """Issue 13 #5: an empty roads layer was an IndexError traceback in network.py."""
+    import geopandas as gpd
+
+    d = sample_area_dir
+    empty = tmp_path / "empty_roads.gpkg"
+    gpd.read_file(d / "roads.gpkg").iloc[:0].to_file(empty)
+    args = ["evacuate", "--roads", str(empty), "--buildings", str(d / "buildings.gpkg")]
+    result = CliRunner().invoke(main, [*args, "--hazard", str(d / "flood_current.tif"), "--json"])
+    assert result.exit_code == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [f"error: {empty}: no road line that can be walked (the layer is empty or has no such road)"]
+    assert "Traceback" not in result.output
+    assert result.stdout == ""
+
+
+def test_building_points_are_buildings_with_a_default_footprint(shared_data, tmp_path):
+    """Issue 13 #7: InaSAFE's 198 building points of central Jakarta (a structure survey) were refused."""
+    import geopandas as gpd
+    from rasterio.transform import from_origin
+
+    from layers.evacuation.files import POINT_FOOTPRINT_M2
+    from tests.helpers import write_raster
+
+    hazard = write_raster(
+        tmp_path / "dry.tif", np.zeros((100, 100)), transform=from_origin(694_000, 9_322_000, 100, 100)
+    )
+    out = tmp_path / "points.gpkg"
+    points = shared_data / "multihazard" / "exposure" / "building-points.shp"
+    args = ["evacuate", "--roads", str(shared_data / "jakarta" / "jakarta_roads.shp"), "--buildings", str(points)]
+    result = CliRunner().invoke(
+        main, [*args, "--hazard", str(hazard), "--shelter-tags", "amenity=school", "--out", str(out), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["buildings"] == {"total": 198, "reachable": 196, "unreachable": 2}
+    assert summary["shelters"]["total"] == 9
+    eb = gpd.read_file(out, layer="evacuation_buildings")
+    np.testing.assert_allclose(eb.area, POINT_FOOTPRINT_M2)
+    assert (eb["people"] == 4.0).all()
+    sh = gpd.read_file(out, layer="shelters")
+    by_area = sh[sh["capacity_source"] == "floor_area"]
+    assert len(by_area) > 0
+    # One storey of 36 m2 at 3.5 m2 per person (SPHERE): 10 people.
+    assert (by_area.loc[by_area["floor_area_m2"] == POINT_FOOTPRINT_M2, "capacity"] == 10).all()

@@ -175,3 +175,18 @@ def test_tandale_footway_network(shared_data):
     assert np.bincount(walk.components()).max() > 0.98 * walk.n_nodes
     # Footways carry most of the walk network; the drive network is a small part of it.
     assert drive.edges["length_m"].sum() < 0.5 * walk.edges["length_m"].sum()
+
+
+def test_empty_roads_give_an_empty_network_and_a_named_error_where_routing_needs_edges(shared_data):
+    """Issue 13 #5: the Jakarta roads file with no rows was an IndexError; now a typed error naming the layer."""
+    from layers.errors import EmptyLayerError
+    from layers.evacuation.network import require_edges
+    from layers.io.vectors import roads_from_frame
+
+    path = shared_data / "jakarta" / "jakarta_roads.shp"
+    raw = gpd.read_file(path).iloc[:0]
+    net = network_from_roads(roads_from_frame(raw, crs="EPSG:32748"), source=str(path))
+    assert (net.n_nodes, net.n_edges) == (0, 0)
+    assert list(net.edges.columns[:4]) == ["edge_id", "u", "v", "length_m"]
+    with pytest.raises(EmptyLayerError, match=f"{path}: no road line that can be walked"):
+        require_edges(net, str(path))
