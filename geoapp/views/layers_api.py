@@ -6,11 +6,17 @@ cached per build file version; exports holding field reports are made per
 caller (their privacy level) and never cached. An export over
 ``EXPORT_SYNC_MAX_FEATURES`` features runs as a background job: the answer is
 202 with a job whose progress a page can poll, then the file.
+
+Limits: a client (a signed-in user, else an IP address) has at most
+``EXPORT_JOBS_PER_CLIENT`` (default 2) export jobs queued or running at once, and
+the server at most ``EXPORT_JOBS_MAX`` (default 8); beyond, the answer is 429
+with a JSON error and a ``Retry-After`` header.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import tempfile
 import threading
@@ -27,13 +33,16 @@ from layers.publish.export import FORMATS, export_filename, export_layers, expor
 
 from .. import auth
 from ..area import build_path
-from ..errors import APIError
+from ..errors import APIError, TooManyRequestsError
 from ..ogcapi.catalogue import REPORTS, catalogue, read_layer, reports_frame
 
 bp = Blueprint("layers_api", __name__, url_prefix="/api")
 
 DEFAULT_SYNC_MAX_FEATURES = 250_000
 JOB_TTL_S = 3600
+DEFAULT_JOBS_PER_CLIENT = 2
+DEFAULT_JOBS_MAX = 8
+ACTIVE = ("queued", "running")
 
 
 @dataclass
@@ -42,6 +51,7 @@ class Job:
     names: list[str]
     format: str
     owner: int | None  # user id when the export holds exact or personal report data
+    client: str = ""  # who asked: "user:<id>" or "ip:<address>", for the per-client cap
     status: str = "queued"  # queued, running, done, failed
     done: int = 0
     total: int = 1
@@ -163,6 +173,9 @@ def _send(path: Path, names: list[str], fmt: str, *, delete: bool = False):
     return send_file(path, mimetype=mimetype, as_attachment=True, download_name=name, max_age=0)
 
 
+_JOBS_LOCK = threading.Lock()
+
+
 def _jobs() -> dict[str, Job]:
     return current_app.extensions.setdefault("geoapp.export_jobs", {})
 
@@ -196,17 +209,37 @@ def _export(names: list[str], fmt: str, csv_geometry: str, *, force_job: bool = 
     return _send(_write(names, fmt, csv_geometry, Path(tmp), reports=reports), names, fmt, delete=True)
 
 
+def _client(user) -> str:
+    return f"user:{user.id}" if user is not None else f"ip:{request.remote_addr}"
+
+
+def _check_job_limits(client: str) -> None:
+    """429 when this client, or the server, already has as many export jobs as allowed running."""
+    active = [j for j in _jobs().values() if j.status in ACTIVE]
+    per_client = int(current_app.config.get("EXPORT_JOBS_PER_CLIENT", DEFAULT_JOBS_PER_CLIENT))
+    total = int(current_app.config.get("EXPORT_JOBS_MAX", DEFAULT_JOBS_MAX))
+    if sum(j.client == client for j in active) >= per_client:
+        raise TooManyRequestsError(
+            f"you already have {per_client} export jobs running; wait for one to finish", retry_after_s=10
+        )
+    if len(active) >= total:
+        raise TooManyRequestsError(f"the server is running {total} export jobs; try again in a minute")
+
+
 def _start_job(names: list[str], fmt: str, csv_geometry: str, reports):
     _expire_jobs()
     user = auth.current_user()
-    private = reports is not None and viewer_level(user) != "public"
-    job = Job(uuid.uuid4().hex, names, fmt, owner=user.id if private and user is not None else None)
+    client = _client(user)
+    with _JOBS_LOCK:  # count and register in one step: parallel requests cannot all slip under the cap
+        _check_job_limits(client)
+        private = reports is not None and viewer_level(user) != "public"
+        job = Job(uuid.uuid4().hex, names, fmt, owner=user.id if private and user is not None else None, client=client)
+        _jobs()[job.id] = job
     out = _export_dir() / (
         f"job-{job.id}{_suffix(names, fmt)}"
         if reports is not None
         else f"{_cache_key(names, fmt, csv_geometry)}{_suffix(names, fmt)}"
     )
-    _jobs()[job.id] = job
     app = current_app._get_current_object()  # type: ignore[attr-defined]  # the app itself, for the thread
 
     def progress(done: int, total: int, name: str) -> None:
@@ -308,16 +341,26 @@ def start_job():
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise InvalidInputError('send JSON like {"layers": ["buildings"], "f": "gpkg"}')
-    fmt = str(body.get("f", "gpkg")).lower()
+    fmt = _text_field(body, "f", "gpkg").lower()
     if fmt not in FORMATS:
         raise InvalidInputError(f"f '{fmt}' must be one of {', '.join(FORMATS)}")
-    csv_geometry = body.get("csv_geometry", "wkt")
+    csv_geometry = _text_field(body, "csv_geometry", "wkt")
     if csv_geometry not in ("wkt", "lonlat"):
         raise InvalidInputError("csv_geometry must be 'wkt' or 'lonlat'")
     layers = body.get("layers")
+    if isinstance(layers, list) and not all(isinstance(n, str) for n in layers):
+        bad = next(n for n in layers if not isinstance(n, str))
+        raise InvalidInputError(f"layers must be a list of layer names (text); found {json.dumps(bad)}")
     if not isinstance(layers, (list, str)):
         raise InvalidInputError("layers must be a list of layer names")
     return _export(_names(layers), fmt, csv_geometry, force_job=True)
+
+
+def _text_field(body: dict, name: str, default: str) -> str:
+    value = body.get(name, default)
+    if not isinstance(value, str):
+        raise InvalidInputError(f"{name} must be text, e.g. {json.dumps(default)}; found {json.dumps(value)}")
+    return value
 
 
 @bp.get("/exports/<job_id>")

@@ -218,3 +218,60 @@ def test_old_cached_exports_are_pruned(api, api_app, tmp_path):
     _download(api, "/api/layers/boundaries_kelurahan", f="gpkg")
     assert not stale.exists()
     assert len(list(folder.glob("*.gpkg"))) == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"layers": [None]}, "layers"),
+        ({"layers": [1, "buildings"]}, "layers"),
+        ({"layers": [["buildings"]]}, "layers"),
+        ({"layers": {"a": 1}}, "layers"),
+        ({"layers": None}, "layers"),
+        ({"layers": ["buildings"], "f": None}, "f"),
+        ({"layers": ["buildings"], "f": ["gpkg"]}, "f"),
+        ({"layers": ["buildings"], "f": 7}, "f"),
+        ({"layers": ["buildings"], "csv_geometry": {"x": 1}}, "csv_geometry"),
+        ({"layers": ["buildings"], "csv_geometry": None}, "csv_geometry"),
+    ],
+)
+def test_export_job_body_of_wrong_json_types_is_a_400_naming_the_field(api, body, field):
+    """Issue 14 #7: {"layers": [null]} was a 500."""
+    resp = api.post("/api/exports", json=body)
+    assert resp.status_code == 400
+    assert resp.get_json()["error"]["message"].startswith(field)
+
+
+def test_export_jobs_are_capped_per_client(api, api_app):
+    """Issue 14 #6: a client gets EXPORT_JOBS_PER_CLIENT jobs at once; beyond, 429 with a JSON error."""
+    from geoapp.views.layers_api import Job
+
+    api_app.config["EXPORT_JOBS_PER_CLIENT"] = 2
+    jobs = api_app.extensions.setdefault("geoapp.export_jobs", {})
+    # Two jobs of this client still running (as if their threads were busy).
+    for i in range(2):
+        jobs[f"busy{i}"] = Job(f"busy{i}", ["buildings"], "kml", owner=None, client="ip:127.0.0.1", status="running")
+    resp = api.post("/api/exports", json={"layers": ["buildings"], "f": "kml"})
+    assert resp.status_code == 429
+    assert resp.get_json()["error"]["code"] == "too_many_requests"
+    assert "2 export jobs" in resp.get_json()["error"]["message"]
+    assert int(resp.headers["Retry-After"]) >= 1
+    # Another client is not held up by this one.
+    other = api.post(
+        "/api/exports", json={"layers": ["roads"], "f": "geojson"}, environ_base={"REMOTE_ADDR": "10.0.0.9"}
+    )
+    assert other.status_code == 202
+    _wait(api, other.headers["Location"].replace("http://localhost", ""))
+    # Once one finishes, this client may start another.
+    jobs["busy0"].status = "done"
+    again = api.post("/api/exports", json={"layers": ["buildings"], "f": "geojson"})
+    assert again.status_code == 202
+    _wait(api, again.headers["Location"].replace("http://localhost", ""))
+    # The server-wide cap holds for everyone.
+    api_app.config["EXPORT_JOBS_MAX"] = 1
+    assert (
+        api.post(
+            "/api/exports", json={"layers": ["roads"], "f": "kml"}, environ_base={"REMOTE_ADDR": "10.1.1.1"}
+        ).status_code
+        == 429
+    )
