@@ -159,7 +159,7 @@ def evacuation_step(area: Area, built: Layers) -> Layers:
     capacity_field = shl.capacity_field
     if capacity_field and capacity_field not in facilities.columns and capacity_field.lower() == "capacity":
         capacity_field = None  # the loaders already parsed the capacity attribute into ``capacity``
-    source = f"roads of area '{area.name}'"
+    source = str(area.roads_path or area.osm_path or f"roads of area '{area.name}'")
     walk = require_edges(network_from_roads(roads, mode="walk", source=source), source)
     drive = network_from_roads(roads, mode="drive", source=source)
     boundaries = area.boundary_layer() if area.boundaries else None

@@ -249,3 +249,26 @@ def test_building_points_are_buildings_with_a_default_footprint(shared_data, tmp
     assert len(by_area) > 0
     # One storey of 36 m2 at 3.5 m2 per person (SPHERE): 10 people.
     assert (by_area.loc[by_area["floor_area_m2"] == POINT_FOOTPRINT_M2, "capacity"] == 10).all()
+
+
+def test_build_with_an_empty_roads_layer_is_one_error_line(sample_area_dir, tmp_path):
+    """Issue 13 #5, through `geoapp build`: the evacuation step names the empty roads file."""
+    import shutil
+
+    import geopandas as gpd
+
+    d = sample_area_dir
+    for name in ("buildings.gpkg", "flood_current.tif"):
+        shutil.copy(d / name, tmp_path / name)
+    gpd.read_file(d / "roads.gpkg").iloc[:0].to_file(tmp_path / "roads.gpkg")
+    (tmp_path / "area.toml").write_text(
+        '[area]\nname = "empty_roads"\ncrs = "EPSG:32748"\n\n[layers]\nbuildings = "buildings.gpkg"\n'
+        'roads = "roads.gpkg"\n\n[[hazard]]\nid = "current"\nfile = "flood_current.tif"\nunits = "m"\n'
+    )
+    result = CliRunner().invoke(main, ["build", str(tmp_path), "--out", str(tmp_path / "out.gpkg"), "--quiet"])
+    assert result.exit_code == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    roads = tmp_path / "roads.gpkg"
+    assert errors == [f"error: {roads}: no road line that can be walked (the layer is empty or has no such road)"]
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "out.gpkg").exists()
