@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 import zipfile
+import zlib
 from pathlib import Path
+from typing import BinaryIO
 
 from layers.errors import InvalidInputError, TooLargeError
 
@@ -66,15 +68,53 @@ def extract_dataset(path: Path, dest: Path, *, name: str | None = None) -> Path:
     dataset = (shp or members)[0]
     with zipfile.ZipFile(path) as z:
         for info in members:
-            target = _flat(dest, info)
-            written = 0
-            with z.open(info) as src, open(target, "wb") as dst:
-                while chunk := src.read(1 << 20):
-                    written += len(chunk)
-                    if written > info.file_size or written > ZIP_MAX_TOTAL:
-                        raise TooLargeError(f"{name}: member {info.filename!r} is larger than it claims")
-                    dst.write(chunk)
+            with open(_flat(dest, info), "wb") as dst:
+                _copy_member(z, info, name, dst)
     return _flat(dest, dataset)
+
+
+# An XML document type can declare entities: external ones (XXE) read files or URLs, internal ones can
+# expand exponentially. Office files never carry one, so any is refused before a parser sees it.
+_DTD_MARKS = tuple(m.encode(enc) for m in ("<!DOCTYPE", "<!ENTITY") for enc in ("ascii", "utf-16-le", "utf-16-be"))
+_XML_SUFFIXES = (".xml", ".rels", ".vml")
+
+
+def check_members(path: Path, *, name: str) -> None:
+    """Read every member once (an XLSX before openpyxl opens it): refuse lying sizes and XML DTDs/entities."""
+    with zipfile.ZipFile(path) as z:
+        for info in z.infolist():
+            if not info.is_dir():
+                _copy_member(z, info, name, None, xml=info.filename.lower().endswith(_XML_SUFFIXES))
+
+
+def _copy_member(z: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, dst: BinaryIO | None, *, xml=False) -> None:
+    """Stream one member (into ``dst`` if given), checking it is exactly the size and checksum the archive says."""
+    member = info.filename
+    lie = f"{name}: member {member!r} is not what the archive says it is (size or checksum differ); refusing it"
+    written = 0
+    tail = b""
+    try:
+        with z.open(info) as src:
+            while chunk := src.read(1 << 20):
+                written += len(chunk)
+                if written > info.file_size or written > ZIP_MAX_TOTAL:
+                    raise TooLargeError(lie)
+                if xml:
+                    window = tail + chunk
+                    if any(mark in window for mark in _DTD_MARKS):
+                        raise InvalidInputError(
+                            f"{name}: member {member!r} declares an XML document type or entities, which "
+                            "spreadsheets never do; refusing it (save the file again from a spreadsheet program)"
+                        )
+                    tail = window[-32:]
+                if dst is not None:
+                    dst.write(chunk)
+    except (zipfile.BadZipFile, EOFError, zlib.error) as exc:  # CRC mismatch, truncated or corrupt stream
+        raise InvalidInputError(lie) from exc
+    except (RuntimeError, NotImplementedError) as exc:  # zipfile: encrypted or unsupported compression
+        raise InvalidInputError(f"{name}: member {member!r} is encrypted or compressed in an unsupported way") from exc
+    if written != info.file_size:
+        raise InvalidInputError(lie)
 
 
 def _flat(dest: Path, info: zipfile.ZipInfo) -> Path:

@@ -23,11 +23,14 @@ class RawBatch:
     Row errors found while reading the file (``raw.attrs["row_errors"]``, e.g. a CSV
     record with too many fields) start the message of their row; those of rows not
     in the frame are kept in :attr:`carried` and returned with the others.
+    ``raw.attrs["row_context"]`` ({row: text}) is added to a row's message only if
+    it fails; ``raw.attrs["notes"]`` are file-level notes for the summary.
     """
 
     def __init__(self, raw: pd.DataFrame) -> None:
         pre_errors = list(raw.attrs.get("row_errors", []))
         self.notes: list[str] = list(raw.attrs.get("notes", []))
+        self.context: dict[int, str] = dict(raw.attrs.get("row_context", {}))
         self.raw = raw.reset_index(drop=True)
         self.n = n = len(self.raw)
         self.rows = self.raw["row"].to_numpy() if "row" in self.raw else np.arange(1, n + 1)
@@ -76,6 +79,10 @@ class RawBatch:
         """The mask of failed rows and every error (those carried from the reader included), by row."""
         bad = (self.errs != "").to_numpy()
         errors = [{"row": int(r), "error": e} for r, e in zip(self.rows[bad], self.errs[bad], strict=True)]
+        if self.context:
+            for e in errors:
+                if e["row"] in self.context:
+                    e["error"] += f" (the row {self.context[e['row']]})"
         if self.carried:
             errors = sorted(errors + self.carried, key=lambda e: e["row"])
         return bad, errors

@@ -101,7 +101,11 @@ def texts(b: RawBatch) -> pd.Series:
     desc = b.text("description")
     b.add(
         ("description" in b) and (desc.str.len() > MAX_DESCRIPTION),
-        lambda: "description is " + desc.str.len().astype("string") + f" characters; the limit is {MAX_DESCRIPTION}",
+        lambda: (
+            "description is "
+            + desc.str.len().astype("Int64").astype("string")
+            + f" characters; the limit is {MAX_DESCRIPTION}"
+        ),
     )
     for col in ("reporter_name", "reporter_contact"):
         if col in b:

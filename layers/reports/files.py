@@ -13,12 +13,13 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from layers.errors import InvalidInputError
+from layers.errors import GeoappError, InvalidInputError
 from layers.reports.archives import check_zip, extract_dataset
-from layers.reports.columns import canonical_frame
-from layers.reports.csvfile import csv_batches
+from layers.reports.columns import canonical_frame, check_column_count
+from layers.reports.csvfile import csv_batches, utf16_encoding
 from layers.reports.spreadsheet import xlsx_batches
 
 BATCH_ROWS = 20_000
@@ -65,6 +66,9 @@ def sniff_format(path: Path, *, name: str | None = None) -> str:
         found = "gpkg"
     elif head.startswith(b"\x00\x00\x27\x0a"):
         found = "shp"
+    elif utf16_encoding(head):
+        text = head.decode(utf16_encoding(head) or "utf-16", errors="replace").lstrip("\ufeff \t\r\n")
+        found = "geojson" if text[:1] in ("{", "[") else "csv"
     elif b"\x00" in head:
         raise InvalidInputError(
             f"{name} is a binary file of an unknown kind; upload CSV, XLSX, GeoJSON, GeoPackage or a zipped Shapefile"
@@ -111,9 +115,14 @@ def _vector_batches(path: Path, name: str, batch_rows: int) -> Iterator[tuple[pd
         layers = pyogrio.list_layers(path)
         names = [str(n) for n in layers[:, 0]]
         layer = "reports" if "reports" in names else names[0] if names else None
-        gdf = pyogrio.read_dataframe(path, layer=layer)
-    except Exception as exc:  # GDAL's errors for unreadable files
-        raise InvalidInputError(f"{name} cannot be read as a GIS layer: {exc}") from exc
+        check_column_count(len(pyogrio.read_info(path, layer=layer)["fields"]), name)
+        with np.errstate(invalid="ignore"):  # NaN coordinates: those rows fail in validation, not here
+            gdf = pyogrio.read_dataframe(path, layer=layer)
+    except GeoappError:
+        raise
+    except Exception as exc:  # GDAL's errors for unreadable files (their text names our temporary path)
+        reason = str(exc).replace(str(path), name)
+        raise InvalidInputError(f"{name} cannot be read as a GIS layer: {reason}") from exc
     if gdf.crs is None:
         raise InvalidInputError(f"{name} has no coordinate reference system; add a .prj (Shapefile) or set one")
     if not gdf.crs.equals("EPSG:4326"):

@@ -25,7 +25,8 @@ class Location(NamedTuple):
     lon: pd.Series
     lat: pd.Series
     geometry: np.ndarray  # shapely geometries or None, object dtype
-    is_poly: np.ndarray
+    is_poly: np.ndarray  # a usable polygon: finite coordinates
+    polygon_type: np.ndarray  # any Polygon/MultiPolygon given (what the category rule looks at)
     lon_bad: pd.Series
     lat_bad: pd.Series
 
@@ -45,8 +46,10 @@ def locate(b: RawBatch) -> Location:
     present = ~shapely.is_missing(garr)
     gtype = np.where(present, shapely.get_type_id(garr), -1)
     b.add(present & shapely.is_empty(garr), "the geometry is empty")
-    is_point = present & (gtype == _POINT) & ~shapely.is_empty(garr)
-    is_poly = present & np.isin(gtype, (_POLYGON, _MULTIPOLYGON))
+    finite = _finite(garr)
+    b.add(present & ~finite, "the geometry has coordinates that are not finite numbers (NaN or infinity)")
+    is_point = present & finite & (gtype == _POINT) & ~shapely.is_empty(garr)
+    is_poly = present & finite & np.isin(gtype, (_POLYGON, _MULTIPOLYGON))
     b.add(
         present & ~np.isin(gtype, (_POINT, _POLYGON, _MULTIPOLYGON)),
         "geometry must be a Point (or a Polygon for a polygon category)",
@@ -82,7 +85,16 @@ def locate(b: RawBatch) -> Location:
     )
     b.add(lat_bad & ~swapped, lambda: "latitude " + lat.astype("string") + " is outside -90..90")
     b.add(lon_bad, lambda: "longitude " + lon.astype("string") + " is outside -180..180")
-    return Location(lon, lat, garr, is_poly, lon_bad, lat_bad)
+    polygon_type = present & np.isin(gtype, (_POLYGON, _MULTIPOLYGON))
+    return Location(lon, lat, garr, is_poly, polygon_type, lon_bad, lat_bad)
+
+
+def _finite(geoms: np.ndarray) -> np.ndarray:
+    """Per geometry: every coordinate is a finite number (a NaN or infinite one fails only its own row)."""
+    coords, index = shapely.get_coordinates(geoms, return_index=True)
+    ok = np.ones(len(geoms), dtype=bool)
+    ok[index[~np.isfinite(coords).all(axis=1)]] = False
+    return ok
 
 
 def _only(geoms: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -98,7 +110,8 @@ def _geometries(b: RawBatch) -> np.ndarray:
     wkt = b.text("wkt")
     has_wkt = wkt.notna() & pd.Series([g is None for g in geom], dtype=bool)
     if has_wkt.any():
-        parsed = shapely.from_wkt(wkt[has_wkt].to_numpy(dtype=object), on_invalid="ignore")
+        with np.errstate(invalid="ignore"):  # "POINT (nan nan)" parses; _finite fails its row
+            parsed = shapely.from_wkt(wkt[has_wkt].to_numpy(dtype=object), on_invalid="ignore")
         geom = geom.copy()
         geom[has_wkt.to_numpy()] = parsed
         b.add(has_wkt & pd.Series([g is None for g in geom]), lambda: "geometry " + quote(wkt) + " is not valid WKT")

@@ -110,7 +110,7 @@ def normalise_reports(
     b = RawBatch(raw)
     now = now or datetime.now(UTC)
     loc = locate(b)
-    cat = fields.categories(b, config, default_category, loc.is_poly)
+    cat = fields.categories(b, config, default_category, loc.polygon_type)
     observed = fields.observed_times(b, now)
     nums = fields.measures(b)
     desc = fields.texts(b)
