@@ -1,4 +1,4 @@
-"""`geoapp users create|token|list` and `geoapp db upgrade`: accounts and the reports database."""
+"""`geoapp users create|token|password|list` and `geoapp db upgrade`: accounts and the reports database."""
 
 from __future__ import annotations
 
@@ -45,6 +45,23 @@ def token(name: str, db: str | None) -> None:
         if user is None:
             raise click.ClickException(f"no user named {name!r}")
         click.echo(new_token(s, user))
+
+
+@users.command("password")
+@click.argument("name")
+@click.option("--db", help="SQLAlchemy URL.")
+def password(name: str, db: str | None) -> None:
+    """Set a user's browser password (asked twice); their login sessions end."""
+    from ..auth import set_password
+
+    secret = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    app = app_for_cli(db)
+    with app.app_context(), Session(app.extensions["geoapp.db"]) as s, s.begin():
+        user = s.scalar(select(User).where(User.name == name))
+        if user is None:
+            raise click.ClickException(f"no user named {name!r}")
+        set_password(user, secret)
+    click.echo(f"password of {name} changed; their login sessions have ended")
 
 
 @users.command("list")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -116,3 +117,136 @@ def test_db_upgrade_and_users_list(tmp_path, monkeypatch):
     listed = runner.invoke(main, ["users", "list"])
     assert listed.exit_code == 0
     assert "zed\tplanner" in listed.output
+
+
+# -- sessions end, logins are throttled, responses are hardened --------------------------------------
+
+
+def _login(client, name: str, password: str):
+    return client.post("/login", data={"name": name, "password": password, "csrf_token": _csrf(client)})
+
+
+def _pending_visible(client) -> bool:
+    """A moderator-only view: the pending queue with personal fields."""
+    resp = client.get("/api/reports", query_string={"status": "pending"})
+    body = resp.get_data(as_text=True)
+    resp.close()
+    return resp.status_code == 200 and "Siti" in body
+
+
+def _copy_cookie(app, client):
+    """A second browser with a copy of ``client``'s session cookie (as an attacker who copied it)."""
+    other = app.test_client()
+    cookie = client.get_cookie("session")
+    other.set_cookie("session", cookie.value)
+    return other
+
+
+def _pending_report(client):
+    resp = client.post("/api/reports", json=feature(reporter_name="Siti"))
+    assert resp.status_code == 201
+
+
+@pytest.mark.parametrize("how", ["logout", "token", "password"])
+def test_a_copied_session_cookie_stops_working(app, client, make_user, tmp_path, how):
+    make_user(app, "moderator", name="mo", password="pw-1")
+    _pending_report(app.test_client())
+    assert _login(client, "mo", "pw-1").status_code == 302
+    thief = _copy_cookie(app, client)
+    assert _pending_visible(thief)  # the copy works while the session lives
+    if how == "logout":
+        client.post("/logout", data={"csrf_token": _csrf(client, "/report")})
+    elif how == "token":
+        result = app.test_cli_runner().invoke(main, ["users", "token", "mo", "--db", app.config["DATABASE_URL"]])
+        assert result.exit_code == 0, result.output
+    else:
+        result = app.test_cli_runner().invoke(
+            main, ["users", "password", "mo", "--db", app.config["DATABASE_URL"]], input="pw-2\npw-2\n"
+        )
+        assert result.exit_code == 0, result.output
+        assert _login(app.test_client(), "mo", "pw-1").status_code == 401
+        assert _login(app.test_client(), "mo", "pw-2").status_code == 302
+    assert not _pending_visible(thief)
+    assert not _pending_visible(client)
+
+
+def test_failed_logins_are_throttled_per_name_and_address(app, make_user):
+    make_user(app, "moderator", name="mo", password="right")
+    client = app.test_client()
+    codes = [_login(client, "mo", f"wrong-{i}").status_code for i in range(6)]
+    assert codes == [401] * 5 + [429]
+    blocked = _login(client, "mo", "right")  # even the right password waits out the window
+    assert blocked.status_code == 429
+    assert blocked.json["error"]["code"] == "too_many_requests"
+    assert int(blocked.headers["Retry-After"]) > 0
+    # another address, or another name from this one, is not blocked
+    other = app.test_client()
+    ok = other.post(
+        "/login",
+        data={"name": "mo", "password": "right", "csrf_token": _csrf(other)},
+        environ_base={"REMOTE_ADDR": "10.0.0.7"},
+    )
+    assert ok.status_code == 302
+    assert _login(client, "someone-else", "x").status_code == 401
+
+
+def test_unknown_names_cost_a_password_hash_too(app, make_user, monkeypatch):
+    """No timing oracle: an unknown name is checked against a dummy hash (counted, not timed)."""
+    import geoapp.auth as auth
+
+    make_user(app, "moderator", name="known", password="pw")
+    calls = []
+    real = auth.check_password_hash
+    monkeypatch.setattr(auth, "check_password_hash", lambda h, p: calls.append(h) or real(h, p))
+    for name in ("known", "nobody-by-this-name"):
+        _login(app.test_client(), name, "wrong")
+    assert len(calls) == 2
+    assert calls[0] != calls[1]  # the real hash, then the dummy one
+
+
+def test_every_response_has_security_headers(app, client):
+    for path in ("/report", "/login", "/api/reports", "/ogcapi/", "/api/no-such-thing"):
+        resp = client.get(path)
+        csp = resp.headers["Content-Security-Policy"]
+        assert "frame-ancestors 'none'" in csp
+        assert "script-src 'self'" in csp
+        assert "unsafe-eval" not in csp
+        assert resp.headers["X-Content-Type-Options"] == "nosniff"
+        assert resp.headers["X-Frame-Options"] == "DENY"
+        assert resp.headers["Referrer-Policy"] == "same-origin"
+        resp.close()
+
+
+def test_session_cookie_is_secure_httponly_and_lax_behind_tls(tmp_path, make_user):
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "k",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'tls.db'}",
+            "PROXY_FIX": 1,
+        }
+    )
+    make_user(app, "moderator", name="mo", password="pw")
+    plain = app.test_client().get("/login")
+    assert "Secure" not in plain.headers["Set-Cookie"]  # plain HTTP on loopback: a Secure cookie would be lost
+    tls = app.test_client()
+    page = tls.get("/login", headers={"X-Forwarded-Proto": "https"})
+    cookie = page.headers["Set-Cookie"]
+    assert "Secure" in cookie
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+
+
+def test_authenticated_answers_are_never_cached(app, client, make_user):
+    _, token = make_user(app, "moderator")
+    anonymous = client.get("/ogcapi/collections")
+    assert "no-store" not in anonymous.headers.get("Cache-Control", "")
+    for headers in (bearer(token),):
+        resp = client.get("/api/reports", headers=headers)
+        assert resp.headers["Cache-Control"] == "private, no-store"
+        resp.close()
+        resp = client.get("/ogcapi/collections", headers=headers)
+        assert resp.headers["Cache-Control"] == "private, no-store"
+        assert "Authorization" in resp.headers["Vary"]
+    # a page that sets a session cookie (CSRF token) is private too
+    assert client.get("/login").headers["Cache-Control"] == "private, no-store"
