@@ -250,3 +250,20 @@ def test_authenticated_answers_are_never_cached(app, client, make_user):
         assert "Authorization" in resp.headers["Vary"]
     # a page that sets a session cookie (CSRF token) is private too
     assert client.get("/login").headers["Cache-Control"] == "private, no-store"
+
+
+def test_a_moderators_view_of_a_pending_photo_is_never_cached(app, client, make_user):
+    """The photo view says ``public, max-age``; for an authenticated caller the app makes it private."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    _, mod = make_user(app, "moderator")
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8), "red").save(buf, "JPEG")
+    f = feature(photo="data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode())
+    assert client.post("/api/reports", json=f).status_code == 201
+    photo = client.get(f"/api/reports/{f['properties']['id']}/photo", headers=bearer(mod))
+    assert photo.status_code == 200
+    assert photo.headers["Cache-Control"] == "private, no-store"
