@@ -37,11 +37,14 @@ class StoreSummary:
     rejected_total: int = 0
     ids: list[str] = field(default_factory=list)
     import_id: int | None = None
+    notes: list[str] = field(default_factory=list)  # file-level remarks of the reader, each said once
 
     def as_json(self, *, with_ids: bool = False) -> dict:
         out = {"accepted": self.accepted, "duplicates": self.duplicates, "rejected": self.rejected}
         if self.rejected_total > len(self.rejected):
             out["rejected_total"] = self.rejected_total
+        if self.notes:
+            out["notes"] = self.notes
         if with_ids:
             out["ids"] = self.ids
         return out
@@ -127,6 +130,7 @@ def store_batch(
     """
     summary.duplicates += result.duplicates
     summary.rejected_total += len(result.errors)
+    summary.notes.extend(n for n in result.notes if n not in summary.notes)
     room = MAX_LISTED_ERRORS - len(summary.rejected)
     summary.rejected.extend(result.errors[: max(room, 0)])
     if result.records.empty:

@@ -152,3 +152,98 @@ def test_cli_import_prints_the_summary_and_is_idempotent(tmp_path, monkeypatch):
     bad = runner.invoke(main, ["reports", "import", str(path), "--user", "nobody"])
     assert bad.exit_code != 0
     assert "no user named 'nobody'" in bad.output
+
+
+def _xlsx(rows: list[list]) -> bytes:
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    for row in rows:
+        wb.active.append(row)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def test_xlsx_over_http_is_imported(app, client, make_user):
+    """The upload is saved without a suffix; the workbook is still read (it used to fail every time)."""
+    _, token = make_user(app, "volunteer")
+    data = _xlsx([["category", "lon", "lat", "description"], ["need_water", 106.83, -6.2, "sumur kering"]])
+    resp = _upload(client, token, data, "survey.xlsx")
+    assert resp.status_code == 200, resp.data
+    assert resp.json["accepted"] == 1
+    assert resp.json["rejected"] == []
+
+
+def test_short_rows_and_encodings_are_noted_once_in_the_summary(app, client, make_user):
+    """ODK Central's short rows: read, one note; a UTF-16 CSV is read, not refused as binary."""
+    _, token = make_user(app, "volunteer")
+    short = "category,lon,lat,description,ReviewState\n" + "".join(
+        f"blocked_drain,106.83,-6.2,drain {i}\n" for i in range(3)
+    )
+    resp = _upload(client, token, short.encode(), "odk.csv")
+    assert resp.json["accepted"] == 3
+    assert resp.json["rejected"] == []
+    assert resp.json["notes"] == [
+        "3 row(s) have fewer fields than the header (5); their missing trailing cells were read as empty"
+    ]
+    utf16 = "category\tlon\tlat\tdescription\nneed_food\t106.84\t-6.21\tçà\n".encode("utf-16")
+    resp = _upload(client, token, utf16, "unicode.csv")
+    assert resp.status_code == 200, resp.data
+    assert resp.json["accepted"] == 1
+    assert resp.json["notes"] == ["the file was read as UTF-16"]
+
+
+def test_import_errors_name_the_upload_not_server_paths(app, client, make_user):
+    _, token = make_user(app, "volunteer")
+    resp = _upload(client, token, b'{"type": "FeatureCollection", "features": [', "mine.geojson")
+    assert resp.status_code == 400
+    message = resp.json["error"]["message"]
+    assert message.startswith("mine.geojson cannot be read as a GIS layer")
+    assert "geoapp-import" not in message
+    assert "/upload" not in message
+
+
+def _bad_crc_zip() -> bytes:
+    """A zip whose member's stored checksum does not match its content."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("r.csv", "category,lon,lat\nneed_food,106.8,-6.2\n")
+    data = bytearray(buf.getvalue())
+    for sig, crc_at in ((b"PK\x03\x04", 14), (b"PK\x01\x02", 16)):
+        i = data.find(sig)
+        data[i + crc_at] ^= 0xFF
+    return bytes(data)
+
+
+def test_cli_import_bad_files_is_one_line_never_a_traceback(tmp_path, monkeypatch):
+    """A lying zip and an XXE workbook: one line, exit 1; NaN coordinates: only those rows rejected."""
+    from click.testing import CliRunner
+
+    from geoapp.cli import main
+
+    monkeypatch.setenv("GEOAPP_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    (tmp_path / "lie.zip").write_bytes(_bad_crc_zip())
+    xxe = _xlsx([["category", "lon", "lat", "description"], ["need_food", 106.8, -6.2, "XXE"]])
+    with zipfile.ZipFile(io.BytesIO(xxe)) as src, zipfile.ZipFile(tmp_path / "xxe.xlsx", "w") as dst:
+        for n in src.namelist():
+            body = src.read(n)
+            if n == "xl/worksheets/sheet1.xml":
+                body = b'<!DOCTYPE w [<!ENTITY e SYSTEM "file:///etc/passwd">]>' + body.replace(b">XXE<", b">&e;<")
+            dst.writestr(n, body)
+    runner = CliRunner()
+    for name, message in [
+        ("lie.zip", "member 'r.csv' is not what the archive says it is"),
+        ("xxe.xlsx", "declares an XML document type or entities"),
+    ]:
+        result = runner.invoke(main, ["reports", "import", str(tmp_path / name)])
+        assert result.exit_code == 1, result.output
+        assert message in result.output
+        assert "Traceback" not in result.output
+    nan = tmp_path / "nan.csv"
+    nan.write_text('wkt,category\n"POINT (106.8 -6.2)",need_food\n"POINT (nan nan)",need_food\n')
+    result = runner.invoke(main, ["reports", "import", str(nan)])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output.strip().splitlines()[-1])
+    assert summary["accepted"] == 1
+    assert [e["row"] for e in summary["rejected"]] == [2]
