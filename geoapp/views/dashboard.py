@@ -28,13 +28,13 @@ def _built() -> BuiltLayers:
     return cached[1]
 
 
-def _reports():
-    """Every stored report, all statuses, for counting only (nothing personal reaches the page)."""
+def _count_reports():
+    """Participation counted in the database (no report is loaded); None when reports are not set up here."""
     if "geoapp.db" not in current_app.extensions:
         return None
-    from geoapp.reports.query import reports_geodataframe
+    from geoapp.reports.query import participation_counts
 
-    return reports_geodataframe(viewer="moderator")
+    return participation_counts
 
 
 def _figures() -> dict:
@@ -45,7 +45,7 @@ def _figures() -> dict:
         raise APIError(404, "not_found", f"no boundary set '{boundary}'; sets are {[b.id for b in area.boundaries]}")
     if scenario is not None:
         area.hazard(scenario)  # NotFoundError -> 404
-    return dashboard(area, _built(), boundary=boundary, ranking_scenario=scenario, reports=_reports())
+    return dashboard(area, _built(), boundary=boundary, ranking_scenario=scenario, count_reports=_count_reports())
 
 
 @bp.get("/dashboard")

@@ -11,6 +11,7 @@ inside the neighbourhoods. A figure whose layer is absent is None.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -149,6 +150,12 @@ def participation(reports: gpd.GeoDataFrame, units: gpd.GeoDataFrame | None) -> 
     return out
 
 
+def _participation(reports, units, count_reports) -> dict | None:
+    if count_reports is not None:
+        return count_reports(units)
+    return participation(reports, units) if reports is not None else None
+
+
 def layer_dates(paths: dict[str, Path]) -> list[dict]:
     """When each input was last changed: a GeoPackage's ``gpkg_contents.last_change``, a GeoTIFF's
     ``TIFFTAG_DATETIME``, else the file's modification time.
@@ -210,6 +217,7 @@ def dashboard(
     boundary: str | None = None,
     ranking_scenario: str | None = None,
     reports: gpd.GeoDataFrame | None = None,
+    count_reports: Callable[[gpd.GeoDataFrame | None], dict] | None = None,
 ) -> dict:
     """Everything the dashboard shows, for ``area`` (an :class:`~layers.area.Area`) and its build.
 
@@ -218,6 +226,9 @@ def dashboard(
     ``ranking_scenario``), ``compare`` (people affected per neighbourhood in
     every scenario, the ten most affected), ``participation`` (when
     ``reports`` are given: every status, counts only) and ``dates``.
+
+    ``count_reports(units)`` gives the participation figures instead of ``reports`` when the reports are
+    counted where they are stored (a database counts a million reports without loading them).
     """
     layers = built if isinstance(built, BuiltLayers) else BuiltLayers(built)
     built = layers.path
@@ -278,7 +289,7 @@ def dashboard(
         "ranking_scenario": ranking_scenario,
         "ranking": ranking,
         "compare": compare,
-        "participation": participation(reports, units) if reports is not None else None,
+        "participation": _participation(reports, units, count_reports),
         "dates": layer_dates({k: v for k, v in paths.items() if v is not None and Path(v).exists()}),
         "built": bool(layers.names),
     }
