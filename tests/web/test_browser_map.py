@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 import uuid
 
 import pyogrio
@@ -29,6 +30,16 @@ NEIGHBOURHOOD = "PASAR BARU RW 08"
 class _QuietHandler(WSGIRequestHandler):
     def log_request(self, *args, **kwargs) -> None:  # hundreds of tile requests: keep test output readable
         pass
+
+
+def _wait_until(page, expression: str, timeout_ms: int = 30_000) -> None:
+    """Poll ``expression`` from Python: Playwright's wait_for_function evaluates strings with eval,
+    which the pages' Content-Security-Policy (no 'unsafe-eval') rightly refuses."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {expression}")
+        page.wait_for_timeout(50)
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +111,7 @@ def page(chromium, server):
 
 
 def _idle(page):
-    page.wait_for_function("window.geoappMap.pending() === 0", timeout=30_000)
+    _wait_until(page, "window.geoappMap.pending() === 0", timeout_ms=30_000)
     page.wait_for_timeout(300)  # Leaflet prunes the previous zoom's tiles 250 ms after the new ones load
 
 
@@ -135,7 +146,7 @@ def test_scenario_switch_changes_the_hazard_overlay(page):
     page.on("request", lambda r: seen.append(r.url))
     page.locator("#scenario-design").check()
     assert page.evaluate("window.geoappMap.overlay()._url").endswith("/map/hazard/design.png")
-    page.wait_for_function("document.querySelector('.leaflet-image-layer').complete")
+    _wait_until(page, "document.querySelector('.leaflet-image-layer').complete")
     assert page.get_attribute("body", "data-scenario") == "design"
     _idle(page)
     assert any("/map/tiles/buildings/" in u and "scenario=design" in u for u in seen)
