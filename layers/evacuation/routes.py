@@ -1,7 +1,8 @@
 """The streets people use: people per edge, the edges of each building's route, and route lines.
 
 Route lines and people per edge use whole edges: a building's own street and the shelter's
-street are drawn and counted whole (``distance_m`` counts only the part walked).
+street are drawn and counted whole, while ``distance_m`` counts only the walked part of those two
+streets, plus the straight legs from the building and to the shelter (see :mod:`layers.evacuation.graph`).
 """
 
 from __future__ import annotations
