@@ -49,7 +49,8 @@ FORMAT_CHOICES = [*FORMATS, "html"]
 @click.option(
     "--with-reports",
     is_flag=True,
-    help="Add published field reports as layer field_reports, as the public sees them (blurred, no personal data).",
+    help="Add published field reports as layer field_reports, as the public sees them (blurred, no personal data); "
+    "with --format html, as the map's field-report layer.",
 )
 @click.option(
     "--db", "db_url", default=None, help="Report database URL (default GEOAPP_DATABASE_URL or the instance SQLite)."
@@ -78,7 +79,8 @@ def export(
         if fmt == "html":
             from layers.publish.standalone import standalone_map
 
-            path = standalone_map(gpkg if built else area, out)
+            reports = _public_reports(area_dir, db_url) if with_reports else None
+            path = standalone_map(gpkg if built else area, out, reports=reports)
             click.echo(str(path))
             return
         wanted = [n.strip() for n in names.split(",") if n.strip()] if names else None

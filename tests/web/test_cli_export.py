@@ -133,7 +133,8 @@ def test_several_layers_in_a_one_layer_format_need_a_zip(sample_area_dir, built_
     assert "name the output 'x.zip'" in result.output
 
 
-def test_with_reports_exports_what_the_public_sees(sample_area_dir, built_area, tmp_path, make_user):
+def _one_report(tmp_path, make_user) -> tuple[str, tuple[float, float]]:
+    """A database holding one published report (a trusted volunteer's) with personal fields; its URL and point."""
     import uuid
 
     from geoapp import create_app
@@ -149,11 +150,45 @@ def test_with_reports_exports_what_the_public_sees(sample_area_dir, built_area, 
         "properties": {
             "id": str(uuid.uuid4()),
             "category": "flooding_observed",
+            "description": "air setinggi lutut",
             "reporter_name": "Qwzx Reporter",
             "reporter_contact": "+62 811",
         },
     }
     assert app.test_client().post("/api/reports", json=feat, headers=bearer(trusted)).status_code == 201
+    return url, exact
+
+
+def test_html_with_reports_shows_the_public_reports(sample_area_dir, built_area, tmp_path, make_user):
+    """Issue 14 #12: `--format html --with-reports` left the reports out silently."""
+    import json
+    import re
+
+    from layers.publish.export import read_layers, write_geopackage
+
+    url, exact = _one_report(tmp_path, make_user)
+    small = tmp_path / "small.gpkg"
+    write_geopackage(read_layers(built_area, ["facilities"]), small)
+    out = tmp_path / "map.html"
+    args = ["export", str(sample_area_dir), "--format", "html", "--out", str(out), "--build", str(small), "--quiet"]
+    result = _run(*args, "--with-reports", "--db", url)
+    assert result.exit_code == 0, result.output
+    html = out.read_text()
+    cfg = json.loads(re.search(r'<script type="application/json" id="map-config">(.*?)</script>', html, re.S)[1])
+    assert "reports" in [layer["name"] for layer in cfg["layers"]]
+    (feature,) = cfg["inline"]["features"]["reports"][""]["features"]
+    assert feature["properties"]["category"] == "flooding_observed"
+    assert tuple(round(c, 7) for c in feature["geometry"]["coordinates"]) != exact  # blurred, as the public sees it
+    assert "air setinggi lutut" in html
+    assert "Qwzx" not in html
+    assert "+62 811" not in html
+    without = _run(*args)
+    assert without.exit_code == 0, without.output
+    assert "air setinggi lutut" not in out.read_text()
+
+
+def test_with_reports_exports_what_the_public_sees(sample_area_dir, built_area, tmp_path, make_user):
+    url, exact = _one_report(tmp_path, make_user)
     out = tmp_path / "r.gpkg"
     result = _run(
         "export",
