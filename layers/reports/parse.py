@@ -24,7 +24,7 @@ import shapely
 from layers.errors import InvalidInputError
 from layers.reports import fields
 from layers.reports.batch import RawBatch
-from layers.reports.columns import canonical_frame
+from layers.reports.columns import canonical_frame, check_column_count
 from layers.reports.config import ReportConfig
 from layers.reports.files import BATCH_ROWS, iter_raw_batches
 from layers.reports.ids import report_ids
@@ -206,6 +206,7 @@ def raw_from_geojson(obj) -> pd.DataFrame:
     for i, f in enumerate(feats, start=1):
         props = f.get("properties") if isinstance(f, dict) else None
         props = dict(props) if isinstance(props, dict) else {}
+        check_column_count(len(props), f"feature {i}")
         geom = None
         g = f.get("geometry") if isinstance(f, dict) else None
         if not isinstance(f, dict) or f.get("type") != "Feature":
@@ -234,6 +235,7 @@ def raw_from_geojson(obj) -> pd.DataFrame:
             errors.append({"row": i, "error": "properties.attributes must be an object"})
         props_list.append(flat)
         geoms.append(geom)
+    check_column_count(len({k for p in props_list for k in p} - {"__attrs"}), "the request")
     df = pd.DataFrame(props_list, dtype=object)
     extra = df.pop("__attrs") if "__attrs" in df else pd.Series([{}] * len(df), dtype=object)
     out, _ = canonical_frame(df.fillna(""), has_geometry=True)

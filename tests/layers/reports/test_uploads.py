@@ -248,3 +248,18 @@ def test_an_xlsx_needs_no_suffix(tmp_path):
             z.writestr(n, d)
     r = _read(p, name="reports.xlsx")
     assert r.records["description"].tolist() == ["dry"]
+
+
+def test_api_features_with_too_many_properties_are_refused():
+    from layers.reports.parse import raw_from_geojson
+
+    wide = {f"p{i}": i for i in range(MAX_COLUMNS + 1)}
+    one = {"type": "Feature", "geometry": None, "properties": wide}
+    with pytest.raises(TooLargeError, match=f"feature 1 has {MAX_COLUMNS + 1} columns; the limit is {MAX_COLUMNS}"):
+        raw_from_geojson(one)
+    many = {
+        "type": "FeatureCollection",
+        "features": [{"type": "Feature", "geometry": None, "properties": {f"p{i}": 1}} for i in range(MAX_COLUMNS + 1)],
+    }
+    with pytest.raises(TooLargeError, match=f"the request has {MAX_COLUMNS + 1} columns"):
+        raw_from_geojson(many)
