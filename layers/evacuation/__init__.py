@@ -1,1 +1,3 @@
-"""Evacuation: walk and drive networks, shelters, the nearest safe shelter with room, emergency access."""
+"""Evacuation and emergency access: networks from roads (network, snap), the routing graph and its costs
+(graph), shelters, the capacity-aware assignment (assign), routes, catchments and drive-time access (access),
+the build step (step) and ``geoapp evacuate`` from files (files)."""
