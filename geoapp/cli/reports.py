@@ -24,7 +24,12 @@ def reports() -> None:
 @click.option("--user", "user_name", help="Import as this user (a trusted user's reports are published directly).")
 @click.option("--db", help="SQLAlchemy URL (default: GEOAPP_DATABASE_URL or the instance SQLite file).")
 def import_cmd(file: Path, category: str | None, user_name: str | None, db: str | None) -> None:
-    """Import FILE in one transaction; prints {"accepted", "duplicates", "rejected"} as JSON."""
+    """Import FILE; prints {"accepted", "duplicates", "rejected", "notes"} as JSON.
+
+    Limits: at most 500 columns (layers.reports.columns.MAX_COLUMNS); zip archives at most 2,000
+    members and 512 MB unpacked. CSV text may be UTF-8, UTF-16 or Windows-1252 (per row); the
+    notes say which rows were decoded how, and that short rows were padded with empty cells.
+    """
     from geoapp.reports.store import import_path
 
     from .. import db as dbmod
