@@ -8,6 +8,7 @@ checked (:mod:`layers.reports.archives`) before anything is extracted.
 
 from __future__ import annotations
 
+import os
 import tempfile
 import zipfile
 from collections.abc import Iterator
@@ -121,7 +122,7 @@ def _vector_batches(path: Path, name: str, batch_rows: int) -> Iterator[tuple[pd
     except GeoappError:
         raise
     except Exception as exc:  # GDAL's errors for unreadable files (their text names our temporary path)
-        reason = str(exc).replace(str(path), name)
+        reason = str(exc).replace(str(path), name).replace(f"{path.parent}{os.sep}", "")
         raise InvalidInputError(f"{name} cannot be read as a GIS layer: {reason}") from exc
     if gdf.crs is None:
         raise InvalidInputError(f"{name} has no coordinate reference system; add a .prj (Shapefile) or set one")

@@ -202,6 +202,14 @@ def test_import_errors_name_the_upload_not_server_paths(app, client, make_user):
     assert message.startswith("mine.geojson cannot be read as a GIS layer")
     assert "geoapp-import" not in message
     assert "/upload" not in message
+    shp = io.BytesIO()
+    with zipfile.ZipFile(shp, "w") as z:
+        for ext in ("shp", "shx", "dbf"):
+            z.writestr(f"roads.{ext}", b"\x00\x00\x27\x0a" + b"\x00" * 50)
+    resp = _upload(client, token, shp.getvalue(), "mine.zip")
+    assert resp.status_code == 400
+    assert resp.json["error"]["message"].startswith("mine.zip:roads.shp cannot be read as a GIS layer")
+    assert "geoapp-zip" not in resp.json["error"]["message"]
 
 
 def _bad_crc_zip() -> bytes:
