@@ -150,6 +150,22 @@ def participation(reports: gpd.GeoDataFrame, units: gpd.GeoDataFrame | None) -> 
     return out
 
 
+def _input_paths(area, built: Path) -> dict[str, Path]:
+    """Every input file of the area by what it holds, and the build."""
+    paths = {
+        "buildings": area.buildings_path,
+        "roads": area.roads_path,
+        "facilities": area.facilities_path,
+        "osm": area.osm_path,
+    }
+    paths.update({f"hazard: {h.title}": h.path for h in area.hazards})
+    if area.population is not None:
+        paths["population"] = area.population.path
+    paths.update({f"boundaries: {b.title}": b.path for b in area.boundaries})
+    paths["build"] = built
+    return paths
+
+
 def _participation(reports, units, count_reports) -> dict | None:
     if count_reports is not None:
         return count_reports(units)
@@ -272,17 +288,7 @@ def dashboard(
         for name in ranking.head(10)["name"]:
             compare.append({"name": name, **{sid: float(per[sid].get(name, 0.0)) for sid in scenario_ids}})
     units = area.boundary_layer(boundary) if boundary else None
-    paths = {
-        "buildings": area.buildings_path,
-        "roads": area.roads_path,
-        "facilities": area.facilities_path,
-        "osm": area.osm_path,
-    }
-    paths.update({f"hazard: {h.title}": h.path for h in area.hazards})
-    if area.population is not None:
-        paths["population"] = area.population.path
-    paths.update({f"boundaries: {b.title}": b.path for b in area.boundaries})
-    paths["build"] = Path(built)
+    paths = _input_paths(area, Path(built))
     return {
         "scenarios": figures,
         "boundary": boundary,
