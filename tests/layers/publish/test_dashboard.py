@@ -85,7 +85,8 @@ def built(tmp_path_factory):
 
 def test_headline_figures_of_one_scenario(built):
     fig = scenario_figures(built, "current", CLASSES, boundary="rw")
-    assert fig["population"]["total"] == 350.0 and fig["population"]["affected"] == 75.0
+    assert fig["population"]["total"] == 350.0
+    assert fig["population"]["affected"] == 75.0
     assert fig["population"]["by_class"] == {"low": 20.0, "medium": 25.0, "high": 30.0}
     assert fig["population"]["displaced"] == 37.5
     assert (
@@ -95,7 +96,8 @@ def test_headline_figures_of_one_scenario(built):
     )
     assert fig["buildings"] == {"total": 4, "affected": 3, "by_class": {"low": 2, "medium": 0, "high": 1}}
     assert fig["roads"] == {"affected_km": 1.75, "by_class_km": {"low": 0.0, "medium": 1.5, "high": 0.25}}
-    assert fig["facilities"]["affected"] == 2 and fig["facilities"]["by_category"] == {"school": 2}
+    assert fig["facilities"]["affected"] == 2
+    assert fig["facilities"]["by_category"] == {"school": 2}
     assert fig["evacuation"] == {"buildings": 4, "unreachable": 2}
     assert fig["shelters"] == {"total": 2, "over_capacity": 1}
 
@@ -103,7 +105,8 @@ def test_headline_figures_of_one_scenario(built):
 def test_a_scenario_without_some_analyses_has_only_what_exists(built):
     fig = scenario_figures(built, "design", CLASSES, boundary="rw")
     assert fig["buildings"]["affected"] == 1
-    assert fig["roads"]["affected_km"] == 0.0 and fig["population"]["affected"] == 0.0
+    assert fig["roads"]["affected_km"] == 0.0
+    assert fig["population"]["affected"] == 0.0
     missing = BuiltLayers(built.path.parent / "absent.gpkg")
     assert scenario_figures(missing, "current", CLASSES) == {"scenario": "current"}
 
@@ -141,7 +144,8 @@ def test_layer_dates_from_geopackage_contents(built, tmp_path):
     other = tmp_path / "notes.txt"
     other.write_text("x")
     rows = {r["layer"]: r for r in layer_dates({"build": built.path, "notes": other})}
-    assert rows["build"]["how"] == "GeoPackage last_change" and len(rows["build"]["date"]) == 10
+    assert rows["build"]["how"] == "GeoPackage last_change"
+    assert len(rows["build"]["date"]) == 10
     assert rows["notes"]["how"] == "file modified"
 
 
@@ -177,8 +181,10 @@ def test_dashboard_prefers_the_summary_the_build_stored(sample_area_dir, tmp_pat
     write_geopackage({"exposure_areas": areas}, path, metadata={"exposure_summary:current": json.dumps(summary)})
     d = dashboard(area, path)
     current = d["scenarios"][0]
-    assert current["population"]["affected"] == 2480451.449 and current["population_scope"] == "area"
+    assert current["population"]["affected"] == 2480451.449
+    assert current["population_scope"] == "area"
     assert current["buildings"]["affected"] == 4249
     assert d["scenarios"][1]["population_scope"] == "neighbourhoods"
-    assert d["ranking"]["name"].tolist() == ["X"] and d["participation"] is None
+    assert d["ranking"]["name"].tolist() == ["X"]
+    assert d["participation"] is None
     assert {r["layer"] for r in d["dates"]} >= {"buildings", "population", "build"}

@@ -51,7 +51,8 @@ def test_cells_take_their_class_palette_entry_and_the_rest_is_transparent(tmp_pa
     assert idx.tolist() == [[0, 1, 2, 3], [0, 1, 2, 3]]
     image = Image.open(io.BytesIO(ov.png))
     alpha = image.info["transparency"]
-    assert alpha[0] == 0 and all(a > 0 for a in alpha[1:4])
+    assert alpha[0] == 0
+    assert all(a > 0 for a in alpha[1:4])
     palette = image.getpalette()[3:12]
     assert palette == [int(c[i : i + 2], 16) for c in depth_colours(3) for i in (1, 3, 5)]
 
@@ -103,7 +104,8 @@ def test_vector_zones_classified_by_a_text_field(tmp_path):
     idx = _indices(ov.png)
     # Only the two "yes" zones are drawn: the middle third of the image stays transparent.
     w = idx.shape[1]
-    assert idx[:, : w // 3 - 2].min() == 1 and idx[:, w // 3 + 2 : 2 * w // 3 - 2].max() == 0
+    assert idx[:, : w // 3 - 2].min() == 1
+    assert idx[:, w // 3 + 2 : 2 * w // 3 - 2].max() == 0
     assert ov.legend == [{"name": "wet", "label": "yes", "colour": depth_colours(1)[0], "min": None, "max": None}]
     with pytest.raises(InvalidInputError, match="no field 'DEPTH'"):
         hazard_overlay(tmp_path / "zones.gpkg", FLOOD, field="DEPTH")

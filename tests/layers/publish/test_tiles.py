@@ -29,7 +29,7 @@ def _points(n=10, seed=1):
             "category": np.where(np.arange(n) % 3 == 0, "school", "clinic"),
             "capacity": np.where(np.arange(n) % 2 == 0, np.nan, 50.0),
         },
-        geometry=[Point(x, y) for x, y in zip(lon, lat)],
+        geometry=[Point(x, y) for x, y in zip(lon, lat, strict=False)],
         crs="EPSG:4326",
     ).to_crs(32748)
 
@@ -57,7 +57,8 @@ def test_features_with_ids_and_properties_in_their_tile():
     assert first["properties"] == {"category": "school", "capacity": None}
     assert first["geometry"]["type"] == "Point"
     lon, lat = first["geometry"]["coordinates"]
-    assert 106.80 <= lon <= 106.81 and -6.20 <= lat <= -6.19
+    assert 106.80 <= lon <= 106.81
+    assert -6.20 <= lat <= -6.19
     assert _parse(index.tile(12, x + 3, y))["features"] == []
 
 
@@ -112,7 +113,9 @@ def test_feature_returns_the_whole_row_or_none():
     assert index.feature("103") == index.feature(103)
     assert index.feature(999) is None
     no_ids = TileIndex(_points())
-    assert no_ids.feature(0)["fid"] == 100 and no_ids.feature("x") is None and no_ids.feature(10) is None
+    assert no_ids.feature(0)["fid"] == 100
+    assert no_ids.feature("x") is None
+    assert no_ids.feature(10) is None
 
 
 def test_empty_and_missing_geometries_are_dropped():
@@ -146,6 +149,8 @@ def test_big_layer_tiles_stay_small():
     index = TileIndex(gdf, properties=["hazard_class"], id_column="building_id", group="hazard_class")
     city = collection_json(index.tile(11, *_tile_of(106.82, -6.22, 11), max_features=1500))
     street = collection_json(index.tile(16, *_tile_of(106.82, -6.22, 16), max_features=1500))
-    assert json.loads(city)["clustered"] and len(city) < 300_000
-    assert not json.loads(street)["clustered"] and 0 < len(json.loads(street)["features"]) < 1500
+    assert json.loads(city)["clustered"]
+    assert len(city) < 300_000
+    assert not json.loads(street)["clustered"]
+    assert 0 < len(json.loads(street)["features"]) < 1500
     assert len(street) < 400_000
