@@ -314,8 +314,8 @@ def _secure_response(resp: Response) -> Response:
     authenticated = bool(
         request.environ.get("geoapp.user") is not None
         or request.headers.get("Authorization")
-        or session.get("user_id")
-        or session.modified
+        or (current_app.config["SESSION_COOKIE_NAME"] in request.cookies and session.get("user_id"))
+        or session.modified  # a cookie is being set: never share this answer
     )
     if authenticated and not getattr(resp, "geoapp_public", False):
         resp.headers["Cache-Control"] = "private, no-store"

@@ -241,6 +241,7 @@ def test_authenticated_answers_are_never_cached(app, client, make_user):
     _, token = make_user(app, "moderator")
     anonymous = client.get("/ogcapi/collections")
     assert "no-store" not in anonymous.headers.get("Cache-Control", "")
+    assert "Cookie" not in anonymous.headers.get("Vary", "")  # public answers stay shareable by caches
     for headers in (bearer(token),):
         resp = client.get("/api/reports", headers=headers)
         assert resp.headers["Cache-Control"] == "private, no-store"
