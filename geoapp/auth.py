@@ -299,6 +299,11 @@ class _SessionInterface(SecureCookieSessionInterface):
     def get_cookie_secure(self, app: Flask) -> bool:
         return bool(app.config["SESSION_COOKIE_SECURE"]) or (has_request_context() and request.is_secure)
 
+    def save_session(self, app, session, response) -> None:
+        super().save_session(app, session, response)
+        if "Set-Cookie" in response.headers:  # runs after the after_request hooks: an answer setting a cookie
+            response.headers["Cache-Control"] = "private, no-store"  # is never shared by a cache
+
 
 def mark_public(resp: Response) -> Response:
     """Let a response keep its own (public) caching even on an authenticated request: same for every caller."""
@@ -315,7 +320,6 @@ def _secure_response(resp: Response) -> Response:
         request.environ.get("geoapp.user") is not None
         or request.headers.get("Authorization")
         or (current_app.config["SESSION_COOKIE_NAME"] in request.cookies and session.get("user_id"))
-        or session.modified  # a cookie is being set: never share this answer
     )
     if authenticated and not getattr(resp, "geoapp_public", False):
         resp.headers["Cache-Control"] = "private, no-store"
