@@ -24,7 +24,7 @@ def test_export_gpkg_every_layer_with_metadata(sample_area_dir, built_area, tmp_
     assert result.exit_code == 0, result.output
     assert result.output.strip().endswith("jakarta.gpkg")
     names = [n for n, _ in pyogrio.list_layers(out)]
-    assert names[:5] == ["buildings", "roads", "facilities", "boundaries_rw", "boundaries_kelurahan"]
+    assert names[:5] == ["buildings", "facilities", "roads", "boundaries_rw", "boundaries_kelurahan"]
     assert {"geoapp_metadata", "layer_styles"} <= set(names)
     assert pyogrio.read_info(out, layer="buildings")["features"] == 7689
     meta = pyogrio.read_dataframe(out, layer="geoapp_metadata", read_geometry=False)

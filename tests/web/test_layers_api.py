@@ -70,7 +70,7 @@ def _download(client, url, headers=None, **params):
 def test_list_layers(api, built_area):
     doc = api.get("/api/layers").get_json()
     by = {layer["name"]: layer for layer in doc["layers"]}
-    assert list(by)[:5] == ["buildings", "roads", "facilities", "boundaries_rw", "boundaries_kelurahan"]
+    assert list(by)[:5] == ["buildings", "facilities", "roads", "boundaries_rw", "boundaries_kelurahan"]
     assert by["buildings"]["features"] == pyogrio.read_info(built_area, layer="buildings")["features"] == 7689
     assert by["roads"]["geometry_type"] == "LineString"
     assert "road_class" in by["roads"]["fields"]
