@@ -115,30 +115,42 @@ def test_items_pages_with_next_links_cover_the_layer_once(ogc, rw):
     assert any(link["rel"] == "prev" for link in doc["links"])
 
 
-def test_limit_is_capped_at_10000(ogc):
-    doc = _get(ogc, "/ogcapi/collections/roads/items", limit=50000).get_json()
+def _core(svc, endpoint, *path, **args) -> tuple[dict, dict]:
+    """Call the framework-free core with plain values: (headers, parsed JSON body)."""
+    headers, status, body = endpoint(svc, *path, {k: str(v) for k, v in args.items()}, "application/json")
+    assert status == 200
+    return headers, json.loads(body)
+
+
+def _items(svc, name, **args) -> dict:
+    return _core(svc, core.items, name, **args)[1]
+
+
+def test_limit_is_capped_at_10000(svc):
+    doc = _items(svc, "roads", limit=50000)
     assert doc["numberReturned"] == 10000
     assert doc["numberMatched"] == 18574
 
 
-def test_bbox_in_crs84_and_in_utm_with_output_crs(ogc, rw):
+def test_bbox_in_crs84_and_in_utm_with_output_crs(svc, rw):
     box84 = (106.80, -6.22, 106.83, -6.19)
-    doc = _get(ogc, "/ogcapi/collections/boundaries_rw/items", bbox=",".join(map(str, box84)), limit=10000).get_json()
+    doc = _items(svc, "boundaries_rw", bbox=",".join(map(str, box84)), limit=10000)
     geo = rw.to_crs("OGC:CRS84")
     expected = geo.index[geo.intersects(shapely.box(*box84))].tolist()
     assert sorted(f["id"] for f in doc["features"]) == expected
     assert doc["numberMatched"] == len(expected) > 20
     # the same area asked in UTM (bbox-crs) with UTM output: coordinates are the stored ones
     utm = gpd.GeoSeries([shapely.box(*box84)], crs="OGC:CRS84").to_crs(32748).total_bounds
-    doc = _get(
-        ogc,
-        "/ogcapi/collections/boundaries_rw/items",
+    headers, doc = _core(
+        svc,
+        core.items,
+        "boundaries_rw",
         bbox=",".join(map(str, utm)),
         limit=5,
         **{"bbox-crs": f"{EPSG}32748", "crs": f"{EPSG}32748"},
     )
-    assert doc.headers["Content-Crs"] == f"<{EPSG}32748>"
-    f0 = doc.get_json()["features"][0]
+    assert headers["Content-Crs"] == f"<{EPSG}32748>"
+    f0 = doc["features"][0]
     got = shapely.geometry.shape(f0["geometry"])
     assert shapely.hausdorff_distance(got, rw.geometry.loc[f0["id"]]) < 0.01
 
@@ -175,14 +187,14 @@ def test_epsg_4326_is_lat_lon_and_3857_is_metres(ogc, rw):
     assert [f["id"] for f in doc["features"]] == [f["id"] for f in doc84["features"]]
 
 
-def test_queryables_and_property_filter(ogc, built_area):
-    q = _get(ogc, "/ogcapi/collections/roads/queryables")
-    assert q.mimetype == "application/schema+json"
-    props = q.get_json()["properties"]
+def test_queryables_and_property_filter(svc, built_area):
+    headers, q = _core(svc, core.queryables, "roads")
+    assert headers["Content-Type"] == "application/schema+json"
+    props = q["properties"]
     assert props["road_class"] == {"type": "string"}
     assert props["road_id"] == {"type": "integer"}
     roads = pyogrio.read_dataframe(built_area, layer="roads", read_geometry=False)
-    doc = _get(ogc, "/ogcapi/collections/roads/items", road_class="primary", limit=10000).get_json()
+    doc = _items(svc, "roads", road_class="primary", limit=10000)
     assert doc["numberMatched"] == int((roads.road_class == "primary").sum()) > 100
     assert {f["properties"]["road_class"] for f in doc["features"]} == {"primary"}
 
@@ -367,10 +379,10 @@ def test_analysis_layers_filter_by_scenario_and_allow_cross_origin_reads(ogc, bu
         assert doc["features"][0]["properties"]["scenario"] == scenario
 
 
-def test_an_empty_result_is_an_empty_feature_collection(ogc):
+def test_an_empty_result_is_an_empty_feature_collection(svc):
     """Past the end, or a bbox far away: 200 with no features, never the whole layer."""
     for params in ({"offset": 5000}, {"bbox": "0,0,1,1"}):
-        doc = _get(ogc, "/ogcapi/collections/boundaries_rw/items", **params).get_json()
+        doc = _items(svc, "boundaries_rw", **params)
         assert doc["type"] == "FeatureCollection"
         assert doc["features"] == []
         assert doc["numberReturned"] == 0
