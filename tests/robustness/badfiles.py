@@ -10,6 +10,7 @@ import io
 import json
 import math
 import shutil
+import warnings
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -92,7 +93,7 @@ def _bad_vertex(value: float) -> Callable[[Path], Path]:
         b = corner("buildings")
         geoms = list(b.geometry)
         x, y = geoms[0].bounds[:2]
-        geoms[0] = shapely.Polygon([(value, value), (x + 0.001, y), (x, y + 0.001), (value, value)])
+        geoms[0] = shapely.Polygon([(x, y), (value, value), (x, y + 0.001), (x, y)])
         return _gpkg(_with_geometry(b, geoms), d / f"vertex_{value}.gpkg")
 
     return make
@@ -285,7 +286,9 @@ class BadFiles:
         if key not in self._made:
             folder = self.root / family / kind
             folder.mkdir(parents=True, exist_ok=True)
-            self._made[key] = Path(table[kind](folder))
+            with warnings.catch_warnings():  # shapely and GDAL note the bad values these files are made of
+                warnings.simplefilter("ignore")
+                self._made[key] = Path(table[kind](folder))
         return self._made[key]
 
     def vector(self, kind: str) -> Path:

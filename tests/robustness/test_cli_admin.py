@@ -9,9 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import geopandas as gpd
 import pytest
 
-from tests.robustness.badfiles import AREA_TOML, SMALL_BBOX, write_area
+from tests.robustness.badfiles import AREA_TOML, SMALL_BBOX, centroids, write_area
 from tests.robustness.checks import ERROR, NO_CRASH, WARN_OR_ERROR, assert_clear_cli, run_cli
 
 pytestmark = pytest.mark.filterwarnings("ignore")
@@ -73,9 +74,7 @@ def _break(area: Path, change) -> None:
         else:
             gdf = pyogrio.read_dataframe(path)
             if kind == "points":
-                import shapely
-
-                gdf = gdf.set_geometry(shapely.get_point(shapely.get_coordinates(gdf.geometry.values, False), 0))
+                gdf = gpd.GeoDataFrame(gdf.drop(columns="geometry"), geometry=centroids(gdf), crs=gdf.crs)
             pyogrio.write_dataframe(gdf.iloc[:0] if kind == "empty" else gdf, path)
 
 
