@@ -7,6 +7,7 @@ import binascii
 import csv
 import io
 import json
+import logging
 import tempfile
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from .. import auth, db
 from ..models import Report, Review, User
 
 bp = Blueprint("reports_api", __name__, url_prefix="/api/reports")
+_log = logging.getLogger(__name__)
 # Offsets beyond this are refused (a 64-bit OFFSET overflows in the database; nobody pages that far).
 MAX_OFFSET = 10**12
 # Ends of a listing that failed part-way: invalid GeoJSON, and a last CSV line that says so.
@@ -185,11 +187,11 @@ def list_reports():
 
     if fmt == "csv":
         return Response(
-            _failing_visibly(_csv_stream(chained()), STREAM_FAILED_CSV),
+            _failing_visibly(_csv_stream(chained()), STREAM_FAILED_CSV, frames),
             mimetype="text/csv",
             headers={"Content-Disposition": "attachment; filename=reports.csv"},
         )
-    return Response(_failing_visibly(_geojson_stream(chained()), STREAM_FAILED_JSON), mimetype="application/geo+json")
+    return Response(_failing_visibly(_geojson_stream(chained()), STREAM_FAILED_JSON, frames), mimetype="application/geo+json")
 
 
 def _int_arg(name: str, *, minimum: int, maximum: int | None = None) -> int | None:
@@ -229,7 +231,7 @@ def features(frame: pd.DataFrame) -> list[dict]:
     ]
 
 
-def _failing_visibly(chunks, marker: str):
+def _failing_visibly(chunks, marker: str, frames):
     """Pass ``chunks`` on; if one fails, end with ``marker`` so the answer cannot be read as complete.
 
     The status (200) is sent before the first chunk: an error part-way can only show in the body.
@@ -237,8 +239,10 @@ def _failing_visibly(chunks, marker: str):
     try:
         yield from chunks
     except Exception:
-        current_app.logger.exception("report listing failed part-way")
+        _log.exception("report listing failed part-way")  # no app context here: the stream outlives the request
         yield marker
+    finally:
+        frames.close()  # ends the database read (and its transaction) even when a chunk failed
 
 
 def _geojson_stream(frames):
