@@ -191,7 +191,8 @@ def list_reports():
             mimetype="text/csv",
             headers={"Content-Disposition": "attachment; filename=reports.csv"},
         )
-    return Response(_failing_visibly(_geojson_stream(chained()), STREAM_FAILED_JSON, frames), mimetype="application/geo+json")
+    body = _failing_visibly(_geojson_stream(chained()), STREAM_FAILED_JSON, frames)
+    return Response(body, mimetype="application/geo+json")
 
 
 def _int_arg(name: str, *, minimum: int, maximum: int | None = None) -> int | None:
