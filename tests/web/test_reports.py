@@ -308,3 +308,34 @@ def test_an_unread_stream_holds_no_request_context(app, client):
     assert not has_request_context()
     assert not has_app_context()
     resp.close()
+
+
+def test_participation_counts_are_counted_in_the_database(storage_app, make_user):
+    """The dashboard's participation figures without loading reports: statuses, contributors, mapped units."""
+    import geopandas as gpd
+    import shapely
+
+    from geoapp.reports.query import participation_counts
+
+    client = storage_app.test_client()
+    _, trusted = make_user(storage_app, "volunteer", trusted=True)
+    _, vol = make_user(storage_app, "volunteer")
+    client.post("/api/reports", json=collection(feature(), feature(coords=(106.9, -6.3))), headers=bearer(trusted))
+    client.post("/api/reports", json=feature(), headers=bearer(vol))
+    client.post("/api/reports", json=feature())  # anonymous, pending
+    units = gpd.GeoDataFrame(
+        geometry=[shapely.box(106.82, -6.21, 106.84, -6.19), shapely.box(107.0, -6.0, 107.1, -5.9)], crs=4326
+    ).to_crs(32748)
+    with storage_app.app_context():
+        counts = participation_counts(units)
+        plain = participation_counts()
+    assert counts == {
+        "reports_received": 4,
+        "published": 2,
+        "pending": 2,
+        "rejected": 0,
+        "contributors": 2,
+        "neighbourhoods_mapped": 1,
+        "neighbourhoods_total": 2,
+    }
+    assert "neighbourhoods_mapped" not in plain
