@@ -49,7 +49,7 @@
         });
         if (bounds.length) map.fitBounds(bounds, { maxZoom: 16, padding: [20, 20] });
       })
-      .catch(function () { statusBox.textContent = S.load_failed || "The queue could not be loaded; try Refresh."; });
+      .catch(function () { statusBox.textContent = S.load_failed; });
   }
 
   function decide(status) {
