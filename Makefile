@@ -36,6 +36,10 @@ format: install
 build: install
 	$(BIN)/geoapp build $(AREA)
 
+# Recompute the README's sample figures from a build of data/jakarta.
+readme-figures: install
+	$(BIN)/python scripts/readme_figures.py
+
 bench: install
 	for f in benchmarks/bench_*.py; do $(BIN)/python $$f || exit 1; done
 

@@ -31,22 +31,22 @@ def main(src: Path) -> None:
     for name, out in RASTERS.items():
         with rasterio.open(src / name) as ds:
             data = ds.read(1)
-            profile = dict(
-                driver="GTiff",
-                width=ds.width,
-                height=ds.height,
-                count=1,
-                dtype="float32",
-                crs="EPSG:4326",
-                transform=ds.transform,
-                nodata=ds.nodata,
-                compress="deflate",
-                predictor=3,
-                zlevel=9,
-                tiled=True,
-                blockxsize=256,
-                blockysize=256,
-            )
+            profile = {
+                "driver": "GTiff",
+                "width": ds.width,
+                "height": ds.height,
+                "count": 1,
+                "dtype": "float32",
+                "crs": "EPSG:4326",
+                "transform": ds.transform,
+                "nodata": ds.nodata,
+                "compress": "deflate",
+                "predictor": 3,
+                "zlevel": 9,
+                "tiled": True,
+                "blockxsize": 256,
+                "blockysize": 256,
+            }
         with rasterio.open(HERE / out, "w", **profile) as dst:
             dst.write(data.astype("float32"), 1)
     for name, out in VECTORS.items():

@@ -1,4 +1,4 @@
-"""`geoapp evacuate`: nearest safe shelter with room for every building (see DESIGN.md for the contract)."""
+"""`geoapp evacuate`: nearest safe shelter with room for every building (contract: docs/contracts.md)."""
 
 from __future__ import annotations
 

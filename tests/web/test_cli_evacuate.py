@@ -1,4 +1,4 @@
-"""`geoapp evacuate`: the DESIGN.md contract (options, --json keys, output layers) and its errors."""
+"""`geoapp evacuate`: the contract in docs/contracts.md (options, --json keys, output layers) and its errors."""
 
 from __future__ import annotations
 
