@@ -37,3 +37,22 @@ def test_photo_is_reencoded_without_exif_or_gps():
     Image.new("RGB", (4, 4)).save(gif, "GIF")
     with pytest.raises(InvalidInputError, match="not GIF"):
         clean_photo(gif.getvalue(), max_bytes=10_000)
+
+
+def _png_header_only(width: int, height: int) -> bytes:
+    """A PNG whose header claims ``width`` × ``height`` pixels (all Pillow reads before deciding)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize("side", [10_000, 20_000])
+def test_huge_pixel_counts_are_too_large_not_a_crash(side):
+    """A 100 or 400-megapixel PNG (Pillow's warning and its bomb error zones) is refused as too large."""
+    with pytest.raises(TooLargeError, match="megapixels"):
+        clean_photo(_png_header_only(side, side), max_bytes=1_000_000)
