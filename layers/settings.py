@@ -27,11 +27,12 @@ from dataclasses import field as dc_field
 from pathlib import Path
 from typing import Any
 
-from layers.errors import AreaConfigError
+from layers.errors import AreaConfigError, InvalidInputError
 from layers.hazard.classes import ClassScheme
 
 # -- defaults (the one place each is written) ---------------------------------
 WALK_SPEED_M_S = 1.0
+MIN_WALK_SPEED_M_S = 0.05  # 180 m an hour: slower is no walk, and times over a city overflow
 MAX_WALK_DEPTH_M = 0.5  # deeper water closes a street to walkers
 MAX_DRIVE_DEPTH_M = 0.3  # deeper water closes a road to cars and ambulances
 PEOPLE_PER_BUILDING = 4.0  # without a population layer: one household per building
@@ -179,6 +180,13 @@ def _positive(value: float, key: str, path: str) -> float:
     return float(value)
 
 
+def check_walk_speed(value: float, *, what: str = "walk speed") -> float:
+    """``value`` (m/s) when finite and at least MIN_WALK_SPEED_M_S, else InvalidInputError naming ``what``."""
+    if not (math.isfinite(value) and value >= MIN_WALK_SPEED_M_S):
+        raise InvalidInputError(f"{what} {value!r} m/s must be a finite number of at least {MIN_WALK_SPEED_M_S}")
+    return float(value)
+
+
 def shelter_settings(table: dict[str, Any], path: str) -> ShelterSettings:
     base = ShelterSettings()
     default_capacity = table.get("default_capacity")
@@ -196,6 +204,10 @@ def evacuation_settings(table: dict[str, Any], path: str) -> EvacuationSettings:
         key: _positive(table.get(key, getattr(base, key)), f"evacuation.{key}", path)
         for key in ("walk_speed_m_s", "max_walk_depth_m", "max_drive_depth_m", "people_per_building")
     }
+    try:
+        check_walk_speed(numbers["walk_speed_m_s"])
+    except InvalidInputError as exc:
+        raise AreaConfigError(str(exc), key="evacuation.walk_speed_m_s", path=path) from None
     drive = table.get("drive_speed_kph")
     bands = tuple(table.get("isochrones_min", base.isochrones_min))
     for band in bands:

@@ -27,7 +27,7 @@ from layers.evacuation.graph import Reach, WalkGraph, snap_buildings, snap_shelt
 from layers.evacuation.network import Network
 from layers.evacuation.routes import add_flow, building_route_lines, edge_routes, route_edges
 from layers.evacuation.snap import Snap
-from layers.settings import MAX_WALK_DEPTH_M, PEOPLE_PER_BUILDING, WALK_SPEED_M_S
+from layers.settings import MAX_WALK_DEPTH_M, PEOPLE_PER_BUILDING, WALK_SPEED_M_S, check_walk_speed
 
 UNREACHABLE_REASONS = ("off_network", "no_route", "no_safe_shelter")
 
@@ -141,6 +141,7 @@ def evacuate(
         Also return one route line per reachable building.
     """
     _check_inputs(network, buildings, shelters)
+    check_walk_speed(walk_speed_m_s)
     clock = {"start": time.process_time(), "search": 0.0}
     passable, flooded = walk_costs(
         network, depth_m, walk_speed_m_s=walk_speed_m_s, max_walk_depth_m=max_walk_depth_m, flood_penalty=flood_penalty

@@ -19,6 +19,7 @@ from layers.errors import EmptyLayerError, InvalidInputError
 from layers.evacuation.assign import EvacuationResult
 from layers.evacuation.network import network_from_roads, require_edges
 from layers.evacuation.step import evacuation_layers
+from layers.settings import check_walk_speed
 
 POINT_FOOTPRINT_M2 = 36.0  # a small one-storey dwelling, typical of the informal settlements surveyed by points
 
@@ -52,6 +53,7 @@ def evacuation_from_files(
     from layers.hazard.classes import DEFAULT_FLOOD_CLASSES, parse_classes
     from layers.hazard.sources import open_hazard
 
+    check_walk_speed(walk_speed_m_s)  # before minutes of reading and routing
     _check_options(osm=osm, roads=roads, buildings=buildings, shelters=shelters, shelter_tags=shelter_tags)
     if capacity_field and not (shelters or buildings):
         raise InvalidInputError("--capacity-field names a field of a --shelters or --buildings file; give one of them")
@@ -81,7 +83,7 @@ def evacuation_from_files(
 def _check_options(*, osm, roads, buildings, shelters, shelter_tags) -> None:
     if bool(osm) == bool(roads):
         raise InvalidInputError("give exactly one of --osm FILE or --roads PATH")
-    if shelters and shelter_tags:
+    if shelters and shelter_tags is not None:
         raise InvalidInputError("give --shelters PATH or --shelter-tags, not both")
     if not (buildings or osm):
         raise InvalidInputError("no buildings: give --buildings PATH (or an --osm file holding buildings)")
@@ -106,7 +108,7 @@ def _read_inputs(
         roads_from_file,
     )
 
-    categories = shelter_categories_from_tags(shelter_tags) if shelter_tags else None
+    categories = shelter_categories_from_tags(shelter_tags) if shelter_tags is not None else None
     # The capacity field belongs to the shelters file when one is given, else to the buildings file.
     raw_b = None
     if buildings:

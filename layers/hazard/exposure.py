@@ -263,6 +263,7 @@ def _working_crs(hazard: Hazard, files: dict[str, str | None], from_osm: dict[st
     import pyogrio
 
     from layers.errors import AmbiguousLayerError
+    from layers.io.crs import plausible_bounds
     from layers.io.sources import choose_layer, split_layer
 
     extent = gpd.GeoSeries([shapely.box(*hazard.bounds)], crs=hazard.crs)
@@ -279,6 +280,8 @@ def _working_crs(hazard: Hazard, files: dict[str, str | None], from_osm: dict[st
                 info = pyogrio.read_info(path, layer=layer, force_total_bounds=True)
         except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, AmbiguousLayerError):
             info = None  # the loader gives the clear error
-        if info is not None and info["crs"] and info.get("total_bounds") is not None:
+        bounds = None if info is None else info.get("total_bounds")
+        # A header spoilt by a NaN or wild vertex falls back on the hazard; the loader drops that feature.
+        if info is not None and info["crs"] and bounds is not None and plausible_bounds(bounds, info["crs"]):
             extent = gpd.GeoSeries([shapely.box(*info["total_bounds"])], crs=info["crs"])
     return working_crs(extent)

@@ -23,6 +23,7 @@ from layers.io.categories import first_category
 from layers.io.crs import working_crs
 from layers.io.schema import BOUNDARY_COLUMNS, BUILDING_COLUMNS, FACILITY_COLUMNS, ROAD_COLUMNS
 from layers.io.sources import choose_layer, data_layers, is_virtual, split_layer
+from layers.io.usable import fitting_features, usable_features
 from layers.io.values import parse_bool, parse_capacity, parse_levels, snake
 
 ID_COLUMNS = ("osm_way_id", "osm_id", "id", "fid", "objectid", "ogc_fid")
@@ -39,6 +40,9 @@ def read_vector(path: str | Path, *, layer: str | int | None = None, what: str =
     WrongFileTypeError, a truncated or unknown file UnreadableFileError, a file
     without a CRS MissingCRSError (geoapp never guesses one). An empty layer
     is a warning naming it: the caller decides whether empty is an error.
+    Features without a usable geometry (see :mod:`layers.io.usable`) and, for a ``what``
+    of :data:`~layers.io.sources.FITS`, features of a geometry type that does not
+    fit are dropped with a warning; when none is left, the error names the file.
     """
     path, named = split_layer(path)
     layer = named if layer is None else layer
@@ -48,7 +52,9 @@ def read_vector(path: str | Path, *, layer: str | int | None = None, what: str =
     if layer is None:
         layer = choose_layer(path, what=what)
     try:
-        gdf = pyogrio.read_dataframe(path, layer=layer)
+        with warnings.catch_warnings():  # NaN vertices: usable_features says which features and drops them
+            warnings.filterwarnings("ignore", "invalid value encountered", RuntimeWarning)
+            gdf = pyogrio.read_dataframe(path, layer=layer)
     except pyogrio.errors.DataLayerError:
         names = [name for name, _ in data_layers(path)]
         raise NotFoundError(f"{what} file {path} has no layer '{layer}'; its layers are {names}") from None
@@ -70,7 +76,8 @@ def read_vector(path: str | Path, *, layer: str | int | None = None, what: str =
         )
     if gdf.empty:
         warnings.warn(f"{what} layer {source} has no features", UserWarning, stacklevel=2)
-    return gdf
+        return gdf
+    return fitting_features(usable_features(gdf, what, source), what, source)
 
 
 def _check_shapefile_length(path: Path, what: str) -> None:

@@ -10,6 +10,7 @@ population-based figures are left out.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import geopandas as gpd
@@ -93,14 +94,17 @@ def precarity_from_files(
     ``osm`` (.osm, .osm.bz2, .pbf) gives the buildings, roads and facilities not given as files. Without
     ``facilities`` (or OSM), the buildings whose amenity or type names a facility are used.
     """
-    from layers.io.vectors import boundaries_from_file, read_vector
+    from layers.io.usable import warn_outside
+    from layers.io.vectors import boundaries_from_file
 
     if boundaries is not None and not boundary_name:
         raise InvalidInputError("--boundaries needs --boundary-name, the field holding each unit's name")
     b, r, f = _vector_inputs(buildings, roads, facilities, osm)
     crs = b.crs
     units = boundaries_from_file(boundaries, name_field=boundary_name, crs=crs) if boundaries else None
-    rep = read_vector(reports, what="field reports").to_crs(crs) if reports else None
+    rep = read_reports(reports, crs=crs) if reports else None
+    for what, layer in (("roads", r), ("facilities", f), ("boundaries", units), ("field reports", rep)):
+        warn_outside(layer, b, what=what)
     people, class_names = None, None
     if hazard is not None or population is not None:
         people, class_names, b_class = _hazard_and_people(
@@ -130,6 +134,23 @@ def precarity_from_files(
         road_distance_m=road_distance_m,
         progress=progress,
     )
+
+
+def read_reports(path: str | Path, *, crs) -> gpd.GeoDataFrame:
+    """Field reports (points, community polygons) from a file, in ``crs``; they need a ``category`` column."""
+    from layers.io.vectors import column, read_vector
+
+    rep = read_vector(path, what="field reports")
+    category = column(rep, "category")
+    if len(rep) and category is None:
+        fields = [c for c in rep.columns if c != rep.geometry.name]
+        raise InvalidInputError(
+            f"field reports file {path} has no 'category' column (fields: {fields}); "
+            "give the published reports exported by geoapp"
+        )
+    if category is not None and category.name != "category":
+        rep = rep.rename(columns={category.name: "category"})
+    return rep.to_crs(crs)
 
 
 def _vector_inputs(buildings, roads, facilities, osm):
@@ -163,6 +184,8 @@ def people_and_classes(buildings, hazard, pop_grid=None, census=None):
     """(people points or None, class names or None, building class names or None)."""
     from layers.hazard.population import census_on_hazard, people_on_hazard
     from layers.hazard.sampling import geometry_hazard
+    from layers.hazard.sources import HazardRaster
+    from layers.io.usable import warn_outside
 
     crs = buildings.crs
     names = list(hazard.classes.names) if hazard is not None else None
@@ -174,10 +197,16 @@ def people_and_classes(buildings, hazard, pop_grid=None, census=None):
         people = None
     b_class = None
     if people is None and hazard is not None:
-        idx = geometry_hazard(buildings.geometry, hazard)["hazard_class"].to_numpy(np.int64)
-        b_class = class_names_of(idx, list(hazard.classes.names))
+        sampled = geometry_hazard(buildings.geometry, hazard)
+        if isinstance(hazard, HazardRaster) and len(sampled) and sampled["depth_max_m"].isna().all():
+            warnings.warn(
+                f"every building lies on nodata cells of the hazard {hazard.path}; none can be classed", stacklevel=2
+            )
+        b_class = class_names_of(sampled["hazard_class"].to_numpy(np.int64), list(hazard.classes.names))
     if people is not None and hazard is None:
         people = people.drop(columns="hazard_class")
+    if people is not None:
+        warn_outside(people, buildings, what="population")
     return people, names, b_class
 
 

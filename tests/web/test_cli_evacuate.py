@@ -155,6 +155,10 @@ def test_shelters_file_with_capacity_field(sample_area_dir, tmp_path):
             "no known facility type",
         ),
         (["--hazard", "H", "--roads", "R", "--buildings", "B", "--capacity-field", "nope"], "--capacity-field 'nope'"),
+        (["--hazard", "H", "--roads", "R", "--buildings", "B", "--shelter-tags", ""], "--shelter-tags is empty"),
+        (["--hazard", "H", "--roads", "R", "--buildings", "B", "--walk-speed", "inf"], "walk speed inf m/s"),
+        (["--hazard", "H", "--roads", "R", "--buildings", "B", "--walk-speed", "1e-320"], "must be a finite number"),
+        (["--hazard", "H", "--roads", "R", "--buildings", "B", "--shelters", "R"], "expected shelter points or"),
     ],
 )
 def test_bad_input_is_one_clear_line(sample_area_dir, args, message):

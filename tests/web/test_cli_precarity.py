@@ -3,8 +3,10 @@
 import json
 
 import geopandas as gpd
+import numpy as np
 import pyogrio
 import pytest
+import rasterio
 from click.testing import CliRunner
 from shapely.geometry import box
 
@@ -294,3 +296,32 @@ def test_facilities_layer_geoapp_writes_is_accepted(shared_data, tmp_path):
     for col in ("walk_health_m", "walk_school_m", "precarity_index"):
         assert got[col].notna().any(), col
         assert got[col].to_numpy() == pytest.approx(want[col].to_numpy(), rel=1e-6, nan_ok=True), col
+
+
+def test_reports_without_a_category_are_one_error_line(sample_area_dir):
+    """Building footprints given as field reports: no 'category' column, so nothing could be counted."""
+    d = sample_area_dir
+    args = ["precarity", "--buildings", str(d / "buildings.gpkg"), "--reports", str(d / "buildings.gpkg")]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1
+    assert "has no 'category' column" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_layers_away_from_the_buildings_and_nodata_hazard_warn(sample_area_dir, tmp_path):
+    """Facilities 100 degrees west of the buildings and a hazard grid of nodata only: warnings, not silent zeros."""
+    d = sample_area_dir
+    far = pyogrio.read_dataframe(d / "buildings.gpkg", max_features=200)
+    far = far.set_geometry(far.geometry.translate(-100.0)).assign(amenity="school")
+    pyogrio.write_dataframe(far[["amenity", "geometry"]], tmp_path / "far.gpkg")
+    with rasterio.open(d / "flood_current.tif") as src:
+        profile, shape = src.profile, src.shape
+    with rasterio.open(tmp_path / "nodata.tif", "w", **profile) as dst:
+        dst.write(np.full(shape, profile["nodata"], dtype=profile["dtype"]), 1)
+    args = ["precarity", "--buildings", str(d / "buildings.gpkg"), "--roads", str(d / "roads.gpkg"), "--json"]
+    result = CliRunner().invoke(main, [*args, "--facilities", str(tmp_path / "far.gpkg")])
+    assert result.exit_code == 0, result.output
+    assert "warning: the facilities layer lies wholly outside the buildings" in result.stderr
+    result = CliRunner().invoke(main, [*args, "--hazard", str(tmp_path / "nodata.tif")])
+    assert result.exit_code == 0, result.output
+    assert "every building lies on nodata cells of the hazard" in result.stderr

@@ -79,6 +79,14 @@ def test_walk_speed_scales_time_not_distance():
     assert res.buildings["time_s"].iloc[0] == pytest.approx(604.0)
 
 
+@pytest.mark.parametrize("speed", [float("inf"), float("nan"), 1e-320, 0.01, 0.0, -1.0])
+def test_walk_speed_that_is_no_walk_is_an_error(speed):
+    """Infinite or vanishing speeds gave silent zeros or an IndexError (times overflowing to inf)."""
+    net = network_from_roads(roads([(0, 0), (300, 0)]))
+    with pytest.raises(InvalidInputError, match="must be a finite number of at least 0.05"):
+        evacuate(net, buildings((0, 2)), shelters((300, 0)), walk_speed_m_s=speed)
+
+
 def test_flooded_bridge_forces_the_detour():
     """The 100 m bridge is 1 m deep: people walk the 300 m detour instead."""
     net = network_from_roads(roads([(0, 0), (100, 0)], [(0, 0), (0, 100), (100, 100), (100, 0)]))
