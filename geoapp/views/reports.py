@@ -31,6 +31,7 @@ bp = Blueprint("reports_api", __name__, url_prefix="/api/reports")
 _log = logging.getLogger(__name__)
 # Offsets beyond this are refused (a 64-bit OFFSET overflows in the database; nobody pages that far).
 MAX_OFFSET = 10**12
+MAX_JSON_DEPTH = 64  # GeoJSON needs about 8 levels; attributes get some room
 # Ends of a listing that failed part-way: invalid GeoJSON, and a last CSV line that says so.
 STREAM_FAILED_JSON = "\n!! the listing failed part-way: this answer is incomplete and not valid GeoJSON\n"
 STREAM_FAILED_CSV = "\n#ERROR: the listing failed part-way; this file is incomplete\n"
@@ -77,14 +78,21 @@ def _json_body() -> dict:
         obj = json.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidInputError(f"the body is not valid JSON: {exc}") from exc
+    except RecursionError as exc:  # the decoder recurses per level: deeper than Python's stack allows
+        raise InvalidInputError(f"the body is nested more than {MAX_JSON_DEPTH} levels deep") from exc
     field = _nul_field(obj)
     if field is not None:
         raise InvalidInputError(f"{field} contains a NUL character (\\u0000), which cannot be stored")
     return obj
 
 
-def _nul_field(value, path: tuple[str, ...] = ()) -> str | None:
-    """The name of the first text (value or key) holding a NUL character: no database stores one in text."""
+def _nul_field(value, path: tuple[str, ...] = (), depth: int = 0) -> str | None:
+    """The name of the first text (value or key) holding a NUL character: no database stores one in text.
+
+    Bodies nested more than :data:`MAX_JSON_DEPTH` levels are refused (this walk and later ones recurse).
+    """
+    if depth > MAX_JSON_DEPTH:
+        raise InvalidInputError(f"the body is nested more than {MAX_JSON_DEPTH} levels deep")
     if isinstance(value, str):
         return (
             (".".join(p for p in path if p not in ("features", "properties")) or "the body")
@@ -95,7 +103,7 @@ def _nul_field(value, path: tuple[str, ...] = ()) -> str | None:
     for key, item in items:
         if key is not None and "\x00" in str(key):
             return "a field name"
-        found = _nul_field(item, path if key is None else (*path, str(key)))
+        found = _nul_field(item, path if key is None else (*path, str(key)), depth + 1)
         if found is not None:
             return found
     return None

@@ -38,7 +38,7 @@ class RawBatch:
         in_frame = set(self.rows.tolist())
         for e in pre_errors:
             if e["row"] in in_frame:
-                self.errs[self.rows == e["row"]] = e["error"]
+                self.add(self.rows == e["row"], e["error"])
         self.carried = [e for e in pre_errors if e["row"] not in in_frame]
         self._text: dict[str, pd.Series] = {}
         self.empty_text = pd.Series([None] * n, index=self.raw.index, dtype=object)

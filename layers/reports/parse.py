@@ -218,18 +218,7 @@ def raw_from_geojson(obj) -> pd.DataFrame:
                 errors.append({"row": i, "error": f"geometry is not valid GeoJSON: {json.dumps(g)[:80]}"})
         attrs = props.pop("attributes", None)
         props.pop("photo", None)
-        flat: dict[str, object] = {
-            k: (
-                ""
-                if v is None
-                else v
-                if isinstance(v, str)
-                else json.dumps(v)
-                if isinstance(v, (dict, list))
-                else str(v)
-            )
-            for k, v in props.items()
-        }
+        flat: dict[str, object] = {k: _flat_value(v) for k, v in props.items()}
         flat["__attrs"] = attrs if isinstance(attrs, dict) else {}
         if attrs is not None and not isinstance(attrs, dict):
             errors.append({"row": i, "error": "properties.attributes must be an object"})
@@ -239,8 +228,39 @@ def raw_from_geojson(obj) -> pd.DataFrame:
     df = pd.DataFrame(props_list, dtype=object)
     extra = df.pop("__attrs") if "__attrs" in df else pd.Series([{}] * len(df), dtype=object)
     out, _ = canonical_frame(df.fillna(""), has_geometry=True)
+    errors += _structured_field_errors(out)
     given = out["attributes"] if "attributes" in out else pd.Series([{}] * len(out), dtype=object)
     out["attributes"] = [{**a, **{str(k): v for k, v in e.items()}} for a, e in zip(given, extra, strict=True)]
     out["geometry"] = geoms
     out.attrs["row_errors"] = errors
     return out
+
+
+def _flat_value(v) -> str:
+    """A property value as text (None as blank); lists and objects keep their JSON, marked."""
+    if v is None:
+        return ""
+    if isinstance(v, str):
+        return v
+    return _Structured(v) if isinstance(v, (dict, list)) else str(v)
+
+
+class _Structured(str):
+    """A list or object given for a property: JSON text as an extra attribute, but no report field takes one."""
+
+    def __new__(cls, value: dict | list) -> _Structured:
+        self = super().__new__(cls, json.dumps(value))
+        self.kind = "a list" if isinstance(value, list) else "an object"
+        return self
+
+    kind: str
+
+
+def _structured_field_errors(out: pd.DataFrame) -> list[dict]:
+    """One error per row whose report field (description, severity, ...) was given a list or an object."""
+    errors = []
+    for col in out.columns.drop(["attributes", "row"], errors="ignore"):
+        for row, v in zip(out["row"], out[col], strict=True):
+            if isinstance(v, _Structured):
+                errors.append({"row": int(row), "error": f"{col} must be text or a number, not {v.kind}"})
+    return sorted(errors, key=lambda e: e["row"])

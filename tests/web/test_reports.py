@@ -91,6 +91,11 @@ def test_malformed_json_empty_body_and_oversized_body(app, client):
     resp = client.post("/api/reports", data=b"", content_type="application/json")
     assert resp.status_code == 400
     assert "empty" in resp.json["error"]["message"]
+    for depth in (70, 50_000):  # deeper than the limit; deeper than Python's recursion (RecursionError, was a 500)
+        body = b'{"type": "Feature", "properties": ' + b'{"a": ' * depth + b"1" + b"}" * (depth + 1)
+        resp = client.post("/api/reports", data=body, content_type="application/json")
+        assert resp.status_code == 400, resp.data
+        assert resp.json["error"]["message"] == "the body is nested more than 64 levels deep"
     app.config["MAX_CONTENT_LENGTH"] = 1000
     resp = client.post("/api/reports", json=feature(description="x" * 2000))
     assert resp.status_code == 413

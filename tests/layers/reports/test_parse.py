@@ -306,3 +306,25 @@ def test_json_body_of_geojson_file_with_bad_coordinates(tmp_path):
     r = _read(p)
     assert len(r.records) == 1
     assert 2 in _errors(r)
+
+
+def test_a_list_or_object_for_a_report_field_fails_its_row_and_names_the_field():
+    """Text fields take text (numbers are kept as text); a list or object is refused, not stored as JSON text."""
+    point = {"type": "Point", "coordinates": [106.83, -6.2]}
+    props = [
+        {"category": "blocked_drain", "description": ["a", "b"]},
+        {"category": "blocked_drain", "reporter_name": {"first": "Ani"}, "severity": [3]},
+        {"category": "blocked_drain", "reporter_contact": 812345, "tags": ["kept", "as text"]},
+        {"category": 5, "description": {"a": 1}},
+    ]
+    feats = [{"type": "Feature", "geometry": point, "properties": p} for p in props]
+    raw = raw_from_geojson({"type": "FeatureCollection", "features": feats})
+    r = normalise_reports(raw, config=CFG, now=NOW)
+    errors = _errors(r)
+    assert errors[1] == "description must be text or a number, not a list"
+    assert "reporter_name must be text or a number, not an object" in errors[2]
+    assert "severity must be text or a number, not a list" in errors[2]  # both named, in one message
+    assert errors[4].startswith("description must be text or a number, not an object")
+    assert "unknown category '5'" in errors[4]
+    assert r.records["reporter_contact"].tolist() == ["812345"]
+    assert r.records["attributes"][0] == {"tags": '["kept", "as text"]'}  # extras keep their JSON text
