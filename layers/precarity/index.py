@@ -258,6 +258,7 @@ def precarity_index(
         bar.update()
         table, skipped = indicator_table(cells, inputs, pd.Series(cell_of), people_cell)
         cells_out = _assemble(cells[["h3_id", "geometry"]], table, weights, n_classes)
+        _require_an_index(cells_out, weights, skipped)
         for name in INDICATORS:
             if name in table and table[name].nunique(dropna=True) <= 1:
                 skipped[name] = "one value in every cell: carries no information here"
@@ -270,6 +271,17 @@ def precarity_index(
         hoods = precarious_neighbourhoods(cells_out, threshold=threshold)
         bar.update()
     return PrecarityResult(cells_out, areas_out, hoods, weights, skipped)
+
+
+def _require_an_index(cells: gpd.GeoDataFrame, weights: dict[str, float], skipped: dict[str, str]) -> None:
+    """An index left empty in every cell (every weighted indicator left out) is an error, not a silent blank."""
+    if len(cells) == 0 or cells["precarity_index"].notna().any():
+        return
+    weighted = [n for n, w in weights.items() if w > 0]
+    why = "; ".join(f"{n}: {skipped.get(n, 'no value in any cell')}" for n in weighted)
+    raise InvalidInputError(
+        f"no weighted indicator can be computed here ({why}); give the missing inputs or weight other indicators"
+    )
 
 
 def _areas(units: gpd.GeoDataFrame, inputs: Inputs, centres: gpd.GeoSeries) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:

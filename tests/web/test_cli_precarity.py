@@ -325,3 +325,15 @@ def test_layers_away_from_the_buildings_and_nodata_hazard_warn(sample_area_dir, 
     result = CliRunner().invoke(main, [*args, "--hazard", str(tmp_path / "nodata.tif")])
     assert result.exit_code == 0, result.output
     assert "every building lies on nodata cells of the hazard" in result.stderr
+
+
+def test_weights_only_on_indicators_left_out_are_one_error_line(sample_area_dir):
+    """Only hazard_score and reports weighted, neither hazard nor population given: the index would be blank."""
+    d = sample_area_dir
+    zero = ",".join(f"{n}:0" for n in ("building_density_per_ha", "built_up_ratio", "median_footprint_m2"))
+    zero += ",share_far_from_road:0,walk_health_m:0,walk_school_m:0,walk_water_m:0,hazard_score:5"
+    args = ["precarity", "--buildings", str(d / "buildings.gpkg"), "--roads", str(d / "roads.gpkg"), "--weights", zero]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1, result.output
+    assert "no weighted indicator can be computed here (hazard_score: no hazard classes" in result.stderr
+    assert "Traceback" not in result.output
