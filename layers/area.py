@@ -20,6 +20,7 @@ from typing import Any
 
 import geopandas as gpd
 from pyproj import CRS
+from pyproj.exceptions import CRSError
 
 from layers.errors import AreaConfigError, GeoappError, MissingInputError, NotFoundError
 from layers.hazard.classes import DEFAULT_FLOOD_CLASSES, parse_classes, parse_displacement
@@ -78,6 +79,10 @@ class Area:
                 self._crs = check_metric(meta["crs"], what="area.crs")
             except GeoappError as exc:
                 raise self._err(str(exc), "area.crs") from None
+            except CRSError:  # PROJ does not know it (e.g. "EPSG:0" or a typo)
+                raise self._err(
+                    f"crs {meta['crs']!r} is not a CRS PROJ knows; use an EPSG code such as 'EPSG:32748'", "area.crs"
+                ) from None
 
     # -- parsing helpers -------------------------------------------------
     def _err(self, message: str, key: str) -> AreaConfigError:
@@ -333,7 +338,14 @@ def load_area(path: str | Path) -> Area:
             f"no area.toml at {toml_path}; an area is a folder with an area.toml", path=str(toml_path)
         )
     try:
-        config = tomllib.loads(toml_path.read_text(encoding="utf-8"))
+        # utf-8-sig: a byte-order mark (Windows editors add one) is not part of the TOML
+        config = tomllib.loads(toml_path.read_text(encoding="utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise AreaConfigError(
+            f"not UTF-8 text (byte {exc.start} is {exc.object[exc.start : exc.start + 1]!r}, as in a Latin-1 "
+            "or UTF-16 file); open it in an editor and save it as UTF-8",
+            path=str(toml_path),
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise AreaConfigError(f"not valid TOML: {exc}", path=str(toml_path)) from None
     validate(config, toml_path)

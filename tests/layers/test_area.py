@@ -123,6 +123,7 @@ def test_minimal_area_is_valid(area_dir):
         (lambda t: t.replace('name_field = "KEL_NAME2"\n', ""), "boundaries[0].name_field", "missing required key"),
         (lambda t: t.replace('[layers]\nbuildings = "buildings.gpkg"', "[layers]"), "layers", "needs buildings"),
         (lambda t: t.replace('name = "t"', 'name = "t"\ncrs = "EPSG:4326"'), "area.crs", "not a projected CRS"),
+        (lambda t: t.replace('name = "t"', 'name = "t"\ncrs = "EPSG:0"'), "area.crs", "'EPSG:0' is not a CRS PROJ"),
         (lambda t: t + '\nhazard = "flood_current.tif"\n', "boundaries[0].hazard", "unknown key"),
         (
             lambda t: (
@@ -173,6 +174,21 @@ def test_bad_toml_and_missing_file(area_dir, tmp_path):
         load_area(_write(area_dir, "[area\nname ="))
     with pytest.raises(AreaConfigError, match="no area.toml"):
         load_area(tmp_path / "elsewhere")
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "utf-16"])
+def test_area_toml_not_utf8_says_save_as_utf8(area_dir, encoding):
+    """A Latin-1 or UTF-16 area.toml (Windows editors) is one error naming the file, not a UnicodeDecodeError."""
+    path = area_dir / "area.toml"
+    path.write_bytes(GOOD.replace('name = "t"', 'name = "t"\ntitle = "Kali côté"').encode(encoding))
+    with pytest.raises(AreaConfigError, match="not UTF-8 text .*; open it in an editor and save it as UTF-8") as info:
+        load_area(path)
+    assert str(path) in str(info.value)
+
+
+def test_area_toml_with_a_byte_order_mark_loads(area_dir):
+    (area_dir / "area.toml").write_bytes(GOOD.replace('name = "t"', 'name = "côté"').encode("utf-8-sig"))
+    assert load_area(area_dir).name == "côté"
 
 
 def test_unreadable_boundary_layer_names_the_set(area_dir):
