@@ -9,8 +9,26 @@ import click
 
 from .. import SAMPLE_AREA, create_app
 
+# waitress: a production WSGI server whose thread pool only ever runs requests. Reading and writing
+# sockets happens in one asynchronous loop, so idle or slow clients hold no thread, and connections
+# silent for IDLE_TIMEOUT_S are closed. One process: export jobs and rate limits live in it.
+THREADS = 8
+IDLE_TIMEOUT_S = 30
+CONNECTION_LIMIT = 200
 
-def _run(area: str | None, host: str, port: int, db: str | None) -> None:
+
+def _run(
+    area: str | None,
+    host: str,
+    port: int,
+    db: str | None,
+    *,
+    threads: int = THREADS,
+    idle_timeout: int = IDLE_TIMEOUT_S,
+    connection_limit: int = CONNECTION_LIMIT,
+) -> None:
+    from waitress import serve as waitress_serve
+
     config = {}
     if area:
         config["AREA"] = str(Path(area).resolve())
@@ -21,7 +39,16 @@ def _run(area: str | None, host: str, port: int, db: str | None) -> None:
 
     warm(app)
     click.echo(f"Serving {app.config['AREA']} on http://{host}:{port}/")
-    app.run(host=host, port=port, threaded=True, use_reloader=False)
+    waitress_serve(
+        app,
+        host=host,
+        port=port,
+        threads=threads,
+        channel_timeout=idle_timeout,
+        cleanup_interval=min(30, idle_timeout),  # how often silent connections are looked for
+        connection_limit=connection_limit,
+        ident="geoapp",
+    )
 
 
 @click.command("serve")
@@ -29,9 +56,26 @@ def _run(area: str | None, host: str, port: int, db: str | None) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--db", help="SQLAlchemy URL of the reports database (overrides GEOAPP_DATABASE_URL).")
-def serve(area: str | None, host: str, port: int, db: str | None) -> None:
-    """Serve the risk map, the report form and the APIs."""
-    _run(area, host, port, db)
+@click.option("--threads", default=THREADS, show_default=True, type=click.IntRange(1, 256), help="Request threads.")
+@click.option(
+    "--idle-timeout",
+    default=IDLE_TIMEOUT_S,
+    show_default=True,
+    type=click.IntRange(1, 3600),
+    help="Seconds before a silent connection is closed.",
+)
+@click.option(
+    "--connection-limit",
+    default=CONNECTION_LIMIT,
+    show_default=True,
+    type=click.IntRange(1, 10_000),
+    help="Open connections at most; more wait to be accepted.",
+)
+def serve(
+    area: str | None, host: str, port: int, db: str | None, threads: int, idle_timeout: int, connection_limit: int
+) -> None:
+    """Serve the risk map, the report form and the APIs with a production WSGI server (waitress)."""
+    _run(area, host, port, db, threads=threads, idle_timeout=idle_timeout, connection_limit=connection_limit)
 
 
 @click.command("demo")
