@@ -205,7 +205,16 @@ OPTION_VALUES = [
     ("precarity", ["--weights", "hazard_score:nan"]),
     ("precarity", ["--weights", "hazard_score:-1"]),
     ("precarity", ["--weights", "hazard_score"]),
-    ("precarity", ["--weights", "hazard_score:0,built_up_ratio:0,median_footprint_m2:0,share_far_from_road:0"]),
+    (  # --weights changes only the indicators it names: all ten at 0
+        "precarity",
+        [
+            "--weights",
+            (
+                "building_density_per_ha:0,built_up_ratio:0,median_footprint_m2:0,share_far_from_road:0,walk_health_m:0,"
+                "walk_school_m:0,walk_water_m:0,hazard_score:0,reports_per_1000:0,data_completeness:0"
+            ),
+        ],
+    ),
     ("precarity", ["--threshold", NAN]),
     ("precarity", ["--threshold", INF]),
     ("precarity", ["--threshold", "-1"]),
