@@ -13,9 +13,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from flask import Flask, current_app, g, has_request_context, request
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
+
+from layers.errors import InvalidInputError
 
 _KEY = "geoapp.db_session"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -49,6 +52,28 @@ def make_engine(url: str, *, schema: str | None = None) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, connect_args=connect_args)
 
 
+def _open(url: str, *, schema: str | None, connect: bool) -> Engine:
+    """The engine, or InvalidInputError naming the URL (password hidden) when it is unusable or cannot be opened.
+
+    A URL comes from the command line or the environment: a typo must read as one, not as SQLAlchemy internals.
+    """
+    try:
+        shown = make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        shown = "DATABASE_URL"
+    hint = "use e.g. sqlite:///path/to/geoapp.db or postgresql+psycopg2://user@host/dbname"
+    try:
+        engine = make_engine(url, schema=schema)
+    except ArgumentError as exc:  # unparsable URL, unknown dialect (NoSuchModuleError)
+        raise InvalidInputError(f"database URL {shown} is not usable ({exc}); {hint}") from None
+    if connect:
+        try:
+            engine.connect().close()
+        except OperationalError as exc:  # e.g. a directory, a missing folder, a server that is down
+            raise InvalidInputError(f"cannot open the database {shown}: {exc.orig}") from None
+    return engine
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to ``revision`` with the migrations shipped in the package."""
     from alembic import command
@@ -68,7 +93,7 @@ def init_app(app: Flask) -> None:
     url = app.config["DATABASE_URL"]
     if url.startswith("sqlite:///") and ":memory:" not in url:
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(url, schema=app.config.get("DATABASE_SCHEMA"))
+    engine = _open(url, schema=app.config.get("DATABASE_SCHEMA"), connect=app.config.get("DB_AUTO_UPGRADE", True))
     app.extensions["geoapp.db"] = engine
     if app.config.get("DB_AUTO_UPGRADE", True):
         upgrade(engine)

@@ -30,7 +30,16 @@ class CoreError(click.ClickException):
     """One ``error: ...`` line on stderr, exit status 1."""
 
     def show(self, file=None) -> None:
+        _close_progress_bars()
         click.echo(f"error: {self.format_message()}", err=True)
+
+
+def _close_progress_bars() -> None:
+    """End the bars a failed step left open (not closed in a ``with``): the error then starts its own line."""
+    from tqdm import tqdm
+
+    for bar in list(tqdm._instances):
+        bar.close()
 
 
 def _warning_line(message, category, filename, lineno, file=None, line=None) -> None:

@@ -96,6 +96,46 @@ def test_cli_warnings_and_errors_are_one_plain_line_each():
     assert len(result.output.strip().splitlines()) == 2
 
 
+def test_a_bad_database_url_is_one_error_line_naming_it(tmp_path):
+    """A typo in --db (or GEOAPP_DATABASE_URL) reads as one, for every database command; passwords stay hidden."""
+    cases = {
+        "nope://x": "error: database URL nope://x is not usable (Can't load plugin: sqlalchemy.dialects:nope)",
+        f"sqlite:///{tmp_path}": f"error: cannot open the database sqlite:///{tmp_path}: unable to open database file",
+        "postgresql+psycopg2://ana:s3cret@127.0.0.1:1/x": "error: cannot open the database "
+        "postgresql+psycopg2://ana:***@127.0.0.1:1/x: connection to server",
+    }
+    commands = [["users", "create", "ana"], ["users", "list"], ["reports", "import", str(SAMPLE_AREA / "area.toml")]]
+    for url, start in cases.items():
+        for args in commands:
+            result = CliRunner().invoke(main, [*args, "--db", url])
+            assert result.exit_code == 1, result.output
+            assert result.stderr.startswith(start), result.stderr
+            assert len(result.stderr.splitlines()) == 1
+            assert "s3cret" not in result.stderr
+
+
+def test_a_progress_bar_left_open_by_a_failed_step_ends_before_the_error_line():
+    """A step that fails between two bar updates leaves its bar open: the error still starts its own line."""
+    from tqdm import tqdm
+
+    @click.group(cls=CoreGroup)
+    def cli() -> None:
+        pass
+
+    @cli.command("step")
+    def step() -> None:
+        bar = tqdm(total=4, desc="step", file=sys.stderr)
+        bar.update()
+        raise OSError("roads.gpkg: no road line")
+
+    result = CliRunner().invoke(cli, ["step"])
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    assert lines[-1] == "error: roads.gpkg: no road line"
+    assert lines[-2].endswith("]")  # the bar's own last line, ended before the error
+    assert not list(tqdm._instances)
+
+
 def test_cli_errors_in_a_real_process_are_one_line_on_stderr(tmp_path):
     """The installed entry point, in a subprocess: a raster given as the buildings layer of an area."""
     (tmp_path / "area.toml").write_text(
