@@ -74,6 +74,8 @@ def create_user(
         raise InvalidInputError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
     if not name or len(name) > 100:
         raise InvalidInputError("a user name must have 1 to 100 characters")
+    if not name.isprintable():  # a NUL, newline or tab breaks logs, listings and some databases
+        raise InvalidInputError(f"a user name must not hold control characters (newline, tab, NUL): {name!r}")
     if s.scalar(select(User.id).where(User.name == name)) is not None:
         raise InvalidInputError(f"a user named {name!r} already exists")
     token = "ga_" + secrets.token_urlsafe(32)

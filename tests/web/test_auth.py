@@ -48,6 +48,17 @@ def test_users_create_prints_a_token_stored_only_hashed(tmp_path, monkeypatch):
     assert app.test_client().get("/api/reports", headers=bearer(token)).status_code == 401  # the old token is revoked
 
 
+@pytest.mark.parametrize("name", ["a\x00b", "a\nb", "tab\there", "bell\x07"])
+def test_user_names_with_control_characters_are_refused(tmp_path, name):
+    """A NUL, newline or tab in a name would break listings and logs: one error line, nobody created."""
+    url = f"sqlite:///{tmp_path / 'u.db'}"
+    result = CliRunner().invoke(main, ["users", "create", name, "--db", url])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: a user name must not hold control characters")
+    assert CliRunner().invoke(main, ["users", "list", "--db", url]).output == ""
+    assert CliRunner().invoke(main, ["users", "create", "Siti Aminah côté", "--db", url]).exit_code == 0
+
+
 def test_bad_or_unknown_tokens_are_401(client):
     assert client.get("/api/reports", headers={"Authorization": "Basic abc"}).status_code == 401
     resp = client.get("/api/reports", headers=bearer("ga_nope"))
