@@ -20,7 +20,6 @@ from typing import Any
 
 import geopandas as gpd
 from pyproj import CRS
-from pyproj.exceptions import CRSError
 
 from layers.errors import AreaConfigError, GeoappError, MissingInputError, NotFoundError
 from layers.hazard.classes import DEFAULT_FLOOD_CLASSES, parse_classes, parse_displacement
@@ -77,12 +76,8 @@ class Area:
         if "crs" in meta:
             try:
                 self._crs = check_metric(meta["crs"], what="area.crs")
-            except GeoappError as exc:
+            except GeoappError as exc:  # not metric, or unknown to PROJ (e.g. "EPSG:0" or a typo)
                 raise self._err(str(exc), "area.crs") from None
-            except CRSError:  # PROJ does not know it (e.g. "EPSG:0" or a typo)
-                raise self._err(
-                    f"crs {meta['crs']!r} is not a CRS PROJ knows; use an EPSG code such as 'EPSG:32748'", "area.crs"
-                ) from None
 
     # -- parsing helpers -------------------------------------------------
     def _err(self, message: str, key: str) -> AreaConfigError:

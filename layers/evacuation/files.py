@@ -59,24 +59,23 @@ def evacuation_from_files(
         raise InvalidInputError("--capacity-field names a field of a --shelters or --buildings file; give one of them")
     scheme = parse_classes(classes or DEFAULT_FLOOD_CLASSES)
     opened = open_hazard(hazard, classes=scheme, field=hazard_field)
-    bar = tqdm(total=4, desc="evacuate", unit="step", disable=not progress)
-    b, r, f, categories = _read_inputs(osm, roads, buildings, shelters, shelter_tags, capacity_field)
-    bar.update()
-    source = roads or osm or "roads"
-    net = require_edges(network_from_roads(r, mode="walk", source=source), source)
-    bar.update()
-    layers, res = evacuation_layers(
-        net,
-        b,
-        f,
-        hazard=opened,
-        classes=scheme,
-        shelter_categories=categories,
-        walk_speed_m_s=walk_speed_m_s,
-        building_routes=building_routes,
-    )
-    bar.update(2)
-    bar.close()
+    with tqdm(total=4, desc="evacuate", unit="step", disable=not progress) as bar:  # closed on error too
+        b, r, f, categories = _read_inputs(osm, roads, buildings, shelters, shelter_tags, capacity_field)
+        bar.update()
+        source = roads or osm or "roads"
+        net = require_edges(network_from_roads(r, mode="walk", source=source), source)
+        bar.update()
+        layers, res = evacuation_layers(
+            net,
+            b,
+            f,
+            hazard=opened,
+            classes=scheme,
+            shelter_categories=categories,
+            walk_speed_m_s=walk_speed_m_s,
+            building_routes=building_routes,
+        )
+        bar.update(2)
     return layers, res
 
 

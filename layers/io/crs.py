@@ -5,6 +5,7 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 from pyproj import CRS
+from pyproj.exceptions import CRSError
 
 from layers.errors import InvalidInputError
 
@@ -42,7 +43,10 @@ def working_crs(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> CRS:
 
 def check_metric(crs: CRS | str, *, what: str = "working CRS") -> CRS:
     """The CRS, or an error when it is not projected in metres."""
-    crs = CRS.from_user_input(crs)
+    try:
+        crs = CRS.from_user_input(crs)
+    except CRSError as exc:
+        raise InvalidInputError(f"{what} {crs!r} is not a CRS PROJ knows; use e.g. a UTM zone (EPSG:327xx)") from exc
     if not crs.is_projected or crs.axis_info[0].unit_name not in ("metre", "meter"):
         raise InvalidInputError(
             f"{what} {crs.to_string()} is not a projected CRS in metres; use e.g. a UTM zone (EPSG:327xx)"
