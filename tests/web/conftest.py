@@ -22,6 +22,8 @@ def _sqlite_config(tmp_path) -> dict:
         "SECRET_KEY": "test-secret",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'reports.db'}",
         "ANON_RATE_LIMIT": "1000/hour",
+        # No build unless a test gives one, whatever `make demo` left in data/jakarta/build.
+        "BUILD": str(tmp_path / "no-build" / "area.gpkg"),
     }
 
 
