@@ -15,26 +15,13 @@ from layers.errors import InvalidInputError
 from layers.hazard.classes import DEFAULT_FLOOD_CLASSES, parse_classes
 from layers.publish.render import hazard_overlay, legend, overlay_bounds
 from layers.publish.styles import depth_colours
+from tests.helpers import write_raster
 
 FLOOD = parse_classes(DEFAULT_FLOOD_CLASSES)
 
 
 def _raster(path, values, *, crs="EPSG:3857", origin=(11_890_000.0, -690_000.0), size=100.0, nodata=-9999.0):
-    values = np.asarray(values, dtype=np.float32)
-    with rasterio.open(
-        path,
-        "w",
-        driver="GTiff",
-        width=values.shape[1],
-        height=values.shape[0],
-        count=1,
-        dtype="float32",
-        crs=crs,
-        transform=from_origin(*origin, size, size),
-        nodata=nodata,
-    ) as dst:
-        dst.write(values, 1)
-    return path
+    return write_raster(path, values, transform=from_origin(*origin, size, size), crs=crs, nodata=nodata)
 
 
 def _indices(png: bytes) -> np.ndarray:
