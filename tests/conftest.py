@@ -10,6 +10,9 @@ import pytest
 
 from tests.helpers import SAMPLE_AREA, SHARED_DATA
 
+# The app, client, storage and user fixtures, for every folder that tests the web layer.
+pytest_plugins = ["tests.web_fixtures"]
+
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
