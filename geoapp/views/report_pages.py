@@ -18,12 +18,6 @@ bp = Blueprint("report_pages", __name__)
 PAGE_LANGUAGES = LANGUAGES  # every page in every language (a test checks every key)
 
 
-@bp.record_once
-def _setup(state) -> None:
-    db.init_app(state.app)
-    auth.init_app(state.app)
-
-
 def _page(template: str, **context):
     lang = current_language(PAGE_LANGUAGES)
     strings = i18n_strings(lang, "report")

@@ -37,12 +37,6 @@ STREAM_FAILED_JSON = "\n!! the listing failed part-way: this answer is incomplet
 STREAM_FAILED_CSV = "\n#ERROR: the listing failed part-way; this file is incomplete\n"
 
 
-@bp.record_once
-def _setup(state) -> None:
-    db.init_app(state.app)
-    auth.init_app(state.app)
-
-
 # --- submit ---------------------------------------------------------------------------------
 
 
