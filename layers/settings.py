@@ -45,6 +45,14 @@ PRECARITY_CLASSES = 5  # quintiles
 ROAD_DISTANCE_M = 50.0  # a building further from a vehicle road counts as far from one
 POPULATION_UNITS = ("count", "per_km2", "per_ha")
 OUTSIDE_AREA = ("flag", "reject")
+ACCESS_LEVELS = ("public", "partner", "private")  # who may see a built layer, least to most restricted
+DEFAULT_ACCESS = "public"
+# Built layers that hold people per building (evacuation_buildings.people, unreachable.people by building_id):
+# partner unless area.toml's [access] names them.
+PEOPLE_PER_BUILDING_LAYERS = ("evacuation_buildings", "unreachable")
+CLOSURE_DISTANCE_M = 15.0  # a road_closed / evacuation_obstacle report closes the road edges this near it
+DRY_REPORT_MIN_DEPTH_M = 0.5  # a "no water here" report is listed where the model says at least this deep
+STALE_INPUT_DAYS = 365  # inputs whose data is older than this are flagged on the dashboard and in exports
 
 
 class Section(Mapping[str, Any]):
@@ -109,6 +117,7 @@ class EvacuationSettings(Section):
     drive_speed_kph: float | None = None  # None: speeds by road class
     people_per_building: float = PEOPLE_PER_BUILDING
     isochrones_min: tuple[float, ...] = ISOCHRONE_MINUTES
+    closure_distance_m: float = CLOSURE_DISTANCE_M
 
 
 @dataclass(frozen=True, eq=False)
@@ -144,6 +153,9 @@ class HazardSpec:
     field: str | None = None
     layer: str | None = None
     displacement: dict[str, float] = dc_field(default_factory=dict)
+    hazard_kind: str = "flood"  # toml key `kind`: flood, tsunami, earthquake, ... (layers/hazard/kinds/)
+    classes_given: bool = True  # False: the kind's default classes (text ones are chosen for text zones)
+    radii_km: tuple[float, ...] = ()  # volcano vent points: ring radii (default 3, 5, 10 km)
 
 
 @dataclass(frozen=True)
@@ -202,7 +214,13 @@ def evacuation_settings(table: dict[str, Any], path: str) -> EvacuationSettings:
     base = EvacuationSettings()
     numbers = {
         key: _positive(table.get(key, getattr(base, key)), f"evacuation.{key}", path)
-        for key in ("walk_speed_m_s", "max_walk_depth_m", "max_drive_depth_m", "people_per_building")
+        for key in (
+            "walk_speed_m_s",
+            "max_walk_depth_m",
+            "max_drive_depth_m",
+            "people_per_building",
+            "closure_distance_m",
+        )
     }
     try:
         check_walk_speed(numbers["walk_speed_m_s"])
@@ -241,6 +259,33 @@ def precarity_settings(table: dict[str, Any], path: str) -> PrecaritySettings:
     return out
 
 
+@dataclass(frozen=True)
+class AccessSettings:
+    """``[access]``: ``default`` and one level per built layer name (public, partner, private)."""
+
+    default: str = DEFAULT_ACCESS
+    layers: Mapping[str, str] = dc_field(default_factory=dict)
+
+    def level(self, layer: str) -> str:
+        """A layer's level: as written, else the stricter of ``default`` and its built-in default."""
+        if layer in self.layers:
+            return self.layers[layer]
+        builtin = "partner" if layer in PEOPLE_PER_BUILDING_LAYERS else DEFAULT_ACCESS
+        return max(self.default, builtin, key=ACCESS_LEVELS.index)
+
+
+def access_settings(table: dict[str, Any], path: str) -> AccessSettings:
+    levels = {}
+    for key, value in table.items():
+        if value not in ACCESS_LEVELS:
+            raise AreaConfigError(
+                f"access level {value!r} must be one of {', '.join(ACCESS_LEVELS)}", key=f"access.{key}", path=path
+            )
+        levels[key] = value
+    default = levels.pop("default", DEFAULT_ACCESS)
+    return AccessSettings(default, levels)
+
+
 def report_settings(table: dict[str, Any]) -> ReportSettings:
     return ReportSettings(
         categories=table.get("categories"), blur_m=table.get("blur_m"), outside_area=table.get("outside_area")
@@ -263,6 +308,8 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "displacement": (str, dict),
         "layer": str,
         "description": str,
+        "kind": str,
+        "radii_km": list,
     },
     "population": {"file": str, "units": str, "scale": NUM, "field": str, "title": str, "layer": str},
     "boundaries": {"id": str, "title": str, "file": str, "name_field": (str, list), "id_field": str, "layer": str},
@@ -274,9 +321,11 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "drive_speed_kph": NUM,
         "people_per_building": NUM,
         "isochrones_min": list,
+        "closure_distance_m": NUM,
     },
     "precarity": {"h3_resolution": int, "weights": dict, "threshold": NUM, "classes": int, "road_distance_m": NUM},
     "reports": {"categories": (list, dict), "blur_m": (NUM, dict), "outside_area": str},
+    "access": {},  # keys are layer names (and ``default``); checked by access_settings
 }
 ARRAYS = {"hazard", "boundaries"}  # sections written as [[hazard]] / [[boundaries]]
 REQUIRED = {"hazard": ("id", "file"), "boundaries": ("id", "file", "name_field"), "population": ("file",)}
@@ -302,7 +351,7 @@ def validate(config: dict[str, Any], toml_path: Path) -> None:
                 _validate_table(table, SCHEMA[section], REQUIRED.get(section, ()), f"{section}[{i}]", toml_path)
         elif not isinstance(value, dict):
             raise AreaConfigError(f"'{section}' must be a [{section}] table", key=section, path=str(toml_path))
-        else:
+        elif section != "access":
             _validate_table(value, SCHEMA[section], REQUIRED.get(section, ()), section, toml_path)
     for key, value in config.get("layers", {}).items():
         if isinstance(value, dict):

@@ -162,6 +162,13 @@ def evacuation_step(area: Area, built: Layers) -> Layers:
     source = str(area.roads_path or area.osm_path or f"roads of area '{area.name}'")
     walk = require_edges(network_from_roads(roads, mode="walk", source=source), source)
     drive = network_from_roads(roads, mode="drive", source=source)
+    # Roads closed by published field reports are taken out of both networks (layers.evacuation.closures).
+    from layers.evacuation.closures import apply_closures
+
+    nets, closures = apply_closures(
+        {"walk": walk, "drive": drive}, built.get("field_reports"), distance_m=cfg.closure_distance_m
+    )
+    walk, drive = nets["walk"], nets["drive"]
     boundaries = area.boundary_layer() if area.boundaries else None
     extra = _published_shelter_sites(built.get("field_reports"))
     parts: dict[str, list[gpd.GeoDataFrame]] = {}
@@ -186,7 +193,8 @@ def evacuation_step(area: Area, built: Layers) -> Layers:
             layers.update(_emergency_layers(area, drive, facilities, boundaries, hz))
         for name, gdf in layers.items():
             parts.setdefault(name, []).append(gdf)
-    return {name: gpd.GeoDataFrame(pd.concat(p, ignore_index=True), crs=p[0].crs) for name, p in parts.items()}
+    out = {name: gpd.GeoDataFrame(pd.concat(p, ignore_index=True), crs=p[0].crs) for name, p in parts.items()}
+    return {**out, "road_closures": closures}
 
 
 def _emergency_layers(area: Area, drive: Network, facilities, boundaries, hazard) -> Layers:
