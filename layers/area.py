@@ -22,7 +22,8 @@ import geopandas as gpd
 from pyproj import CRS
 
 from layers.errors import AreaConfigError, GeoappError, MissingInputError, NotFoundError
-from layers.hazard.classes import DEFAULT_FLOOD_CLASSES, parse_classes, parse_displacement
+from layers.hazard.classes import parse_displacement
+from layers.hazard.kinds import get_kind
 from layers.io.crs import check_metric, working_crs
 from layers.io.sources import split_layer
 from layers.settings import (
@@ -110,13 +111,21 @@ class Area:
         key = f"hazard[{i}]"
         path = self._file(f"{key}.file", h["file"])
         kind = "raster" if path.suffix.lower() in RASTER_SUFFIXES else "vector"
-        if kind == "vector" and "field" not in h:
+        try:
+            hazard_kind = get_kind(h.get("kind"))
+        except GeoappError as exc:
+            raise self._err(str(exc), f"{key}.kind") from None
+        # Volcano vent points need no field: they are buffered into rings.
+        if kind == "vector" and "field" not in h and hazard_kind.key != "volcano":
             raise self._err("a vector hazard needs 'field', the attribute holding its class or value", f"{key}.field")
         # Parsed one after the other so an error names the key that holds the mistake.
         try:
-            classes = parse_classes(h.get("classes", DEFAULT_FLOOD_CLASSES))
+            classes = hazard_kind.scheme(h.get("classes"), units=h.get("units"))
         except GeoappError as exc:
             raise self._err(str(exc), f"{key}.classes") from None
+        radii = h.get("radii_km", [])
+        if not all(isinstance(r, (int, float)) and r > 0 for r in radii):
+            raise self._err(f"radii_km {radii} must be positive distances in km, e.g. [3, 5, 10]", f"{key}.radii_km")
         try:
             displacement = parse_displacement(h.get("displacement"), classes)
         except GeoappError as exc:
@@ -127,10 +136,13 @@ class Area:
             path=path,
             kind=kind,
             classes=classes,
-            units=h.get("units", "m"),
+            units=h.get("units", hazard_kind.units),
             field=h.get("field"),
             layer=h.get("layer"),
             displacement=displacement,
+            hazard_kind=hazard_kind.key,
+            classes_given="classes" in h,
+            radii_km=tuple(float(r) for r in radii),
         )
 
     def _population(self, p: dict | None) -> PopulationSpec | None:

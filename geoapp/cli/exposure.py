@@ -6,7 +6,9 @@ import json
 
 import click
 
+from layers.errors import InvalidInputError
 from layers.hazard.exposure import exposure_from_files
+from layers.hazard.kinds import kinds
 from layers.publish.export import write_geopackage
 
 # Not checked here: a vector file may be PATH:LAYER, and the loaders name a missing file in one line.
@@ -18,6 +20,17 @@ _file = click.Path()
     "--hazard", required=True, type=_file, help="Hazard: a raster GDAL reads (depth, any CRS) or vector zones."
 )
 @click.option("--hazard-field", help="Attribute of vector hazard zones holding their class or value.")
+@click.option(
+    "--kind",
+    type=click.Choice(list(kinds())),
+    default="flood",
+    show_default=True,
+    help="Kind of hazard: its units, default classes (InaSAFE's), impact rules and words.",
+)
+@click.option(
+    "--radii-km",
+    help="Volcano vent points: ring radii in km (default 3,5,10).",
+)
 @click.option("--classes", help="Hazard classes, e.g. 'low:0.1-0.7,medium:0.7-1.5,high:1.5-' (default) or 'wet:yes'.")
 @click.option(
     "--displacement",
@@ -59,6 +72,8 @@ _file = click.Path()
 def exposure(
     hazard,
     hazard_field,
+    kind,
+    radii_km,
     classes,
     displacement,
     osm,
@@ -79,6 +94,8 @@ def exposure(
     result = exposure_from_files(
         hazard=hazard,
         hazard_field=hazard_field,
+        kind=kind,
+        radii_km=_radii(radii_km),
         classes=classes,
         displacement=displacement,
         osm=osm,
@@ -105,12 +122,16 @@ def exposure(
         p = summary["population"]
         per = ", ".join(f"{c} {p['by_class'][c]:,.0f}" for c in classes_)
         click.echo(f"people: {p['total']:,.0f}, affected {p['affected']:,.0f} ({per}), displaced {p['displaced']:,.0f}")
+        if "fatalities" in p:
+            click.echo("fatalities: " + ", ".join(f"{m} {v:,.1f}" for m, v in p["fatalities"].items()))
         if "needs" in p:
             click.echo("weekly needs: " + ", ".join(f"{k} {v:,}" for k, v in p["needs"].items()))
     if "buildings" in summary:
         b = summary["buildings"]
         per = ", ".join(f"{c} {b['by_class'][c]}" for c in classes_)
         click.echo(f"buildings: {b['total']}, affected {b['affected']} ({per})")
+        if "by_damage" in b:
+            click.echo("damage: " + ", ".join(f"{c} {n}" for c, n in b["by_damage"].items()))
     if "roads" in summary:
         r = summary["roads"]
         per = ", ".join(f"{c} {r['by_class_km'][c]:.1f}" for c in classes_)
@@ -124,6 +145,17 @@ def exposure(
             )
     if out:
         click.echo(f"wrote {out}")
+
+
+def _radii(text: str | None) -> list[float] | None:
+    if not text:
+        return None
+    try:
+        return [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise InvalidInputError(
+            f"--radii-km '{text}' must be distances in km separated by commas, e.g. 3,5,10"
+        ) from None
 
 
 COMMANDS = [exposure]

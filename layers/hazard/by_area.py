@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from layers.hazard.kinds import get_kind
 from layers.hazard.needs import PROFILES
 from layers.hazard.population import units_on_grid
 
@@ -70,7 +71,12 @@ def _people(t: pd.DataFrame, result: ExposureResult, units: gpd.GeoDataFrame) ->
     t["pop_affected"] = np.bincount(unit_of_, weights=np.where(pd.notna(cls), w, 0.0), minlength=n)
     for c in classes:
         t[f"pop_{c}"] = np.bincount(unit_of_, weights=np.where((cls == c).fillna(False), w, 0.0), minlength=n)
-    t["displaced"] = sum(t[f"pop_{c}"] * result.displacement.get(c, 0.0) for c in classes)
+    kind = get_kind(result.kind)
+    by_class = {c: t[f"pop_{c}"].to_numpy() for c in classes}
+    dead = kind.fatalities(by_class).get(kind.default_fatality_model or "")
+    if dead is not None:  # earthquake: deaths of the default model, per unit
+        t["fatalities"] = sum(dead.values())
+    t["displaced"] = kind.displaced(by_class, result.displacement) if classes else 0.0
     if result.needs != "none":
         for key, rate in PROFILES[result.needs].items():  # weekly needs of each unit's displaced
             t[f"needs_{key}"] = np.ceil(np.round(t["displaced"].to_numpy() * rate, 6)).astype(np.int64)

@@ -37,6 +37,8 @@ class ClassScheme:
 
     classes: tuple[HazardClass, ...]
     kind: str  # "numeric" or "text"
+    # InaSAFE's rule for its own class tables: ``min < x <= max`` (hazard_classifications.py docstring).
+    right_closed: bool = False
 
     @property
     def names(self) -> list[str]:
@@ -74,14 +76,22 @@ class ClassScheme:
                 f"hazard values are not numbers ({exc}); use a text class spec such as 'wet:yes' for text attributes"
             ) from None
         edges = np.array([c.lower for c in self.classes] + [self.classes[-1].upper], dtype=dtype)
-        # searchsorted over the lower bounds; values at or above the last upper bound are out.
-        idx = np.searchsorted(edges, arr, side="right") - 1
+        # searchsorted over the lower bounds; values at or above the last upper bound are out
+        # (right-closed: values at or below the first lower bound, or above the last upper bound).
+        idx = np.searchsorted(edges, arr, side="left" if self.right_closed else "right") - 1
         inside = (idx >= 0) & (idx < len(self.classes)) & ~np.isnan(arr)
         return np.where(inside, idx, NOT_AFFECTED).astype(np.int8)
 
 
-def parse_classes(spec: str) -> ClassScheme:
-    """Parse a class spec; raise InvalidInputError naming the bad part."""
+def parse_classes(spec: str, *, right_closed: bool = False) -> ClassScheme:
+    """Parse a class spec; raise InvalidInputError naming the bad part.
+
+    ``right_closed`` reads numeric ranges as InaSAFE does, ``lower < x <= upper``.
+    """
+    if right_closed:
+        from dataclasses import replace
+
+        return replace(parse_classes(spec), right_closed=True)
     if not isinstance(spec, str) or not spec.strip():
         raise InvalidInputError(
             "class spec is empty; expected e.g. 'low:0.1-0.7,medium:0.7-1.5,high:1.5-' or 'wet:yes'"

@@ -31,6 +31,7 @@ import shapely
 from layers.errors import InvalidInputError, OutsideExtentError
 from layers.hazard.by_area import aggregate
 from layers.hazard.exposed import buildings_exposure, facilities_exposure, population_exposure, roads_exposure
+from layers.hazard.kinds import get_kind
 from layers.hazard.needs import check_profile
 from layers.hazard.population import PopulationGrid
 from layers.hazard.sampling import progress_bar
@@ -55,6 +56,7 @@ class ExposureResult:
     displacement: dict[str, float] = field(default_factory=dict)
     needs: str = "bnpb"
     areas: gpd.GeoDataFrame | None = None
+    kind: str = "flood"  # layers/hazard/kinds key: picks the impact rules and the words
 
     def summary(self) -> dict:
         """The ``geoapp exposure --json`` object; keys for inputs not given are omitted."""
@@ -71,7 +73,7 @@ class ExposureResult:
         ):
             if frame is None:
                 continue
-            frame = frame.copy()
+            frame = _kind_columns(frame.copy(), self.kind)
             if name == "exposure_areas" and boundary is not None:
                 frame.insert(0, "boundary", boundary)
             if scenario is not None:
@@ -80,9 +82,27 @@ class ExposureResult:
         return out
 
 
-def default_displacement(classes: list[str]) -> dict[str, float]:
-    """Everyone in the most severe class is displaced, nobody in the others (InaSAFE's ``wet`` rule)."""
+def default_displacement(classes: list[str], kind: str = "flood") -> dict[str, float]:
+    """The kind's displacement rates when the classes are its own, else everyone in the most severe
+    class is displaced and nobody in the others (InaSAFE's ``wet`` rule)."""
+    from layers.hazard.kinds import get_kind
+
+    own = get_kind(kind).displacement
+    if kind != "flood" and set(classes) <= set(own):
+        return {c: own[c] for c in classes}
     return {c: (1.0 if i == len(classes) - 1 else 0.0) for i, c in enumerate(classes)}
+
+
+def _kind_columns(frame: gpd.GeoDataFrame, kind: str) -> gpd.GeoDataFrame:
+    """Value columns named for the kind: an earthquake layer has ``mmi_max``, never a water depth."""
+    from layers.hazard.kinds import get_kind
+
+    k = get_kind(kind)
+    if k.measure == "depth":
+        return frame
+    return frame.rename(
+        columns={"depth_max_m": k.value_column, "depth_m": k.point_column, "flooded_share": "hazard_share"}
+    )
 
 
 def exposure(
@@ -121,11 +141,11 @@ def exposure(
         )
         crs = working_crs(gpd.GeoSeries([shapely.box(*hazard.bounds)], crs=hazard.crs) if first is None else first)
     _check_layers(hazard, given, sources or {})
-    rates = dict(displacement) if displacement else default_displacement(classes)
+    rates = dict(displacement) if displacement else default_displacement(classes, hazard.hazard_kind)
     unknown = set(rates) - set(classes)
     if unknown:
         raise InvalidInputError(f"displacement names classes {sorted(unknown)} that are not hazard classes {classes}")
-    result = ExposureResult(classes=classes, crs=crs, displacement=rates, needs=needs)
+    result = ExposureResult(classes=classes, crs=crs, displacement=rates, needs=needs, kind=hazard.hazard_kind)
     todo = {**layers, "population": population}
     stages = [k for k in ("buildings", "roads", "facilities", "population", "boundaries") if todo[k] is not None]
     for stage in progress_bar(stages, desc="exposure" if progress else None, unit="layer"):
@@ -139,6 +159,10 @@ def _run_stage(stage: str, result: ExposureResult, hazard: Hazard, layers: dict,
     if stage == "buildings":
         result.buildings = buildings_exposure(layers["buildings"].to_crs(crs), hazard, progress=progress)
         depth = result.buildings["depth_max_m"]
+        damage = get_kind(hazard.hazard_kind).building_damage
+        if damage is not None:  # earthquake: damage class from the highest MMI and the structure type
+            structure = layers["buildings"]["structure"].to_numpy() if "structure" in layers["buildings"] else None
+            result.buildings["damage_class"] = damage(depth.to_numpy(), structure)
         if isinstance(hazard, HazardRaster) and len(depth) and depth.isna().all():
             warnings.warn(
                 f"every building lies on nodata cells of the hazard {hazard.path}; none can be classed",
@@ -192,6 +216,8 @@ def exposure_from_files(
     *,
     hazard: str,
     hazard_field: str | None = None,
+    kind: str | None = None,
+    radii_km: list[float] | None = None,
     classes: str | None = None,
     displacement: str | None = None,
     osm: str | None = None,
@@ -213,7 +239,7 @@ def exposure_from_files(
     Works in the UTM zone of the first vector file given (buildings, roads, facilities,
     boundaries, census), else of the OSM layers, else of the hazard.
     """
-    from layers.hazard.classes import DEFAULT_FLOOD_CLASSES, parse_classes, parse_displacement
+    from layers.hazard.classes import parse_displacement
     from layers.hazard.population import read_people
     from layers.hazard.sources import open_hazard
     from layers.io.vectors import boundaries_from_file, buildings_from_file, facilities_from_file, roads_from_file
@@ -223,9 +249,8 @@ def exposure_from_files(
     if boundary_name and not boundaries:
         raise InvalidInputError("--boundary-name needs --boundaries, the file of units to sum the figures by")
     check_profile(needs)
-    scheme = parse_classes(DEFAULT_FLOOD_CLASSES if classes is None else classes)
-    rates = parse_displacement(displacement, scheme) if displacement else None
-    haz = open_hazard(hazard, classes=scheme, field=hazard_field)
+    haz = open_hazard(hazard, classes=classes, field=hazard_field, kind=kind, radii_km=radii_km)
+    rates = parse_displacement(displacement, haz.classes) if displacement else None
     files = {"buildings": buildings, "roads": roads, "facilities": facilities}
     from_osm = _osm_layers(osm, [k for k, v in files.items() if not v]) if osm else {}
     census = population if population_field else None

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -25,7 +25,7 @@ from rasterio.transform import array_bounds
 from rasterio.windows import Window
 
 from layers.errors import InvalidInputError, OutsideExtentError
-from layers.hazard.classes import DEFAULT_FLOOD_CLASSES, NOT_AFFECTED, ClassScheme, parse_classes
+from layers.hazard.classes import NOT_AFFECTED, ClassScheme, parse_classes
 from layers.io.rasters import open_raster
 
 # Class polygons are made per block of this many cells a side.
@@ -46,6 +46,7 @@ class HazardRaster:
     units: str = "m"
     band: int = 1
     kind: str = "raster"
+    hazard_kind: str = "flood"  # layers/hazard/kinds key
     _polygons: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -110,6 +111,7 @@ class HazardZones:
     field: str
     units: str = "m"
     kind: str = "vector"
+    hazard_kind: str = "flood"  # layers/hazard/kinds key
 
     @property
     def crs(self) -> CRS:
@@ -162,9 +164,15 @@ def open_hazard(
     classes: ClassScheme | str | None = None,
     field: str | None = None,
     layer: str | None = None,
-    units: str = "m",
+    units: str | None = None,
+    kind: str | None = None,
+    radii_km=None,
 ) -> Hazard:
     """Open a hazard raster, or vector zones when ``field`` is given.
+
+    ``kind`` (layers/hazard/kinds: flood, earthquake, ...) gives the default classes and units; its
+    text classes are used for zones holding text when ``classes`` is not given. Volcano vent points
+    (no ``field``) are buffered into rings of ``radii_km`` (default 3, 5, 10 km).
 
     Parameters
     ----------
@@ -178,15 +186,25 @@ def open_hazard(
     """
     if hasattr(path, "path") and hasattr(path, "classes"):  # a HazardSpec
         spec = path
+        given = classes is not None or getattr(spec, "classes_given", True)
         return open_hazard(
             spec.path,
-            classes=classes or spec.classes,
+            classes=classes or (spec.classes if given else None),
             field=field or spec.field,
             layer=layer or spec.layer,
             units=spec.units,
+            kind=getattr(spec, "hazard_kind", None),
+            radii_km=getattr(spec, "radii_km", None) or None,
         )
-    scheme = parse_classes(classes or DEFAULT_FLOOD_CLASSES) if not isinstance(classes, ClassScheme) else classes
+    from layers.hazard.kinds import get_kind
+
+    hk = get_kind(kind)
+    units = units or hk.units
+    default = classes is None
+    scheme = classes if isinstance(classes, ClassScheme) else hk.scheme(classes, units=units)
     path = Path(path)
+    if field is None and hk.key == "volcano" and not is_raster_path(path):
+        return _volcano_points(path, layer, hk.scheme(text=True) if default else scheme, radii_km, units)
     if field is None:
         if scheme.kind == "text":
             raise InvalidInputError(
@@ -196,7 +214,17 @@ def open_hazard(
         with open_raster(path, what="hazard", hint="for vector zones give the attribute with --hazard-field") as src:
             t = src.transform
             scheme = _at_precision(scheme, np.dtype(src.dtypes[0]))
-            return HazardRaster(path, scheme, CRS.from_user_input(src.crs), t, src.width, src.height, src.nodata, units)
+            return HazardRaster(
+                path,
+                scheme,
+                CRS.from_user_input(src.crs),
+                t,
+                src.width,
+                src.height,
+                src.nodata,
+                units,
+                hazard_kind=hk.key,
+            )
     from layers.io.vectors import column, read_vector
 
     zones = read_vector(path, layer=layer, what="hazard")
@@ -207,6 +235,8 @@ def open_hazard(
         raise InvalidInputError(
             f"hazard zones {path} have no field '{field}'; fields are {[c for c in zones.columns if c != 'geometry']}"
         )
+    if default and hk.text_classes and scheme.kind == "numeric" and _is_text(values):
+        scheme = hk.scheme(text=True)  # zones named by text (KRB III, high, ...): the kind's text classes
     if scheme.kind == "numeric" and not pd.api.types.is_numeric_dtype(values):
         parsed = pd.to_numeric(values, errors="coerce")
         if parsed.isna().sum() > values.isna().sum():
@@ -215,9 +245,36 @@ def open_hazard(
                 f"'{scheme.spec()}' are numeric; give text classes such as 'wet:yes'"
             )
         values = parsed
-    return zones_from_frame(
+    out = zones_from_frame(
         zones.assign(_value=values.to_numpy()), scheme, field="_value", path=path, units=units, source_field=field
     )
+    return replace(out, hazard_kind=hk.key)
+
+
+def is_raster_path(path: Path) -> bool:
+    return path.suffix.lower() in (".tif", ".tiff", ".asc", ".vrt", ".img", ".nc", ".grd")
+
+
+def _is_text(values: pd.Series) -> bool:
+    present = values.dropna()
+    return len(present) > 0 and pd.to_numeric(present, errors="coerce").isna().any()
+
+
+def _volcano_points(path: Path, layer: str | None, scheme: ClassScheme, radii_km, units: str) -> HazardZones:
+    """Vent points buffered into InaSAFE's rings (:func:`layers.hazard.kinds.volcano.rings`) as zones."""
+    from layers.hazard.kinds.volcano import RADII_KM, rings
+    from layers.io.vectors import read_vector
+
+    points = read_vector(path, layer=layer, what="hazard")
+    if points.crs is None:
+        raise InvalidInputError(f"volcano points {path} have no CRS; add a .prj or write the file with one")
+    if len(points) and not (points.geom_type == "Point").all():
+        raise InvalidInputError(
+            f"volcano hazard {path} holds {points.geom_type.iloc[0]} features: give vent points, "
+            'or KRB zones with field = "KRB" (--hazard-field KRB)'
+        )
+    zones = rings(points, radii_km or RADII_KM)
+    return replace(zones_from_frame(zones, scheme, field="zone", path=path, units=units), hazard_kind="volcano")
 
 
 def _at_precision(scheme: ClassScheme, dtype: np.dtype) -> ClassScheme:

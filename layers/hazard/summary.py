@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from layers.hazard.kinds import get_kind
 from layers.hazard.needs import minimum_needs
 
 if TYPE_CHECKING:
@@ -40,22 +41,25 @@ def _counts(col: pd.Series, classes: list[str]) -> dict[str, int]:
     return {c: int(vc.get(c, 0)) for c in classes}
 
 
-def _displaced(by_class: dict[str, float], rates: dict[str, float]) -> float:
-    """People displaced: Σ people in class × displacement rate of the class."""
-    return float(sum(by_class[c] * rates.get(c, 0.0) for c in by_class))
+def _displaced(by_class: dict[str, float], rates: dict[str, float], kind: str = "flood") -> float:
+    """People displaced: Σ (people in class − deaths in class) × displacement rate of the class (the kind's rule)."""
+    return float(get_kind(kind).displaced(by_class, rates))
 
 
 def summarise(result: ExposureResult) -> dict:
     """The ``geoapp exposure --json`` object; keys for inputs not given are omitted."""
-    out: dict = {"classes": list(result.classes)}
+    kind = get_kind(result.kind)
+    out: dict = {"kind": kind.key, "units": kind.units, "classes": list(result.classes)}
     if result.people is not None:
         out["population"] = _population(result)
     if result.buildings is not None:
         out["buildings"] = _buildings(result.buildings, result.classes)
+        if "damage_class" in result.buildings:
+            out["buildings"]["by_damage"] = _counts(result.buildings["damage_class"], ["low", "medium", "high"])
     if result.roads is not None:
         out["roads"] = _roads(result.roads, result.classes, result.roads_total_km)
     if result.facilities is not None:
-        out["facilities"] = _facilities(result.facilities, result.classes)
+        out["facilities"] = _facilities(result.facilities, result.classes, kind.point_column)
     if result.areas is not None:
         cols = [c for c in result.areas.columns if c not in ("geometry", "boundary", "scenario")]
         rows = result.areas[cols].to_dict(orient="records")
@@ -67,7 +71,9 @@ def _population(result: ExposureResult) -> dict:
     p = result.people
     assert p is not None
     by_class = {c: _r(float(p.loc[p["hazard_class"] == c, "people"].sum())) for c in result.classes}
-    gone = _displaced(by_class, result.displacement)
+    kind = get_kind(result.kind)
+    dead = kind.fatalities(by_class)
+    gone = _displaced(by_class, result.displacement, result.kind)
     pop = {
         "total": _r(float(p["people"].sum())),
         "affected": _r(float(p.loc[p["hazard_class"].notna(), "people"].sum())),
@@ -75,6 +81,10 @@ def _population(result: ExposureResult) -> dict:
         "displaced": _r(gone),
         "method": result.population_method,
     }
+    if dead:  # earthquake: deaths per model, per MMI class; displaced used the default model's
+        pop["fatalities"] = {m: _r(sum(f.values())) for m, f in dead.items()}
+        pop["fatalities_by_class"] = {m: {c: float(v) for c, v in f.items()} for m, f in dead.items()}
+        pop["fatality_model"] = kind.default_fatality_model
     if result.needs != "none":
         pop["needs"] = minimum_needs(gone, profile=result.needs)
         pop["needs_profile"] = result.needs
@@ -104,7 +114,7 @@ def _roads(r: gpd.GeoDataFrame, classes: list[str], total_km: float | None) -> d
     }
 
 
-def _facilities(f: gpd.GeoDataFrame, classes: list[str]) -> dict:
+def _facilities(f: gpd.GeoDataFrame, classes: list[str], value_key: str = "depth_m") -> dict:
     cats = f["category"].astype("string").fillna("other")
     hit = f[f["hazard_class"].notna()]
     # Most severe class first, then by category and id: the list a planner reads top down.
@@ -118,7 +128,7 @@ def _facilities(f: gpd.GeoDataFrame, classes: list[str]) -> dict:
             "name": None if pd.isna(r.name) else str(r.name),
             "category": None if pd.isna(r.category) else str(r.category),
             "hazard_class": str(r.hazard_class),
-            "depth_m": None if pd.isna(r.depth_m) else _r(r.depth_m),
+            value_key: None if pd.isna(r.depth_m) else _r(r.depth_m),
         }
         for r in hit.itertuples()
     ]

@@ -184,7 +184,7 @@ def test_default_displacement_and_sphere_needs(city):
     s = exposure(city["hazard"], population=city["population"], needs="sphere", crs=UTM).summary()
     assert s["population"]["displaced"] == 40.0  # everyone in the most severe class
     assert s["population"]["needs"]["drinking_water_l"] == 840
-    assert set(s) == {"classes", "population"}  # keys for inputs not given are omitted
+    assert set(s) == {"kind", "units", "classes", "population"}  # keys for inputs not given are omitted
 
 
 def test_minimum_needs_round_up():
