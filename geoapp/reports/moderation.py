@@ -59,6 +59,11 @@ def review_one(s: Session, report_id: str, body: dict, *, user: User) -> dict:
             changes=changes,
         )
     )
+    if "published" in (rep.status, status):  # the analyses see published reports: rebuild what they change
+        from geoapp import live
+
+        live.changed(s, rep.category)
+        live.changed(s, (changes or {}).get("category", [None])[0])
     rep.status = status
     rep.updated_at = utcnow()
     return {"id": rep.id, "status": status}

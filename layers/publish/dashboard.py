@@ -21,6 +21,7 @@ import pandas as pd
 import pyogrio
 
 from layers.hazard.needs import minimum_needs
+from layers.publish.freshness import input_dates
 
 RANKING_COLUMNS = [
     "name",
@@ -214,6 +215,25 @@ def _tiff_date(path: Path) -> str | None:
     return value[:10].replace(":", "-") if value else None
 
 
+def live_figures(layers: BuiltLayers, units) -> dict:
+    """What field reports changed: ``observations`` (reports the scenarios disagree with), ``layer_updated``
+    (when each layer was last rebuilt, from ``layer_updated:<name>`` metadata) and ``newest_reports`` (per
+    neighbourhood)."""
+    from layers.publish.export import read_metadata
+    from layers.publish.freshness import newest_report_per_unit
+
+    mism = layers.get("observation_mismatches")
+    observations = [] if mism is None else mism.drop(columns=["geometry"], errors="ignore").to_dict("records")
+    meta = read_metadata(layers.path) if layers.names else {}
+    updated = {k.split(":", 1)[1]: v for k, v in meta.items() if k.startswith("layer_updated:")}
+    reports = pyogrio.read_dataframe(layers.path, layer="field_reports") if "field_reports" in layers.names else None
+    return {
+        "observations": observations,
+        "layer_updated": updated,
+        "newest_reports": newest_report_per_unit(reports, units),
+    }
+
+
 def stored_summaries(path: str | Path) -> dict[str, dict]:
     """Exposure summaries the build stored in its metadata as ``exposure_summary:<scenario>`` = JSON ({} when none)."""
     import json
@@ -296,6 +316,7 @@ def dashboard(
         "ranking": ranking,
         "compare": compare,
         "participation": _participation(reports, units, count_reports),
-        "dates": layer_dates({k: v for k, v in paths.items() if v is not None and Path(v).exists()}),
+        "dates": input_dates({k: v for k, v in paths.items() if v is not None and Path(v).exists()}),
         "built": bool(layers.names),
+        **live_figures(layers, units),
     }

@@ -45,6 +45,7 @@ DEFAULT_CATEGORIES: dict[str, Category] = {
         Category("blocked_drain", "Blocked drain", 0.0),
         Category("damaged_building", "Damaged building", HOUSEHOLD_BLUR_M),
         Category("evacuation_obstacle", "Evacuation obstacle", 0.0),
+        Category("road_closed", "Road closed", 0.0),  # closes the road edges near it (layers.evacuation.closures)
         Category("shelter_site", "Shelter site", 0.0, public_attributes=("capacity", "name")),
         Category("need_water", "Need: water", HOUSEHOLD_BLUR_M),
         Category("need_food", "Need: food", HOUSEHOLD_BLUR_M),
