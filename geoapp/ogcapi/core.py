@@ -22,12 +22,12 @@ from urllib.parse import quote, urlencode
 from pyproj import CRS
 
 from layers.errors import InvalidInputError, NotFoundError
-from layers.publish import features
+from layers.publish import cql2, features
 
 from . import crs as crsmod
 from . import html, params
 from .info import REPORTS, LayerInfo
-from .openapi import DEFAULT_LIMIT, MAX_LIMIT, document
+from .openapi import DEFAULT_LIMIT, HTML_LIMIT, MAX_LIMIT, document
 from .params import GEOJSON
 
 if TYPE_CHECKING:
@@ -43,7 +43,26 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/ogcapi-features-5/1.0/conf/sortables",
+    "http://www.opengis.net/spec/ogcapi-features-8/1.0/conf/sorting",
+    "http://www.opengis.net/spec/ogcapi-features-6/1.0/conf/properties",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
+    "http://www.opengis.net/spec/cql2/1.0/conf/case-insensitive-comparison",
+    # OGC API – Tiles (geoapp/ogcapi/tiles.py): every collection as MVT in WebMercatorQuad
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tileset",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tilesets-list",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/geodata-tilesets",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt",
 ]
+TILESETS_REL = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector"
 OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
 TRS = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
 
@@ -126,7 +145,9 @@ def api(svc: Service, args: Args, accept: str) -> Response:
             {
                 "id": p,
                 "title": op["get"]["summary"],
-                "description": ", ".join(x["name"] for x in op["get"].get("parameters", [])),
+                "description": ", ".join(
+                    x.get("name") or x.get("$ref", "").rsplit("/", 1)[-1] for x in op["get"].get("parameters", [])
+                ),
             }
             for p, op in doc["paths"].items()
         ]
@@ -160,6 +181,7 @@ def _collection_doc(svc: Service, info: LayerInfo) -> dict:
                 "application/schema+json",
                 "Queryable properties",
             ),
+            _link(f"{base}/tiles", TILESETS_REL, "application/json", "Vector tiles (MVT, WebMercatorQuad)"),
         ],
     }
     if info.features is not None:
@@ -188,11 +210,8 @@ def collection(svc: Service, name: str, args: Args, accept: str) -> Response:
 
 def queryables(svc: Service, name: str, args: Args, accept: str) -> Response:
     info = svc.info(name)
-    props: dict[str, dict] = {
-        f: ({"type": "string", "format": "date-time"} if t == "datetime" else {"type": t})
-        for f, t in info.dtypes.items()
-    }
-    props["geometry"] = {"$ref": "https://geojson.org/schema/Geometry.json"}
+    props: dict[str, dict] = {f: _schema(t) for f, t in info.dtypes.items()}
+    props[cql2.GEOMETRY] = {"title": "geometry", "format": _geometry_format(info.geometry_type)}
     doc = {
         "$schema": "https://json-schema.org/draft/2019-09/schema",
         "$id": f"{svc.base_url}/collections/{quote(name, safe='')}/queryables",
@@ -201,6 +220,29 @@ def queryables(svc: Service, name: str, args: Args, accept: str) -> Response:
         "properties": props,
     }
     return _json(doc, "application/schema+json")
+
+
+def _schema(kind: str) -> dict:
+    """The JSON Schema of a property type (what QGIS and GDAL type their fields by)."""
+    if kind == "datetime":
+        return {"type": "string", "format": "date-time"}
+    if kind == "date":
+        return {"type": "string", "format": "date"}
+    return {"type": kind}
+
+
+def _geometry_format(geometry_type: str) -> str:
+    """Part 3's geometry formats: geometry-point, geometry-multipolygon, ... (geometry-any when unknown)."""
+    name = (geometry_type or "").replace(" ", "").lower()
+    known = {
+        "point": "geometry-point",
+        "multipoint": "geometry-multipoint",
+        "linestring": "geometry-linestring",
+        "multilinestring": "geometry-multilinestring",
+        "polygon": "geometry-polygon",
+        "multipolygon": "geometry-multipolygon",
+    }
+    return known.get(name, "geometry-any")
 
 
 # -- items --------------------------------------------------------------------------------------
@@ -217,19 +259,45 @@ class ItemQuery:
     bbox_crs: CRS | None
     out_crs: CRS
     when: params.Interval | None
+    cql: object = None  # a parsed CQL2 filter (pygeofilter syntax tree)
+    cql_crs: CRS | None = None
+    sortby: tuple[tuple[str, bool], ...] = ()
+    properties: tuple[str, ...] | None = None
 
     @classmethod
-    def parse(cls, svc: Service, info: LayerInfo, args: Args) -> ItemQuery:
+    def parse(cls, svc: Service, info: LayerInfo, args: Args, *, html_wanted: bool = False) -> ItemQuery:
         allowed = svc.crs_list(info)
         filters = params.property_filters(args, info.dtypes)
-        limit = params.integer(args, "limit", DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT)
+        default = HTML_LIMIT if html_wanted else DEFAULT_LIMIT
+        limit = params.integer(args, "limit", default, minimum=1, maximum=MAX_LIMIT)
         offset = params.integer(args, "offset", 0, minimum=0)
         bbox, bbox_crs = params.bbox(args, allowed)
         out_crs = crsmod.parse(args.get("crs"), allowed, param="crs")
         when = params.interval(args["datetime"]) if args.get("datetime") else None
         if when is not None and not info.time_field:
             raise InvalidInputError(f"collection '{info.name}' has no time property; datetime applies to {REPORTS}")
-        return cls(filters, limit, offset, bbox, bbox_crs, out_crs, when)
+        cql = cql_crs = None
+        if args.get("filter"):
+            cql = cql2.parse(args["filter"], args.get("filter-lang") or "cql2-text")
+            cql2.check_attributes(cql, info.dtypes)
+            cql_crs = crsmod.parse(args.get("filter-crs"), allowed, param="filter-crs")
+        elif args.get("filter-lang") or args.get("filter-crs"):
+            raise InvalidInputError("filter-lang and filter-crs need a filter")
+        sortby = tuple(params.sortby(args, info.dtypes))
+        props = params.properties(args, info.fields)
+        return cls(
+            filters,
+            limit,
+            offset,
+            bbox,
+            bbox_crs,
+            out_crs,
+            when,
+            cql,
+            cql_crs,
+            sortby,
+            tuple(props) if props is not None else None,
+        )
 
 
 def _select(svc: Service, info: LayerInfo, q: ItemQuery) -> tuple[gpd.GeoDataFrame, int]:
@@ -244,9 +312,22 @@ def _select(svc: Service, info: LayerInfo, q: ItemQuery) -> tuple[gpd.GeoDataFra
             time_field=info.time_field,
             offset=q.offset,
             limit=q.limit,
+            cql=q.cql,
+            cql_crs=q.cql_crs,
+            sortby=q.sortby,
         )
     return features.select_features(
-        svc.build, info.name, bbox=q.bbox, bbox_crs=q.bbox_crs, filters=q.filters, offset=q.offset, limit=q.limit
+        svc.build,
+        info.name,
+        bbox=q.bbox,
+        bbox_crs=q.bbox_crs,
+        filters=q.filters,
+        offset=q.offset,
+        limit=q.limit,
+        cql=q.cql,
+        cql_crs=q.cql_crs,
+        sortby=q.sortby,
+        columns=q.properties,
     )
 
 
@@ -280,9 +361,11 @@ def _page_links(base: str, args: Args, q: ItemQuery, returned: int, matched: int
 def items(svc: Service, name: str, args: Args, accept: str) -> Response:
     """A page of features as GeoJSON (features written as text, not re-parsed) or HTML."""
     info = svc.info(name)
-    q = ItemQuery.parse(svc, info, args)
     html_wanted = params.wants_html(args, accept)
+    q = ItemQuery.parse(svc, info, args, html_wanted=html_wanted)
     page, matched = _select(svc, info, q)
+    if q.properties is not None:
+        page = page[[*q.properties, page.geometry.name]]
     texts = features.features_geojson_texts(page, crs=q.out_crs)
     collection_url = f"{svc.base_url}/collections/{quote(name, safe='')}"
     base = f"{collection_url}/items"

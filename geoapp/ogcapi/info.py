@@ -51,7 +51,15 @@ def build_layers(path: Path, titles: Mapping[str, str]) -> dict[str, LayerInfo]:
     out = {}
     for name, info in _read_build(str(path), path.stat().st_mtime_ns):
         out[name] = replace(info, title=titles.get(name) or info.title)
-    return out
+    return unique_titles(out)
+
+
+def unique_titles(layers: dict[str, LayerInfo]) -> dict[str, LayerInfo]:
+    """Layers whose titles repeat get their name added (clients list collections by title)."""
+    seen: dict[str, int] = {}
+    for info in layers.values():
+        seen[info.title] = seen.get(info.title, 0) + 1
+    return {n: replace(i, title=f"{i.title} ({n})") if seen[i.title] > 1 else i for n, i in layers.items()}
 
 
 @functools.lru_cache(maxsize=8)

@@ -1,11 +1,17 @@
-"""The OpenAPI 3.0 document of the OGC API – Features endpoints (one items path per collection)."""
+"""The OpenAPI 3.0 document of the OGC API – Features endpoints (one items path per collection).
+
+The parameters every items path shares live once in ``components/parameters`` and are
+referenced from each path: QGIS (and GDAL from 3.7) read ``components/parameters/limit``
+to choose their page size, so its large default and maximum make them page big.
+"""
 
 from __future__ import annotations
 
 from .info import LayerInfo
 
 MAX_LIMIT = 10_000
-DEFAULT_LIMIT = 100
+DEFAULT_LIMIT = 10_000  # GeoJSON pages: a client gets a whole Jakarta layer in one or a few requests
+HTML_LIMIT = 100  # HTML pages, for people reading them in a browser
 
 _PARAMS = {
     "f": {
@@ -23,7 +29,7 @@ _PARAMS = {
         "required": False,
         "style": "form",
         "explode": False,
-        "description": f"Features per page (at most {MAX_LIMIT}).",
+        "description": f"Features per page (at most {MAX_LIMIT}; HTML pages default to {HTML_LIMIT}).",
         "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
     },
     "offset": {
@@ -52,6 +58,39 @@ _PARAMS = {
         "explode": False,
         "description": "RFC 3339 instant or interval (a/b, ../b, a/..) on the collection's time field.",
         "schema": {"type": "string"},
+    },
+    "sortby": {
+        "name": "sortby",
+        "in": "query",
+        "required": False,
+        "style": "form",
+        "explode": False,
+        "description": "Comma-separated queryable properties to sort by; prefix - for descending (e.g. -people,name).",
+        "schema": {"type": "array", "items": {"type": "string", "pattern": "[+|-]?[A-Za-z_].*"}},
+    },
+    "properties": {
+        "name": "properties",
+        "in": "query",
+        "required": False,
+        "style": "form",
+        "explode": False,
+        "description": "Comma-separated properties to return (default: all).",
+        "schema": {"type": "array", "items": {"type": "string"}},
+    },
+    "filter": {
+        "name": "filter",
+        "in": "query",
+        "required": False,
+        "description": "A CQL2 filter (comparison, AND/OR/NOT, LIKE, IN, IS NULL, S_INTERSECTS with a BBOX or a "
+        "geometry) on the queryable properties, e.g. road_class IN ('primary','secondary') AND oneway = true.",
+        "schema": {"type": "string"},
+    },
+    "filter-lang": {
+        "name": "filter-lang",
+        "in": "query",
+        "required": False,
+        "description": "Language of filter: cql2-text (default) or cql2-json.",
+        "schema": {"type": "string", "enum": ["cql2-text", "cql2-json"], "default": "cql2-text"},
     },
     "featureId": {
         "name": "featureId",
@@ -101,7 +140,15 @@ def document(base: str, title: str, layers: dict[str, LayerInfo], crs_for: dict[
         },
         "servers": [{"url": base}],
         "paths": paths,
+        "components": {"parameters": {k: v for k, v in _PARAMS.items() if k in _SHARED}},
     }
+
+
+_SHARED = ("f", "limit", "offset", "bbox", "datetime", "sortby", "properties", "filter", "filter-lang", "featureId")
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/parameters/{name}"}
 
 
 def _get(summary: str, operation: str, responses: dict, parameters: list[dict] | None = None) -> dict:
@@ -129,15 +176,20 @@ def _service_paths() -> dict[str, dict]:
 def _collection_paths(name: str, info: LayerInfo, crs_list: list[str]) -> dict[str, dict]:
     """The four paths of one collection: about, queryables, items, one item."""
     params = [
-        _PARAMS["limit"],
-        _PARAMS["offset"],
-        _PARAMS["bbox"],
+        _ref("limit"),
+        _ref("offset"),
+        _ref("bbox"),
         _crs_param("bbox-crs", crs_list),
         _crs_param("crs", crs_list),
-        _PARAMS["f"],
+        _ref("f"),
+        _ref("sortby"),
+        _ref("properties"),
+        _ref("filter"),
+        _ref("filter-lang"),
+        _crs_param("filter-crs", crs_list),
     ]
     if info.time_field:
-        params.append(_PARAMS["datetime"])
+        params.append(_ref("datetime"))
     params += [
         {
             "name": f,

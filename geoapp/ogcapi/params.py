@@ -19,7 +19,20 @@ from . import crs as crsmod
 
 BBox = tuple[float, float, float, float]
 Interval = tuple[pd.Timestamp | None, pd.Timestamp | None]
-ITEM_PARAMS = {"f", "limit", "offset", "bbox", "bbox-crs", "crs", "datetime"}
+ITEM_PARAMS = {
+    "f",
+    "limit",
+    "offset",
+    "bbox",
+    "bbox-crs",
+    "crs",
+    "datetime",
+    "sortby",
+    "properties",
+    "filter",
+    "filter-lang",
+    "filter-crs",
+}
 MAX_INT = 2**31 - 1  # offsets and limits beyond this are refused: no layer is that big, and readers use int32/int64
 GEOJSON = "application/geo+json"
 
@@ -138,3 +151,34 @@ def property_filters(args: Mapping[str, str], dtypes: Mapping[str, str]) -> dict
         if "\x00" in v:
             raise InvalidInputError(f"{k} must not contain a NUL character")
     return out
+
+
+def sortby(args: Mapping[str, str], dtypes: Mapping[str, str]) -> list[tuple[str, bool]]:
+    """``sortby=a,-b,+c``: (field, ascending) pairs, each a queryable property."""
+    out = []
+    for raw in (args.get("sortby") or "").split(","):
+        item = raw.strip()
+        if not item:
+            continue
+        ascending = not item.startswith("-")
+        name = item.lstrip("+-").strip()
+        if name not in dtypes:
+            raise InvalidInputError(
+                f"sortby '{name[:40]}' is not a property; sort by one of {', '.join(dtypes)} (prefix - for descending)"
+            )
+        out.append((name, ascending))
+    return out
+
+
+def properties(args: Mapping[str, str], fields: list[str]) -> list[str] | None:
+    """``properties=a,b``: the properties to return (None: all of them)."""
+    raw = args.get("properties")
+    if raw is None:
+        return None
+    names = [n.strip() for n in raw.split(",") if n.strip()]
+    unknown = [n for n in names if n not in fields]
+    if unknown:
+        raise InvalidInputError(
+            f"properties {', '.join(unknown)[:80]} not in this collection; its properties are {', '.join(fields)}"
+        )
+    return list(dict.fromkeys(names))

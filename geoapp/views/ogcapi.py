@@ -10,6 +10,7 @@ from collections.abc import Callable
 from flask import Blueprint, Response, request, url_for
 
 from ..ogcapi import core
+from ..ogcapi import tiles as ogc_tiles
 from ..ogcapi.catalogue import service
 
 bp = Blueprint("ogcapi", __name__, url_prefix="/ogcapi")
@@ -72,3 +73,31 @@ def items(name: str):
 @bp.get("/collections/<name>/items/<fid>")
 def item(name: str, fid: str):
     return _serve(core.item, name, fid)
+
+
+# -- OGC API – Tiles: vector tiles (MVT) of every collection ----------------------------------------
+
+
+@bp.get("/tileMatrixSets")
+def tile_matrix_sets():
+    return _serve(ogc_tiles.tile_matrix_sets)
+
+
+@bp.get("/tileMatrixSets/<tms>")
+def tile_matrix_set(tms: str):
+    return _serve(ogc_tiles.tile_matrix_set, tms)
+
+
+@bp.get("/collections/<name>/tiles")
+def collection_tilesets(name: str):
+    return _serve(ogc_tiles.collection_tilesets, name)
+
+
+@bp.get("/collections/<name>/tiles/<tms>")
+def collection_tileset(name: str, tms: str):
+    return _serve(ogc_tiles.collection_tileset, name, tms)
+
+
+@bp.get("/collections/<name>/tiles/<tms>/<z>/<row>/<col>")
+def collection_tile(name: str, tms: str, z: str, row: str, col: str):
+    return _serve(ogc_tiles.collection_tile, name, tms, z, row, col)

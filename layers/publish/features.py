@@ -116,8 +116,12 @@ def select_features(
     filters: Mapping[str, str] | None = None,
     offset: int = 0,
     limit: int = DEFAULT_LIMIT,
+    cql=None,
+    cql_crs: CRS | None = None,
+    sortby: Sequence[tuple[str, bool]] = (),
+    columns: Sequence[str] | None = None,
 ) -> tuple[gpd.GeoDataFrame, int]:
-    """One page of a layer's features (index = fid, in fid order) and how many match in all.
+    """One page of a layer's features (index = fid, in fid order unless sorted) and how many match in all.
 
     Parameters
     ----------
@@ -130,16 +134,35 @@ def select_features(
         Field = value, all of them (numbers compared as numbers, booleans as true/1/yes).
     offset, limit
         The page: skip ``offset`` matching features, return at most ``limit``.
+    cql, cql_crs
+        A parsed CQL2 filter (:func:`layers.publish.cql2.parse`) and the CRS of its geometries (default CRS84).
+    sortby
+        ``(field, ascending)`` pairs, first one first; missing values last, ties in fid order.
+    columns
+        The properties to return (all when None).
     """
     info = pyogrio.read_info(path, layer=layer)
     crs = CRS.from_user_input(info["crs"]) if info["crs"] else CRS.from_epsg(4326)
     where = _sql_where(dict(zip(info["fields"], map(_schema_type, info["dtypes"]), strict=False)), filters or {})
     total = int(info["features"])
+    cols = list(columns) if columns is not None else None
+    if cql is not None or sortby:
+        box = bbox_to_crs(bbox, bbox_crs, crs) if bbox is not None and bbox_crs is not None else bbox
+        fids = _query_fids(
+            path, layer, list(info["fields"]), crs, where=where, bbox=box, cql=cql, cql_crs=cql_crs, sortby=sortby
+        )
+        chosen = fids[offset : offset + limit]
+        if len(chosen) == 0:
+            return _empty(path, layer, cols), len(fids)
+        page = pyogrio.read_dataframe(path, layer=layer, fids=np.sort(chosen), fid_as_index=True, columns=cols)
+        return page.loc[chosen], len(fids)
     if bbox is None and where is None:
         page = (
-            pyogrio.read_dataframe(path, layer=layer, fid_as_index=True, skip_features=offset, max_features=limit)
+            pyogrio.read_dataframe(
+                path, layer=layer, fid_as_index=True, skip_features=offset, max_features=limit, columns=cols
+            )
             if offset < total
-            else _empty(path, layer)
+            else _empty(path, layer, cols)
         )
         return page, total
     if bbox is not None:
@@ -150,9 +173,52 @@ def select_features(
         fids = np.sort(_where_fids(path, layer, where))
     chosen = fids[offset : offset + limit]
     if len(chosen) == 0:
-        return _empty(path, layer), len(fids)
-    page = pyogrio.read_dataframe(path, layer=layer, fids=chosen, fid_as_index=True).sort_index()
+        return _empty(path, layer, cols), len(fids)
+    page = pyogrio.read_dataframe(path, layer=layer, fids=chosen, fid_as_index=True, columns=cols).sort_index()
     return page, len(fids)
+
+
+def _query_fids(
+    path: str | Path,
+    layer: str,
+    fields: list[str],
+    crs: CRS,
+    *,
+    where: str | None,
+    bbox: BBox | None,
+    cql,
+    cql_crs: CRS | None,
+    sortby: Sequence[tuple[str, bool]],
+) -> np.ndarray:
+    """The fids matching a CQL2 filter (and bbox / equality filters), in ``sortby`` order.
+
+    Only the columns the filter and the sort read are loaded, the geometry only when
+    a spatial test needs it; the filter runs over whole columns (:mod:`layers.publish.cql2`).
+    """
+    from layers.publish import cql2
+
+    names = cql2.attributes(cql) if cql is not None else set()
+    spatial = bbox is not None or cql2.GEOMETRY in names
+    cols = [f for f in fields if f in names or f in {f for f, _ in sortby}]
+    df = pyogrio.read_dataframe(path, layer=layer, columns=cols, read_geometry=spatial, fid_as_index=True, where=where)
+    if spatial and df.crs is None:
+        df = df.set_crs(crs)
+    keep = np.ones(len(df), dtype=bool)
+    if bbox is not None:
+        keep &= shapely.intersects(df.geometry.to_numpy(), shapely.box(*bbox))
+    if cql is not None:
+        keep &= cql2.mask(df, cql, filter_crs=cql_crs)
+    return sort_ids(df[keep], sortby)
+
+
+def sort_ids(df: pd.DataFrame, sortby: Sequence[tuple[str, bool]]) -> np.ndarray:
+    """The index of ``df`` in ``sortby`` order (missing values last, ties by index), or in index order."""
+    if not sortby:
+        return np.sort(df.index.to_numpy())
+    ordered = df.rename_axis("__id").reset_index()
+    keys = [f for f, _ in sortby] + ["__id"]
+    ordered = ordered.sort_values(keys, ascending=[a for _, a in sortby] + [True], kind="stable", na_position="last")
+    return ordered["__id"].to_numpy()
 
 
 def _sql_where(dtypes: Mapping[str, str], filters: Mapping[str, str]) -> str | None:
@@ -192,9 +258,9 @@ def _matching_fids(path: str | Path, layer: str, bbox: BBox) -> np.ndarray:
     return np.sort(df.index.to_numpy(dtype="int64")[hit])
 
 
-def _empty(path: str | Path, layer: str) -> gpd.GeoDataFrame:
+def _empty(path: str | Path, layer: str, columns: list[str] | None = None) -> gpd.GeoDataFrame:
     """No rows, the layer's columns and CRS (pyogrio's max_features=0 would mean "no limit")."""
-    return pyogrio.read_dataframe(path, layer=layer, fid_as_index=True, max_features=1).iloc[:0]
+    return pyogrio.read_dataframe(path, layer=layer, fid_as_index=True, max_features=1, columns=columns).iloc[:0]
 
 
 def select_rows(
@@ -207,6 +273,9 @@ def select_rows(
     time_field: str | None = None,
     offset: int = 0,
     limit: int = DEFAULT_LIMIT,
+    cql=None,
+    cql_crs: CRS | None = None,
+    sortby: Sequence[tuple[str, bool]] = (),
 ) -> tuple[gpd.GeoDataFrame, int]:
     """One page of the rows of a frame already in memory, and how many match in all.
 
@@ -240,6 +309,12 @@ def select_rows(
         if when[1] is not None:
             keep &= t <= when[1]
         gdf = gdf[keep.to_numpy()]
+    if cql is not None:
+        from layers.publish import cql2
+
+        gdf = gdf[cql2.mask(gdf, cql, filter_crs=cql_crs)]
+    if sortby:
+        gdf = gdf.loc[sort_ids(gdf, sortby)]
     return gdf.iloc[offset : offset + limit], len(gdf)
 
 
