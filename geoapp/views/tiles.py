@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
+from pathlib import Path
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
@@ -107,6 +108,39 @@ def feature(layer: str, feature_id: str) -> Response:
 @bp.get("/hazard/<scenario>.png")
 def hazard_png(scenario: str) -> Response:
     resp = Response(scenario_overlay(current_area().hazard(scenario)).png, mimetype="image/png")
+    resp.cache_control.max_age = TILE_MAX_AGE_S
+    return resp
+
+
+def _hazard_raster(scenario: str):
+    spec = current_area().hazard(scenario)
+    if spec.kind != "raster":
+        raise APIError(404, "not_found", f"scenario '{scenario}' is vector zones, not a raster; see its layers instead")
+    return spec
+
+
+@bp.get("/hazard/<scenario>.tif")
+def hazard_cog(scenario: str) -> Response:
+    """The scenario's hazard values as a Cloud-Optimized GeoTIFF (written once per hazard file version)."""
+    from flask import send_file
+
+    from layers.publish.hazard_tiles import COG_MEDIA_TYPE, write_cog
+
+    spec = _hazard_raster(scenario)
+    folder = Path(current_app.instance_path) / "hazard_cog"
+    out = folder / f"{spec.id}-{spec.path.stat().st_mtime_ns}.tif"
+    if not out.exists():
+        write_cog(spec.path, out)
+    return send_file(out, mimetype=COG_MEDIA_TYPE, as_attachment=True, download_name=f"hazard_{spec.id}.tif")
+
+
+@bp.get("/hazard/<scenario>/<int:z>/<int:x>/<int:y>.png")
+def hazard_tile(scenario: str, z: int, x: int, y: int) -> Response:
+    """XYZ tile of the scenario's hazard classes (QGIS: XYZ Tiles with this URL and {z}/{x}/{y})."""
+    from layers.publish.hazard_tiles import tile_png
+
+    spec = _hazard_raster(scenario)
+    resp = Response(tile_png(spec.path, spec.classes, z, x, y), mimetype="image/png")
     resp.cache_control.max_age = TILE_MAX_AGE_S
     return resp
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import io
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +37,7 @@ def write_cog(src: str | Path, out: str | Path) -> Path:
     """The raster ``src`` (any GDAL raster) as a Cloud-Optimized GeoTIFF at ``out``: same grid, values, nodata."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.part")
+    tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex[:8]}.part")  # parallel requests never share a file
     try:
         with open_raster(Path(src), what="hazard", north_up=False) as ds:
             predictor = "3" if np.dtype(ds.dtypes[0]).kind == "f" else "2"
