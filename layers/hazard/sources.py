@@ -265,7 +265,7 @@ def _volcano_points(path: Path, layer: str | None, scheme: ClassScheme, radii_km
     from layers.hazard.kinds.volcano import RADII_KM, rings
     from layers.io.vectors import read_vector
 
-    points = read_vector(path, layer=layer, what="hazard")
+    points = read_vector(path, layer=layer, what="volcano points")
     if points.crs is None:
         raise InvalidInputError(f"volcano points {path} have no CRS; add a .prj or write the file with one")
     if len(points) and not (points.geom_type == "Point").all():

@@ -82,7 +82,7 @@ def _population(result: ExposureResult) -> dict:
         "method": result.population_method,
     }
     if dead:  # earthquake: deaths per model, per MMI class; displaced used the default model's
-        pop["fatalities"] = {m: _r(sum(f.values())) for m, f in dead.items()}
+        pop["fatalities"] = {m: _r(float(np.sum(list(f.values())))) for m, f in dead.items()}
         pop["fatalities_by_class"] = {m: {c: float(v) for c, v in f.items()} for m, f in dead.items()}
         pop["fatality_model"] = kind.default_fatality_model
     if result.needs != "none":

@@ -50,7 +50,8 @@ def pager_rate(mmi: int) -> float:
     """PAGER: log-normal CDF at MMI, median θ = 13.249, σ β = 0.151; 0 below MMI 4 (``pager_fatality_rates``)."""
     if mmi < 4:
         return 0.0
-    return 0.5 * (1.0 + math.erf(math.log(mmi / PAGER_THETA) / (PAGER_BETA * math.sqrt(2.0))))
+    # erfc rather than 1 + erf: the same CDF without cancellation in the far tail (MMI 4: 1.08e-15).
+    return 0.5 * math.erfc(-math.log(mmi / PAGER_THETA) / (PAGER_BETA * math.sqrt(2.0)))
 
 
 def itb_bayesian_rate(mmi: int) -> float:

@@ -2,7 +2,8 @@
 
 Classes follow InaSAFE's ``flood_petabencana_hazard_classes`` bounds (low 0.1–0.7 m, medium
 0.7–1.5 m, high above 1.5 m); everyone in the most severe class is displaced (InaSAFE's ``wet`` rule
-as geoapp has applied it). Zones holding text need their classes, e.g. ``wet:yes``. People go to dry, high ground and avoid deep water.
+as geoapp has applied it). Zones holding text need their classes, e.g. ``wet:yes``.
+People go to dry, high ground and avoid deep water.
 """
 
 from layers.hazard.classes import DEFAULT_FLOOD_CLASSES
