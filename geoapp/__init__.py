@@ -49,11 +49,12 @@ def create_app(test_config: dict | None = None) -> Flask:
         n = int(app.config["PROXY_FIX"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)  # type: ignore[method-assign]
 
-    from . import area, auth, db, errors, views
+    from . import area, auth, db, errors, jobs, views
 
     errors.init_app(app)
     area.init_app(app)
     db.init_app(app)
+    jobs.init_app(app)
     auth.init_app(app)
     views.init_app(app)
     return app

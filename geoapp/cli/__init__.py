@@ -82,3 +82,4 @@ def _register() -> None:
 
 
 _register()
+main.add_command(__import__("geoapp.cli.feeds", fromlist=["feeds"]).feeds)  # geoapp feeds dry-run|pull

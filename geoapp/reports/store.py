@@ -87,10 +87,9 @@ def _rows(records: pd.DataFrame, *, user: User | None, status: str, photos: dict
         dict(zip(cols, values, strict=True), status=status, created_by=uid)
         for values in zip(*cols.values(), strict=True)
     ]
-    if photos:
+    if photos:  # every row gets the columns (a batch insert takes its columns from the first row)
         for r in rows:
-            if r["id"] in photos:
-                r["photo"], r["photo_type"] = photos[r["id"]]
+            r["photo"], r["photo_type"] = photos.get(r["id"], (None, None))
     return rows
 
 

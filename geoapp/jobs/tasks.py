@@ -1,0 +1,53 @@
+"""geoapp's own tasks: the area build."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from flask import current_app
+
+from layers.area import load_area
+from layers.errors import NotFoundError
+
+from .progress import Progress
+from .registry import task
+
+
+def area_dir(payload: dict) -> Path:
+    """The folder of ``payload["area"]``: a folder path, or the served area's name (default: the served area)."""
+    served = Path(current_app.config["AREA"])
+    name = payload.get("area")
+    if not name:
+        return served
+    if Path(name).is_dir():
+        return Path(name)
+    if name in (served.name, load_area(served).name):
+        return served
+    raise NotFoundError(f"no area '{name}': give an area folder or the served area's name ({served.name})")
+
+
+@task("build")
+def run_build(payload: dict, progress: Progress) -> dict:
+    """Build an area with its published field reports, as `geoapp build` does.
+
+    ``payload``: ``area`` (see :func:`area_dir`), optional ``out`` (GeoPackage path; default the served build
+    for the served area, else the area's default) and ``only`` (step names: rebuild those, keep the rest).
+    """
+    from ..area import build_path
+    from ..cli.build import build_with_reports
+
+    folder = area_dir(payload)
+    out = payload.get("out")
+    if out is None and folder.resolve() == Path(current_app.config["AREA"]).resolve():
+        out = build_path()
+    delay = float(current_app.config.get("JOB_TEST_STEP_DELAY_S") or 0)  # tests: a build slow enough to kill
+
+    def on_step(fraction: float, step: str) -> None:
+        progress(fraction, f"build: {step}")
+        if delay:
+            time.sleep(delay)
+
+    path = build_with_reports(folder, out, progress=False, app=current_app, only=payload.get("only"), on_step=on_step)
+    progress(1.0, "built")
+    return {"area": folder.name, "build": str(path)}
