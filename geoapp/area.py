@@ -16,7 +16,7 @@ def init_app(app: Flask) -> None:
 def current_area() -> Area:
     """The configured area, parsed on first use."""
     area = current_app.extensions.get("geoapp.area")
-    if area is None:
+    if area is None or area.is_stale():  # re-read when area.toml or scenarios.toml changed (any worker)
         area = load_area(current_app.config["AREA"])
         current_app.extensions["geoapp.area"] = area
     return area

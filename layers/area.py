@@ -24,10 +24,12 @@ from pyproj import CRS
 from layers.errors import AreaConfigError, GeoappError, MissingInputError, NotFoundError
 from layers.hazard.classes import parse_displacement
 from layers.hazard.kinds import get_kind
+from layers.hazard.uploaded import hazard_tables, list_path
 from layers.io.crs import check_metric, working_crs
 from layers.io.sources import split_layer
 from layers.settings import (
     POPULATION_UNITS,
+    SCHEMA,
     BoundarySpec,
     FileRef,
     HazardSpec,
@@ -328,6 +330,12 @@ class Area:
     def _boundary_cache(self) -> dict[str, gpd.GeoDataFrame]:
         return {}
 
+    _stamp: tuple = ()
+
+    def is_stale(self) -> bool:
+        """Whether area.toml or scenarios.toml (scenarios added from the web) changed since this was loaded."""
+        return _config_stamp(self.toml_path) != self._stamp
+
     def __repr__(self) -> str:
         return f"Area({self.name!r}, {self.toml_path})"
 
@@ -344,6 +352,7 @@ def load_area(path: str | Path) -> Area:
         raise AreaConfigError(
             f"no area.toml at {toml_path}; an area is a folder with an area.toml", path=str(toml_path)
         )
+    stamp = _config_stamp(toml_path)  # taken before reading: a change during the read makes the area stale
     try:
         # utf-8-sig: a byte-order mark (Windows editors add one) is not part of the TOML
         config = tomllib.loads(toml_path.read_text(encoding="utf-8-sig"))
@@ -356,4 +365,20 @@ def load_area(path: str | Path) -> Area:
     except tomllib.TOMLDecodeError as exc:
         raise AreaConfigError(f"not valid TOML: {exc}", path=str(toml_path)) from None
     validate(config, toml_path)
-    return Area(toml_path.resolve(), config)
+    # Scenarios added from the web (scenarios.toml beside area.toml) join the [[hazard]] tables.
+    config["hazard"] = [*config.get("hazard", []), *hazard_tables(toml_path.parent, frozenset(SCHEMA["hazard"]))]
+    area = Area(toml_path.resolve(), config)
+    area._stamp = stamp
+    return area
+
+
+def _config_stamp(toml_path: Path) -> tuple:
+    """What changes when area.toml or scenarios.toml does (mtime and size of each; None when absent)."""
+    out: list[tuple[int, int] | None] = []
+    for path in (toml_path, list_path(toml_path.parent)):
+        try:
+            st = path.stat()
+            out.append((st.st_mtime_ns, st.st_size))
+        except FileNotFoundError:
+            out.append(None)
+    return tuple(out)

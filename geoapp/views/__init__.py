@@ -15,3 +15,6 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(report_pages.bp)
     app.register_blueprint(ogcapi.bp)
     app.register_blueprint(layers_api.bp)
+    from . import scenarios
+
+    app.register_blueprint(scenarios.bp)

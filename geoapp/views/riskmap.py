@@ -18,6 +18,7 @@ from layers.publish.webmap import dumps, page_config
 
 from .. import i18n
 from ..area import build_path, current_area
+from .scenarios import map_scenarios
 from .tiles import map_data, reports_index
 
 bp = Blueprint("riskmap", __name__, static_folder=str(ASSETS), static_url_path="/static/map")
@@ -55,7 +56,8 @@ def _config() -> dict:
 
 @bp.get("/")
 def index() -> str:
-    return render_template("map.html", config_json=dumps(_config()), title=current_area().title)
+    config = map_scenarios(_config())  # scenarios added, renamed or retired from the web since the build
+    return render_template("map.html", config_json=dumps(config), title=current_area().title)
 
 
 @bp.get("/map/standalone.html")

@@ -230,7 +230,8 @@
   });
 
   // --- scenario switcher and hazard overlay ----------------------------------------------
-  var scenario = cfg.scenarios[0] || null, overlay = null;
+  var asked = decodeURIComponent((location.search.match(/[?&]scenario=([^&]*)/) || ["", ""])[1]);  // a link may name one
+  var scenario = cfg.scenarios.filter(function (s) { return s.id === asked; })[0] || cfg.scenarios[0] || null, overlay = null;
   var depthLegend = document.getElementById("depth-legend");
   function legendItem(list, colour, text, shape) {
     var li = el("li"), sw = el("span", { "class": "swatch" + (shape ? " " + shape : ""), "aria-hidden": "true" });
@@ -247,13 +248,16 @@
     document.body.setAttribute("data-scenario", s.id);
   }
   var scenarioBox = document.getElementById("scenarios");
-  cfg.scenarios.forEach(function (s, i) {
+  cfg.scenarios.forEach(function (s) {
     var id = "scenario-" + s.id, lab = el("label", { "for": id });
     var input = el("input", { type: "radio", name: "scenario", id: id, value: s.id });
-    if (i === 0) input.checked = true;
+    if (s === scenario) input.checked = true;
     input.addEventListener("change", function () { if (input.checked) showScenario(s); });
     lab.appendChild(input); lab.appendChild(document.createTextNode(" " + s.title)); scenarioBox.appendChild(lab);
   });
+  if (cfg.urls && cfg.urls.add_scenario) {  // planners and admins: the scenario upload page
+    scenarioBox.appendChild(el("a", { href: cfg.urls.add_scenario, id: "add-scenario" }, t("js_add_scenario", "Add a scenario")));
+  }
 
   // --- layer list (keyboard-accessible checkboxes) ---------------------------------------
   var active = {}, layerBox = document.getElementById("layers");
