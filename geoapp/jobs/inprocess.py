@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import os
 import threading
+import time
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 
 from flask import Flask
+from sqlalchemy.exc import SQLAlchemyError
 
 from . import runner, store
 
@@ -29,7 +32,10 @@ class InProcess:
             if self._pool is None or self._pid != os.getpid():  # a forked child gets its own pool and sweeper
                 self._pid = os.getpid()
                 self._pool = ThreadPoolExecutor(int(self.app.config["JOB_THREADS"]), thread_name_prefix="geoapp-job")
-                threading.Thread(target=self._sweep, daemon=True, name="geoapp-job-sweeper").start()
+                sweeper = threading.Thread(
+                    target=_sweep, args=(weakref.ref(self),), daemon=True, name="geoapp-job-sweeper"
+                )
+                sweeper.start()
             return self._pool
 
     def enqueue(self, job_id: str, delay_s: float) -> None:
@@ -47,14 +53,26 @@ class InProcess:
     def start(self) -> None:
         self._executor()
 
-    def _sweep(self) -> None:
-        engine = self.app.extensions["geoapp.db"]
-        stale = float(self.app.config["JOB_STALE_S"])
-        while True:
-            threading.Event().wait(max(stale / 3, 1.0))
-            try:
-                store.reap(engine, stale)
-                for job_id in store.overdue_queued(engine, stale):
-                    self._executor().submit(runner.run, self.app, job_id)
-            except Exception:
-                self.app.logger.warning("job sweeper failed", exc_info=True)
+
+def _sweep(ref: weakref.ref[InProcess]) -> None:
+    """Every third of JOB_STALE_S: fail the jobs of dead workers, run the queued jobs left behind.
+
+    Holds its backend weakly, and nothing while asleep: it ends with the app (tests make many apps).
+    """
+    backend = ref()
+    while backend is not None:
+        app = backend.app
+        stale = float(app.config["JOB_STALE_S"])
+        del backend, app
+        time.sleep(max(stale / 3, 1.0))
+        backend = ref()
+        if backend is None:
+            return
+        app = backend.app
+        try:
+            engine = app.extensions["geoapp.db"]
+            store.reap(engine, stale)
+            for job_id in store.overdue_queued(engine, stale):
+                backend._executor().submit(runner.run, app, job_id)
+        except SQLAlchemyError:
+            app.logger.warning("job sweeper: the database is unavailable", exc_info=app.debug)
