@@ -59,6 +59,10 @@ def inputs_step(area: Area, built: Layers) -> Layers:
         layers["roads"] = area.roads()
     for spec in area.boundaries:
         layers[f"boundaries_{spec.id}"] = area.boundary_layer(spec.id)
+    from layers.publish.freshness import area_input_dates
+
+    # Each input's own date (read from the data), carried into exports' metadata.
+    layers[METADATA_KEY] = {"input_dates": json.dumps(area_input_dates(area))}
     return layers
 
 

@@ -148,3 +148,19 @@ def newest_report_per_unit(reports, units, *, limit: int = 50) -> list[dict]:
         {"name": str(names[u]), "date": m.date().isoformat(), "reports": int(n)}
         for u, m, n in zip(agg.index, agg["max"], agg["size"], strict=True)
     ]
+
+
+def area_input_dates(area, *, max_age_days: float = STALE_INPUT_DAYS) -> list[dict]:
+    """:func:`input_dates` of every input file of ``area`` (a :class:`~layers.area.Area`), for build metadata."""
+    paths = {
+        "buildings": area.buildings_path,
+        "roads": area.roads_path,
+        "facilities": area.facilities_path,
+        "osm": area.osm_path,
+        **{f"hazard: {h.title}": h.path for h in area.hazards},
+        **({"population": area.population.path} if area.population is not None else {}),
+        **{f"boundaries: {b.title}": b.path for b in area.boundaries},
+    }
+    return input_dates(
+        {k: Path(v) for k, v in paths.items() if v is not None and Path(v).exists()}, max_age_days=max_age_days
+    )

@@ -101,7 +101,7 @@ def read_layers(path: str | Path, names: list[str] | None = None) -> Layers:
 
 
 # What an export of a build carries over from the build's metadata (not analysis summaries stored there).
-CARRIED_METADATA = ("area", "title", "source", "licence", "scenarios", "built_at")
+CARRIED_METADATA = ("area", "title", "source", "licence", "scenarios", "built_at", "input_dates")
 
 
 def export_metadata(path: str | Path) -> dict[str, str]:
