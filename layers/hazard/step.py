@@ -4,7 +4,9 @@ It writes ``exposure_buildings``, ``exposure_roads``, ``exposure_facilities``
 (column ``scenario``) and ``exposure_areas`` (columns ``scenario`` and
 ``boundary``: one row per unit of every boundary set), plus
 ``exposure_scenario_diff``: per unit and per pair (first scenario → each other
-one) what :func:`layers.hazard.scenarios.scenario_diff` gives. Each scenario's
+one) what :func:`layers.hazard.scenarios.scenario_diff` gives; with two scenarios or more,
+``exposure_combined`` (:mod:`layers.hazard.combined`: per unit, people and buildings exposed to at
+least one hazard and to each). Each scenario's
 headline figures go to the GeoPackage metadata exactly as ``geoapp exposure --json``
 gives them, so the dashboard shows the analysis figures.
 """
@@ -20,8 +22,10 @@ import pandas as pd
 from layers.area import Area
 from layers.build import METADATA_KEY, Layers
 from layers.hazard.by_area import aggregate
+from layers.hazard.combined import combined_exposure, combined_summary
 from layers.hazard.exposure import ExposureResult
 from layers.hazard.scenarios import scenario_diff, scenario_results
+from layers.hazard.sources import open_hazard
 
 
 def _concat(parts: list[gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
@@ -72,4 +76,27 @@ def exposure_step(area: Area, built: Layers) -> Layers:
     }
     if diffs:
         out["exposure_scenario_diff"] = _concat(diffs)
+    if len(results) >= 2 and area.boundaries:
+        combined = _combined(area, built, results)
+        out["exposure_combined"] = combined
+        out[METADATA_KEY]["exposure_combined"] = json.dumps(combined_summary(combined, list(results)))
     return out
+
+
+def _combined(area: Area, built: Layers, results: dict[str, ExposureResult]) -> gpd.GeoDataFrame:
+    """Per unit of the first boundary set: people and buildings exposed to at least one scenario, and to each."""
+    from layers.hazard.population import PopulationGrid, read_people
+
+    spec = area.boundaries[0]
+    units = built.get(f"boundaries_{spec.id}")
+    units = area.boundary_layer(spec.id) if units is None else units
+    people = area.population
+    pop = None
+    if people is not None:
+        read = read_people(people.path, field=people.field, units=people.units, scale=people.scale)
+        pop = read if isinstance(read, PopulationGrid) else None  # census polygons: buildings only
+    hazards = {h.id: open_hazard(h) for h in area.hazards if h.id in results}
+    buildings = {sid: r.buildings for sid, r in results.items() if r.buildings is not None}
+    table = combined_exposure(hazards, units.to_crs(area.crs), population=pop, buildings=buildings or None)
+    table.insert(0, "boundary", spec.id)
+    return table
