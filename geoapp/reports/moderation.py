@@ -48,6 +48,9 @@ def review_one(s: Session, report_id: str, body: dict, *, user: User) -> dict:
     if seen is not None and rep.status != seen:
         raise ConflictError(f"report {report_id!r} is {rep.status} now, not {seen}: someone reviewed it meanwhile")
     changes = _apply_edits(rep, edits) if edits else None
+    from geoapp.messaging.notify import check_review, review_message  # reports that came by SMS/WhatsApp/USSD
+
+    check_review(rep, status, changes)
     s.add(
         Review(
             report_id=rep.id,
@@ -66,6 +69,7 @@ def review_one(s: Session, report_id: str, body: dict, *, user: User) -> dict:
         live.changed(s, (changes or {}).get("category", [None])[0])
     rep.status = status
     rep.updated_at = utcnow()
+    review_message(s, rep, status, reason)  # the sender hears the outcome (sent after the review commits)
     return {"id": rep.id, "status": status}
 
 

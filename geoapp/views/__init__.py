@@ -18,3 +18,6 @@ def init_app(app: Flask) -> None:
     from . import scenarios
 
     app.register_blueprint(scenarios.bp)
+    from geoapp import messaging  # SMS, WhatsApp and USSD webhooks and the message API (off without a gateway)
+
+    messaging.init_app(app)

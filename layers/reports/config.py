@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 
 from layers.errors import AreaConfigError
 
-SOURCES = ("web", "api", "import", "odk", "kobo")
+SOURCES = ("web", "api", "import", "odk", "kobo", "sms", "whatsapp", "ussd")  # the last three: geoapp.messaging
 STATUSES = ("pending", "published", "rejected")
 HOUSEHOLD_BLUR_M = 100.0
 

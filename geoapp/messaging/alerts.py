@@ -1,0 +1,145 @@
+"""Alerts to a neighbourhood's subscribers: after a scenario build (``send_area_alerts``) or from a planner.
+
+One message per subscriber and alert (keyed ``alert:<alert>:<contact>``), in the subscriber's language,
+at most 160 characters: what, where, what to do, and the nearest safe shelter of the build's evacuation
+layers. An alert is identified by its area, scenario, unit and build file, so calling this again after
+the same build sends nothing new.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from flask import current_app
+from sqlalchemy import select
+
+from geoapp import area as areas
+from geoapp.messaging import outbox, places
+from geoapp.messaging.models import Alert, Contact, Subscription
+from geoapp.messaging.settings import configured
+from geoapp.messaging.texts import fit, text
+from geoapp.models import utcnow
+from geoapp.reports.store import write_transaction
+from layers.evacuation.alert_targets import alert_targets
+
+
+def _key(*parts) -> str:
+    return hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).hexdigest()
+
+
+def alert_body(language: str | None, *, where: str, shelter: str | None, shelter_m: float | None = None) -> str:
+    what, todo = text(language, "flood_alert"), text(language, "flood_todo")
+    if shelter:
+        far = f" {shelter_m / 1000:.1f}km" if shelter_m is not None and shelter_m == shelter_m else ""
+        return fit(
+            "alert", language, shrink=("where", "shelter"), what=what, where=where, todo=todo, shelter=f"{shelter}{far}"
+        )
+    return fit("alert_no_shelter", language, shrink=("where",), what=what, where=where, todo=todo)
+
+
+def send_area_alerts(area: str | None = None, scenario: str | None = None, *, boundary: str | None = None) -> dict:
+    """Alert the subscribers of every neighbourhood the build of ``area`` finds affected in ``scenario``.
+
+    For the job queue and the build (``area`` by name; the request's area when None). Returns
+    ``{"alerts": new alerts, "messages": messages queued, "units": units affected}``; messages off
+    (no gateway configured) returns zeros with ``"off": True``.
+    """
+    if not configured():
+        return {"alerts": 0, "messages": 0, "units": 0, "off": True}
+    with places.using_area(area):
+        a = areas.current_area()
+        scenario = scenario or a.hazard().id
+        path = areas.build_path()
+        targets = alert_targets(
+            path, scenario, boundary=boundary, min_people=float(current_app.config["MESSAGES_ALERT_MIN_PEOPLE"])
+        )
+        stamp = path.stat().st_mtime_ns
+        ids: list[int] = []
+        new = 0
+        with write_transaction() as s:
+            for t in targets.itertuples(index=False):
+                key = _key("build", a.name, scenario, t.boundary, t.area_id, stamp)
+                alert = s.scalar(select(Alert).where(Alert.dedupe_key == key))
+                if alert is None:
+                    alert = Alert(
+                        dedupe_key=key,
+                        boundary_set=t.boundary,
+                        boundary_id=t.area_id,
+                        name=str(t.name),
+                        scenario=scenario,
+                        what="flood",
+                        shelter=None if t.shelter is None or t.shelter != t.shelter else str(t.shelter),
+                        created_at=utcnow(),
+                    )
+                    s.add(alert)
+                    s.flush()
+                    new += 1
+                ids += _queue_alert(s, alert, shelter_m=t.shelter_m)
+        outbox.dispatch(ids)
+        return {"alerts": new, "messages": len(ids), "units": len(targets)}
+
+
+def planner_alert(
+    *, boundary: str, area_id: str, name: str, shelter: str | None, user_id: int | None, key: str | None
+) -> dict:
+    """An alert a planner sends from the dashboard to one neighbourhood's subscribers."""
+    dedupe = _key("planner", places.area_name(), boundary, area_id, key or utcnow().strftime("%Y-%m-%dT%H:%M"))
+    with write_transaction() as s:
+        alert = s.scalar(select(Alert).where(Alert.dedupe_key == dedupe))
+        if alert is None:
+            alert = Alert(
+                dedupe_key=dedupe,
+                boundary_set=boundary,
+                boundary_id=area_id,
+                name=name,
+                what="flood",
+                shelter=shelter,
+                created_by=user_id,
+                created_at=utcnow(),
+            )
+            s.add(alert)
+            s.flush()
+        ids = _queue_alert(s, alert, shelter_m=None)
+        alert_id = alert.id
+    outbox.dispatch(ids)
+    return {"alert": alert_id, "messages": len(ids)}
+
+
+def _queue_alert(s, alert: Alert, *, shelter_m) -> list[int]:
+    rows = s.execute(
+        select(Contact)
+        .join(Subscription, Subscription.contact_id == Contact.id)
+        .where(
+            Subscription.boundary_set == alert.boundary_set,
+            Subscription.boundary_id == alert.boundary_id,
+            Subscription.active.is_(True),
+            Contact.stopped_at.is_(None),
+        )
+    ).scalars()
+    ids = []
+    for contact in rows:
+        body = alert_body(contact.language, where=alert.name, shelter=alert.shelter, shelter_m=shelter_m)
+        i = outbox.queue(
+            s, contact, kind="alert", body=body, dedupe_key=f"alert:{alert.id}:{contact.id}", alert_id=alert.id
+        )
+        if i is not None:
+            ids.append(i)
+    alert.recipients = (alert.recipients or 0) + len(ids)
+    return ids
+
+
+def subscriber_counts() -> list[dict]:
+    """Active subscribers per neighbourhood (contacts who sent STOP not counted), most first."""
+    from sqlalchemy import func
+
+    from geoapp import db
+
+    with db.transaction() as s:
+        rows = s.execute(
+            select(Subscription.boundary_set, Subscription.boundary_id, Subscription.name, func.count())
+            .join(Contact, Contact.id == Subscription.contact_id)
+            .where(Subscription.active.is_(True), Contact.stopped_at.is_(None))
+            .group_by(Subscription.boundary_set, Subscription.boundary_id, Subscription.name)
+        ).all()
+    out = [{"boundary": b, "area_id": i, "name": n, "subscribers": int(c)} for b, i, n, c in rows]
+    return sorted(out, key=lambda r: (-r["subscribers"], r["name"]))

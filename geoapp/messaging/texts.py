@@ -1,0 +1,101 @@
+"""What geoapp says by SMS, in the four languages of the grammar; each text fits one 160-character SMS.
+
+An instance overrides any text with ``MESSAGES_TEXTS = {"sw": {"help": "..."}}`` in its config.
+"""
+
+from __future__ import annotations
+
+from flask import current_app
+
+TEXTS: dict[str, dict[str, str]] = {
+    "en": {
+        "receipt": "Received: {what} {where}. Ref {ref}. A moderator will check it.",
+        "receipt_no_place": "Received: {what}. Ref {ref}. We could not find the place; a moderator will check it.",
+        "published": "Your report {ref} is published. Thank you.",
+        "rejected": "Your report {ref} was not published: {reason}",
+        "subscribed": "You will get alerts for {where}. Send STOP to end.",
+        "which": "Which one? {options}. Send JOIN and the full name.",
+        "no_place": "Place not found. Send JOIN and your neighbourhood name.",
+        "stopped": "You will get no more messages. Send JOIN and a place to subscribe again.",
+        "help": "Send e.g. FLOOD 60cm RW04 <place>, BLOCKED <street>, JOIN <place> or STOP.",
+        "alert": "{what} {where}: {todo} Shelter: {shelter}",
+        "alert_no_shelter": "{what} {where}: {todo}",
+        "flood_alert": "FLOOD ALERT",
+        "flood_todo": "Move to higher ground now.",
+        "ussd_menu": "Report\n{options}",
+        "ussd_where": "Neighbourhood:\n{options}",
+        "ussd_more": "0 More",
+        "ussd_depth": "Water depth:\n1 Ankle\n2 Knee\n3 Waist\n4 Chest\n5 Not flooded",
+        "ussd_join": "Alerts for",
+        "ussd_done": "END Thank you. Ref {ref}.",
+        "ussd_bad": "END Invalid choice. Please dial again.",
+    },
+    "fr": {
+        "receipt": "Recu: {what} {where}. Ref {ref}. Un moderateur va verifier.",
+        "receipt_no_place": "Recu: {what}. Ref {ref}. Lieu introuvable; un moderateur va verifier.",
+        "published": "Votre signalement {ref} est publie. Merci.",
+        "rejected": "Votre signalement {ref} n'est pas publie: {reason}",
+        "subscribed": "Vous recevrez les alertes pour {where}. Envoyez STOP pour arreter.",
+        "which": "Lequel? {options}. Envoyez REJOINDRE et le nom complet.",
+        "no_place": "Lieu introuvable. Envoyez REJOINDRE et le nom du quartier.",
+        "stopped": "Vous ne recevrez plus de messages. Envoyez REJOINDRE et un lieu pour reprendre.",
+        "help": "Envoyez ex. INONDATION 60cm <lieu>, BLOQUE <rue>, REJOINDRE <lieu> ou STOP.",
+        "alert": "{what} {where}: {todo} Abri: {shelter}",
+        "alert_no_shelter": "{what} {where}: {todo}",
+        "flood_alert": "ALERTE INONDATION",
+        "flood_todo": "Montez en hauteur maintenant.",
+    },
+    "sw": {
+        "receipt": "Tumepokea: {what} {where}. Kumb {ref}. Msimamizi ataikagua.",
+        "receipt_no_place": "Tumepokea: {what}. Kumb {ref}. Mahali hapajulikani; msimamizi ataikagua.",
+        "published": "Ripoti yako {ref} imechapishwa. Asante.",
+        "rejected": "Ripoti yako {ref} haijachapishwa: {reason}",
+        "subscribed": "Utapata tahadhari za {where}. Tuma ACHA kusitisha.",
+        "which": "Ipi? {options}. Tuma JIUNGE na jina kamili.",
+        "no_place": "Mahali hapajulikani. Tuma JIUNGE na jina la mtaa wako.",
+        "stopped": "Hutapata ujumbe tena. Tuma JIUNGE na mahali kujiunga tena.",
+        "help": "Tuma mfano MAFURIKO 60cm <mahali>, IMEFUNGWA <barabara>, JIUNGE <mahali> au ACHA.",
+        "alert": "{what} {where}: {todo} Makazi: {shelter}",
+        "alert_no_shelter": "{what} {where}: {todo}",
+        "flood_alert": "TAHADHARI YA MAFURIKO",
+        "flood_todo": "Hamia sehemu ya juu sasa.",
+    },
+    "id": {
+        "receipt": "Diterima: {what} {where}. Ref {ref}. Moderator akan memeriksa.",
+        "receipt_no_place": "Diterima: {what}. Ref {ref}. Lokasi tidak ditemukan; moderator akan memeriksa.",
+        "published": "Laporan {ref} sudah diterbitkan. Terima kasih.",
+        "rejected": "Laporan {ref} tidak diterbitkan: {reason}",
+        "subscribed": "Anda akan menerima peringatan untuk {where}. Kirim BERHENTI untuk berhenti.",
+        "which": "Yang mana? {options}. Kirim DAFTAR dan nama lengkap.",
+        "no_place": "Lokasi tidak ditemukan. Kirim DAFTAR dan nama RW/kelurahan.",
+        "stopped": "Anda tidak akan menerima pesan lagi. Kirim DAFTAR dan lokasi untuk daftar lagi.",
+        "help": "Kirim mis. BANJIR 60cm RW04 <lokasi>, TERHALANG <jalan>, DAFTAR <lokasi> atau BERHENTI.",
+        "alert": "{what} {where}: {todo} Posko: {shelter}",
+        "alert_no_shelter": "{what} {where}: {todo}",
+        "flood_alert": "PERINGATAN BANJIR",
+        "flood_todo": "Segera mengungsi ke tempat tinggi.",
+    },
+}
+SMS_LIMIT = 160
+
+
+def text(language: str | None, key: str, **values) -> str:
+    """The text ``key`` in ``language`` (English when that language lacks it), filled in, cut to one SMS."""
+    lang = language if language in TEXTS else "en"
+    custom = (current_app.config.get("MESSAGES_TEXTS") or {}) if current_app else {}
+    template = (custom.get(lang) or {}).get(key) or TEXTS[lang].get(key) or TEXTS["en"][key]
+    out = template.format(**values)
+    return out if len(out) <= SMS_LIMIT else out[: SMS_LIMIT - 1] + "…"
+
+
+def fit(template_key: str, language: str | None, *, shrink: tuple[str, ...], **values) -> str:
+    """Like :func:`text`, but shortens the ``shrink`` values (longest first) so the whole text fits 160
+    characters: a place or shelter name is cut, never the instruction."""
+    lang = language if language in TEXTS else "en"
+    values = {k: str(v) for k, v in values.items()}
+    out = TEXTS[lang].get(template_key, TEXTS["en"][template_key]).format(**values)
+    while len(out) > SMS_LIMIT and any(len(values[k]) > 8 for k in shrink):
+        k = max(shrink, key=lambda n: len(values[n]))
+        values[k] = values[k][: max(8, len(values[k]) - (len(out) - SMS_LIMIT) - 1)].rstrip() + "…"
+        out = TEXTS[lang].get(template_key, TEXTS["en"][template_key]).format(**values)
+    return out[:SMS_LIMIT]
