@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
 
-DEFAULTS = {"LIVE_REBUILD_DELAY_S": 5.0, "LIVE_REBUILD": True}
+DEFAULTS = {"LIVE_REBUILD_DELAY_S": 5.0}  # LIVE_REBUILD: on unless TESTING
 _PENDING = "geoapp.live.categories"
 
 
@@ -54,10 +54,14 @@ def schedule(categories: Iterable[str]) -> list[str]:
     from pathlib import Path
 
     from geoapp import jobs
+    from geoapp.area import build_path
 
     app = current_app
-    if not app.config.get("LIVE_REBUILD", True) or "geoapp.jobs" not in app.extensions:
+    # Off by default under TESTING, so other tests' decisions start no background build; on in a service.
+    if not app.config.get("LIVE_REBUILD", not app.testing) or "geoapp.jobs" not in app.extensions:
         return []
+    if not build_path().exists():
+        return []  # nothing built yet: the first full build reads every published report anyway
     area = Path(app.config["AREA"]).name
     ids = []
     for step in steps_for(categories):
@@ -87,3 +91,15 @@ def _after_commit(s: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _after_rollback(s: Session) -> None:
     s.info.pop(_PENDING, None)
+
+
+def layer_updated() -> dict[str, str]:
+    """``{layer: ISO time}`` of the served build: when each layer's step last ran (``layer_updated:`` metadata)."""
+    from geoapp.area import build_path
+    from layers.build import UPDATED_PREFIX
+    from layers.publish.geopackage import read_metadata
+
+    path = build_path()
+    if not path.exists():
+        return {}
+    return {k[len(UPDATED_PREFIX) :]: v for k, v in read_metadata(path).items() if k.startswith(UPDATED_PREFIX)}

@@ -40,7 +40,7 @@ def _config() -> dict:
     data = map_data()
     extra = [reports_layer()] if reports_index() is not None else []
     names = [layer.name for layer in data.layers.values()] + [REPORTS.name]
-    return page_config(
+    config = page_config(
         data,
         overlay_url=lambda spec, _overlay: url_for("tiles.hazard_png", scenario=spec.id),
         urls={
@@ -52,6 +52,13 @@ def _config() -> dict:
         basemap={"url": current_app.config.get("MAP_TILES", OSM_TILES), "attribution": OSM_ATTRIBUTION},
         extra_layers=extra,
     )
+    from geoapp.live import layer_updated
+
+    updated = layer_updated()  # the layer list says when each layer was last rebuilt
+    for layer in config["layers"]:
+        if layer["name"] in updated:
+            layer["updated"] = updated[layer["name"]]
+    return config
 
 
 @bp.get("/")

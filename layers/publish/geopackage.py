@@ -13,6 +13,7 @@ import pyogrio
 
 from layers.errors import NotFoundError
 from layers.publish.files import Layers, Progress, check_layers, for_file, write_frame
+from layers.publish.rule_styles import ROUTES_FIELD, route_children, rule_qml, scenario_qml
 from layers.publish.styles import layer_style, to_qml, to_sld
 
 GENERATOR = "geoapp"
@@ -142,27 +143,42 @@ def metadata_rows(metadata: dict | None, layers: Layers) -> pd.DataFrame:
 
 
 def styles_table(layers: Layers) -> pd.DataFrame:
-    """QGIS's ``layer_styles`` table: one default QML + SLD style per layer."""
+    """QGIS's ``layer_styles`` table: a default QML + SLD style per layer, and one style per scenario.
+
+    Layers holding several scenarios get a rule-based default (a rule per scenario, the first on)
+    and a named style per scenario; ``*_routes`` layers are graduated by ``people``.
+    """
     now = pd.Timestamp.now(tz="UTC").floor("s")
     rows = []
     for name, gdf in layers.items():
         style = layer_style(gdf, name=name)
-        rows.append(
-            {
-                "f_table_catalog": "",
-                "f_table_schema": "",
-                "f_table_name": name,
-                "f_geometry_column": "geom",
-                "styleName": name,
-                "styleQML": to_qml(style),
-                "styleSLD": to_sld(style, layer_name=name),
-                "useAsDefault": True,
-                "description": f"geoapp default style for {name}",
-                "owner": GENERATOR,
-                "ui": None,
-                "update_time": now,
-            }
-        )
+        scenarios = sorted(str(s) for s in gdf["scenario"].dropna().unique()) if "scenario" in gdf.columns else []
+        # Routes by the people walking them; layers of several scenarios: a rule per scenario, not all stacked.
+        kids = route_children(gdf[ROUTES_FIELD]) if name.endswith("_routes") and ROUTES_FIELD in gdf else None
+        qml = rule_qml(style, scenarios, kids=kids) if len(scenarios) > 1 or kids else to_qml(style)
+        styles = [(name, qml, True, f"geoapp default style for {name}")]
+        if len(scenarios) > 1:
+            styles += [
+                (f"{name} ({s})", scenario_qml(style, s, kids=kids), False, f"{name}: scenario {s} only")
+                for s in scenarios
+            ]
+        for style_name, style_qml, default, description in styles:
+            rows.append(
+                {
+                    "f_table_catalog": "",
+                    "f_table_schema": "",
+                    "f_table_name": name,
+                    "f_geometry_column": "geom",
+                    "styleName": style_name,
+                    "styleQML": style_qml,
+                    "styleSLD": to_sld(style, layer_name=name),
+                    "useAsDefault": default,
+                    "description": description,
+                    "owner": GENERATOR,
+                    "ui": None,
+                    "update_time": now,
+                }
+            )
     return pd.DataFrame(rows)
 
 

@@ -86,7 +86,7 @@ def test_list_layers(api, built_area):
     [
         ("gpkg", ".gpkg", "facilities"),
         ("geojson", ".geojson", None),
-        ("csv", ".csv", None),
+        ("csv", ".zip", None),  # with its .csvt and .prj
         ("kml", ".kml", "facilities"),
         ("gpx", ".gpx", "waypoints"),
         ("fgb", ".fgb", None),
@@ -98,7 +98,7 @@ def test_one_layer_in_every_format(api, built_area, tmp_path, fmt, suffix, reade
     assert f"filename=facilities{suffix}" in resp.headers["Content-Disposition"]
     path = tmp_path / f"facilities{suffix}"
     path.write_bytes(resp.data)
-    src = f"/vsizip/{path}/facilities.shp" if fmt == "shp" else path
+    src = f"/vsizip/{path}/facilities.{fmt}" if fmt in ("shp", "csv") else path
     kwargs = {"AUTODETECT_TYPE": "YES", "GEOM_POSSIBLE_NAMES": "WKT"} if fmt == "csv" else {}
     back = pyogrio.read_dataframe(src, layer=reader_layer, **kwargs)
     expected = pyogrio.read_dataframe(built_area, layer="facilities")
@@ -176,9 +176,9 @@ def test_anonymous_export_of_reports_has_no_personal_field_and_no_exact_place(ap
         blob = resp.data
         assert b"Siti" not in blob, fmt
         assert b"+62 811" not in blob, fmt
-        path = tmp_path / f"r.{'zip' if fmt == 'shp' else fmt}"
+        path = tmp_path / f"r.{'zip' if fmt in ('shp', 'csv') else fmt}"
         path.write_bytes(blob)
-        src = f"/vsizip/{path}/field_reports.shp" if fmt == "shp" else path
+        src = f"/vsizip/{path}/field_reports.{fmt}" if fmt in ("shp", "csv") else path
         kwargs = {"GEOM_POSSIBLE_NAMES": "WKT"} if fmt == "csv" else {}
         back = pyogrio.read_dataframe(src, layer="field_reports" if fmt in ("gpkg", "kml") else None, **kwargs)
         assert len(back) == 4
@@ -187,7 +187,8 @@ def test_anonymous_export_of_reports_has_no_personal_field_and_no_exact_place(ap
         xy = {(round(g.x, 7), round(g.y, 7)) for g in back.geometry}
         assert not xy & {(round(x, 7), round(y, 7)) for x, y in EXACT}, fmt
     # the CSV neutralises the formula in the description
-    text = _download(api, "/api/layers/field_reports", f="csv").data.decode()
+    zipped = io.BytesIO(_download(api, "/api/layers/field_reports", f="csv").data)
+    text = zipfile.ZipFile(zipped).read("field_reports.csv").decode()
     assert "\"'=cmd|" in text or ",'=cmd|" in text
 
 

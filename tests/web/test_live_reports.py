@@ -49,6 +49,7 @@ def live_app(tmp_path):
             "AREA": str(JAKARTA),
             "BUILD": str(build),
             "JOBS_SYNC": True,
+            "LIVE_REBUILD": True,
             "ANON_RATE_LIMIT": "1000/hour",
         }
     )

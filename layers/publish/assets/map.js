@@ -270,6 +270,10 @@
     input.checked = !!spec.default_on;
     input.addEventListener("change", function () { if (input.checked) layer.addTo(map); else map.removeLayer(layer); });
     lab.appendChild(input); lab.appendChild(document.createTextNode(" " + spec.title)); layerBox.appendChild(lab);
+    if (spec.updated) {  // when a live rebuild last changed this layer (UTC)
+      lab.appendChild(el("small", { "class": "layer-updated", "data-updated": spec.updated },
+        " · " + t("js_layer_updated", "updated") + " " + spec.updated.slice(0, 16).replace("T", " ") + " UTC"));
+    }
     if (spec.default_on) layer.addTo(map);
   });
   var classLegend = document.getElementById("class-legend");
