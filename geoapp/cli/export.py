@@ -1,4 +1,4 @@
-"""`geoapp export AREA_DIR --format gpkg|shp|geojson|csv|kml|gpx|fgb|html --out PATH`: GIS files of an area."""
+"""`geoapp export AREA_DIR --format gpkg|shp|geojson|csv|kml|gpx|fgb|html|mbtiles --out PATH`: GIS files of an area."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from tqdm.auto import tqdm
 from layers.area import load_area
 from layers.publish.export import FORMATS, export_layers, export_metadata, read_layers
 
-FORMAT_CHOICES = [*FORMATS, "html"]
+FORMAT_CHOICES = [*FORMATS, "html", "mbtiles"]
 
 
 @click.command("export")
@@ -55,6 +55,13 @@ FORMAT_CHOICES = [*FORMATS, "html"]
 @click.option(
     "--db", "db_url", default=None, help="Report database URL (default GEOAPP_DATABASE_URL or the instance SQLite)."
 )
+@click.option("--scenario", default=None, help="MBTiles: the hazard scenario drawn (default: the area's first).")
+@click.option(
+    "--min-zoom", type=click.IntRange(0, 19), default=12, show_default=True, help="MBTiles: lowest zoom level."
+)
+@click.option(
+    "--max-zoom", type=click.IntRange(0, 19), default=16, show_default=True, help="MBTiles: highest zoom level."
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def export(
     area_dir: str,
@@ -65,6 +72,9 @@ def export(
     csv_geometry: str,
     with_reports: bool,
     db_url: str | None,
+    scenario: str | None,
+    min_zoom: int,
+    max_zoom: int,
     quiet: bool,
 ) -> None:
     """Export the layers of the area in AREA_DIR to one GIS file (or a standalone HTML map)."""
@@ -76,6 +86,9 @@ def export(
 
             click.echo(f"{gpkg} does not exist: building the area first", err=True)
             gpkg = build_area(area, Path(tmp) / "area.gpkg", progress=not quiet)
+        if fmt == "mbtiles":
+            _offline_map(area, gpkg, out, scenario=scenario, zooms=(min_zoom, max_zoom), quiet=quiet)
+            return
         if fmt == "html":
             from layers.publish.standalone import standalone_map
 
@@ -101,6 +114,22 @@ def export(
 
             path = export_layers(layers, out, format=fmt, metadata=meta, csv_geometry=csv_geometry, progress=progress)
     click.echo(str(path))
+
+
+def _offline_map(area, gpkg: Path, out: str, *, scenario: str | None, zooms: tuple[int, int], quiet: bool) -> None:
+    """The offline map package (raster MBTiles) of one scenario."""
+    from layers.publish.mbtiles import offline_map
+
+    with tqdm(desc="mbtiles", unit="band", disable=quiet) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        result = offline_map(
+            area, gpkg, out, scenario=scenario, min_zoom=zooms[0], max_zoom=zooms[1], progress=progress
+        )
+    click.echo(f"{out} ({result['tiles']} tiles, zoom {zooms[0]}-{zooms[1]})")
 
 
 def _public_reports(area_dir: str, db_url: str | None):
