@@ -131,7 +131,43 @@
       var marker = L.marker([lat, lon], { draggable: true }).addTo(map);
       function put(ll) { form.lat.value = ll.lat.toFixed(6); form.lon.value = ll.lng.toFixed(6); form.accuracy_m.value = ""; }
       marker.on("dragend", function () { put(marker.getLatLng()); });
-      map.on("click", function (e) { marker.setLatLng(e.latlng); put(e.latlng); });
+      // A closure is about a road: the tapped point snaps to the nearest line of the map's roads tiles (50 m).
+      var CLOSES = { road_closed: 1, evacuation_obstacle: 1 }, picked = null;
+      function tileXY(ll, z) {
+        var n = Math.pow(2, z), r = ll.lat * Math.PI / 180;
+        return [Math.floor((ll.lng + 180) / 360 * n), Math.floor((1 - Math.log(Math.tan(r) + 1 / Math.cos(r)) / Math.PI) / 2 * n)];
+      }
+      function nearestRoad(ll) {
+        var c = tileXY(ll, 16), urls = [];
+        for (var i = -1; i <= 1; i++) for (var j = -1; j <= 1; j++) urls.push("map/tiles/roads/16/" + (c[0] + i) + "/" + (c[1] + j) + ".json");
+        return Promise.all(urls.map(function (u) {
+          return fetch(u).then(function (r) { return r.ok ? r.json() : {}; }).catch(function () { return {}; });
+        })).then(function (tiles) {
+          var kx = 111320 * Math.cos(ll.lat * Math.PI / 180), ky = 110540, best = null;
+          tiles.forEach(function (fc) { (fc.features || []).forEach(function (f) {
+            var g = f.geometry || {}, lines = g.type === "LineString" ? [g.coordinates] : g.type === "MultiLineString" ? g.coordinates : [];
+            lines.forEach(function (p) { for (var k = 1; k < p.length; k++) {
+              var ax = (p[k - 1][0] - ll.lng) * kx, ay = (p[k - 1][1] - ll.lat) * ky, dx = (p[k][0] - p[k - 1][0]) * kx, dy = (p[k][1] - p[k - 1][1]) * ky;
+              var len = dx * dx + dy * dy, s = len ? Math.max(0, Math.min(1, -(ax * dx + ay * dy) / len)) : 0;
+              var x = ax + s * dx, y = ay + s * dy, d = Math.sqrt(x * x + y * y);
+              if (!best || d < best.d) best = { d: d, ll: L.latLng(ll.lat + y / ky, ll.lng + x / kx), f: f };
+            } });
+          }); });
+          return best && best.d <= 50 ? best : null;
+        });
+      }
+      map.on("click", function (e) {
+        marker.setLatLng(e.latlng); put(e.latlng);
+        if (!CLOSES[form.category.value]) return;
+        nearestRoad(e.latlng).then(function (b) {
+          if (picked) { map.removeLayer(picked); picked = null; }
+          if (!b) return;
+          marker.setLatLng(b.ll); put(b.ll);
+          picked = L.geoJSON(b.f, { style: { color: "#d55e00", weight: 7 } }).addTo(map);
+          box.setAttribute("data-road", (b.f.properties || {}).road_id || "");
+        });
+      });
+      box.title = t("pick_road");
     };
     document.body.appendChild(js);
   });
