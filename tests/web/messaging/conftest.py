@@ -27,7 +27,7 @@ class FakeGateway:
     def __init__(self) -> None:
         self.requests: list[dict] = []
         self.fail_next = 0
-        self.hold: threading.Event | None = None  # when set, the first send waits for it
+        self.hold: threading.Event | None = None  # once set, the next send waits until the test sets it
         self.held = threading.Event()
         self.lock = threading.Lock()
         self.n = 0
@@ -53,7 +53,7 @@ class FakeGateway:
                             "failed": fail,
                         }
                     )
-                if fake.hold is not None and n == 1:
+                if fake.hold is not None and not fake.held.is_set():  # the first send after hold is set waits
                     fake.held.set()
                     fake.hold.wait(30)
                 if fail:
