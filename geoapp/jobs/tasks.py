@@ -50,4 +50,11 @@ def run_build(payload: dict, progress: Progress) -> dict:
 
     path = build_with_reports(folder, out, progress=False, app=current_app, only=payload.get("only"), on_step=on_step)
     progress(1.0, "built")
-    return {"area": folder.name, "build": str(path)}
+    done: dict = {"area": folder.name, "build": str(path)}
+    if out is not None and Path(out) == build_path():
+        from ..messaging.alerts import alerts_after_build  # subscribers of affected neighbourhoods (issue 18)
+
+        sent = alerts_after_build()
+        if sent is not None:
+            done["alerts"] = sent
+    return done

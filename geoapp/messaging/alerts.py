@@ -2,8 +2,8 @@
 
 One message per subscriber and alert (keyed ``alert:<alert>:<contact>``), in the subscriber's language,
 at most 160 characters: what, where, what to do, and the nearest safe shelter of the build's evacuation
-layers. An alert is identified by its area, scenario, unit and build file, so calling this again after
-the same build sends nothing new.
+layers. A build alert is identified by its area, scenario, unit and people affected (to the nearest ten),
+so calling this again after the same build, or a rebuild with the same figures, sends nothing new.
 """
 
 from __future__ import annotations
@@ -53,12 +53,12 @@ def send_area_alerts(area: str | None = None, scenario: str | None = None, *, bo
         targets = alert_targets(
             path, scenario, boundary=boundary, min_people=float(current_app.config["MESSAGES_ALERT_MIN_PEOPLE"])
         )
-        stamp = path.stat().st_mtime_ns
         ids: list[int] = []
         new = 0
         with write_transaction() as s:
             for t in targets.itertuples(index=False):
-                key = _key("build", a.name, scenario, t.boundary, t.area_id, stamp)
+                # The same figure after a rebuild is the same alert: a nightly build does not re-alert anyone.
+                key = _key("build", a.name, scenario, t.boundary, t.area_id, round(float(t.pop_affected), -1))
                 alert = s.scalar(select(Alert).where(Alert.dedupe_key == key))
                 if alert is None:
                     alert = Alert(
@@ -143,3 +143,20 @@ def subscriber_counts() -> list[dict]:
         ).all()
     out = [{"boundary": b, "area_id": i, "name": n, "subscribers": int(c)} for b, i, n, c in rows]
     return sorted(out, key=lambda r: (-r["subscribers"], r["name"]))
+
+
+def alerts_after_build() -> dict | None:
+    """After a build of the served area: alert every scenario's affected neighbourhoods (None when messages
+    are off or ``MESSAGES_ALERT_AFTER_BUILD`` is False). A build without per-neighbourhood exposure alerts
+    nobody."""
+    from layers.errors import MissingInputError, NotFoundError
+
+    if not configured() or not current_app.config.get("MESSAGES_ALERT_AFTER_BUILD", True):
+        return None
+    out = {}
+    for hazard in areas.current_area().hazards:
+        try:
+            out[hazard.id] = send_area_alerts(None, hazard.id)
+        except (MissingInputError, NotFoundError) as exc:
+            out[hazard.id] = {"skipped": str(exc)}
+    return out

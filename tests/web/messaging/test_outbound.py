@@ -274,12 +274,16 @@ def test_build_alerts_reach_affected_neighbourhoods_once(live, small_build):
     at_sms(url, "JIUNGE kampung melayu rw 04", "j-c", C)  # Swahili
     wait_until(lambda: len(gw.sent()) == 3)
     from geoapp.messaging import send_area_alerts
+    from geoapp.messaging.alerts import alerts_after_build
 
     with app.app_context():
         done = send_area_alerts(None, "current")
         again = send_area_alerts(None, "current")  # the same build: nothing new
+        after = alerts_after_build()  # what the build job calls: every scenario, nothing sent twice
     assert (done["units"], done["alerts"], done["messages"]) == (1, 1, 2)
     assert (again["alerts"], again["messages"]) == (0, 0)
+    assert after["current"]["messages"] == 0
+    assert "skipped" in after["design"]  # this build has no design scenario
     wait_until(lambda: len(gw.sent()) == 5)
     to_a, to_c = bodies_to(gw, A)[-1], bodies_to(gw, C)[-1]
     assert to_a.startswith("FLOOD ALERT KAMPUNG MELAYU RW 04: Move to higher ground now. Shelter: SDN 05 Pagi")
