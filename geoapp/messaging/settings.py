@@ -41,8 +41,8 @@ DEFAULTS = {
     "MESSAGES_RETRY_BACKOFF_S": 2.0,
     "MESSAGES_HTTP_TIMEOUT_S": 10.0,
     "MESSAGES_DEFAULT_GATEWAY": None,  # for subscribers a moderator adds; default: the first configured
-    "MESSAGES_ALERT_MIN_PEOPLE": 1.0,
-    "MESSAGES_ALERT_AFTER_BUILD": True,  # a build job of the served area alerts the affected neighbourhoods  # a neighbourhood is alerted when at least this many people are affected
+    "MESSAGES_ALERT_MIN_PEOPLE": 1.0,  # a neighbourhood is alerted when at least this many people are affected
+    "MESSAGES_ALERT_AFTER_BUILD": True,  # a build job of the served area alerts the affected neighbourhoods
 }
 
 
