@@ -55,6 +55,7 @@ class Format:
     suffix: str  # of one file of this format
     media_type: str
     multi_layer: bool  # several layers fit in one file
+    sidecars: bool = False  # one layer is several files (CSV + .csvt + .prj): downloads come zipped
 
 
 FORMATS: dict[str, Format] = {
@@ -63,7 +64,7 @@ FORMATS: dict[str, Format] = {
         Format("gpkg", "GeoPackage", ".gpkg", "application/geopackage+sqlite3", True),
         Format("shp", "Shapefile (zip)", ".zip", "application/zip", True),
         Format("geojson", "GeoJSON (RFC 7946)", ".geojson", "application/geo+json", False),
-        Format("csv", "CSV", ".csv", "text/csv; charset=utf-8", False),
+        Format("csv", "CSV (zip with .csvt and .prj)", ".csv", "text/csv; charset=utf-8", False, sidecars=True),
         Format("kml", "KML", ".kml", "application/vnd.google-earth.kml+xml", True),
         Format("gpx", "GPX", ".gpx", "application/gpx+xml", False),
         Format("fgb", "FlatGeobuf", ".fgb", "application/flatgeobuf", False),
@@ -90,7 +91,9 @@ def export_layers(
     """Write ``layers`` in ``format`` (a key of :data:`FORMATS`) to ``path``.
 
     One-layer-per-file formats (GeoJSON, CSV, GPX, FlatGeobuf) write the file itself for one layer and a zip
-    of one file per layer for several; ``path`` should then end in ``.zip``. Returns the path written.
+    of one file per layer for several; ``path`` should then end in ``.zip``. CSV to a ``.zip`` path is zipped
+    even for one layer, with its ``.csvt`` and ``.prj`` (how downloads send it). The layer name inside
+    GeoJSON and FlatGeobuf files is the layer's. Returns the path written.
     """
     if format not in FORMATS:
         raise InvalidInputError(f"format '{format}' is not one of {', '.join(FORMATS)}")
@@ -105,13 +108,20 @@ def export_layers(
         return write_kml(layers, path, progress=progress)
     writer = _SINGLE_WRITERS[format]
     kwargs = {"geometry": csv_geometry} if format == "csv" else {}
-    if len(layers) == 1:
+    if len(layers) == 1 and not (FORMATS[format].sidecars and path.suffix.lower() == ".zip"):
         ((name, gdf),) = layers.items()
-        out = writer(gdf, path, **kwargs)
+        out = writer(gdf, path, **kwargs, **_layer_name(format, name))
         if progress:
             progress(1, 1, name)
         return out
-    return _zip_per_layer(layers, path, format, lambda gdf, p: writer(gdf, p, **kwargs), progress)
+    return _zip_per_layer(
+        layers, path, format, lambda gdf, p, name: writer(gdf, p, **kwargs, **_layer_name(format, name)), progress
+    )
+
+
+def _layer_name(format: str, name: str) -> dict:
+    """The layer name for writers that store one (else a temporary file's name would end up inside the file)."""
+    return {"layer": name} if format in ("geojson", "fgb") else {}
 
 
 def _zip_per_layer(layers: Layers, path: Path, format: str, write: Callable, progress: Progress | None) -> Path:
@@ -123,7 +133,7 @@ def _zip_per_layer(layers: Layers, path: Path, format: str, write: Callable, pro
         )
     with tempfile.TemporaryDirectory(prefix=f"geoapp-{format}-") as tmp:
         for i, (name, gdf) in enumerate(layers.items()):
-            write(gdf, Path(tmp) / f"{name}{FORMATS[format].suffix}")
+            write(gdf, Path(tmp) / f"{name}{FORMATS[format].suffix}", name)
             if progress:
                 progress(i + 1, len(layers), name)
         zip_folder(Path(tmp), path)
@@ -134,5 +144,5 @@ def export_filename(names: list[str], format: str, *, base: str = "layers") -> s
     """The file name a download of ``names`` in ``format`` gets."""
     fmt = FORMATS[format]
     stem = names[0] if len(names) == 1 else base
-    suffix = fmt.suffix if (fmt.multi_layer or len(names) == 1) else ".zip"
+    suffix = fmt.suffix if (fmt.multi_layer or len(names) == 1) and not fmt.sidecars else ".zip"
     return f"{stem}{suffix}"

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import shapely
+from pyproj import CRS
 
 from layers.errors import InvalidInputError
 from layers.publish.files import (
@@ -22,18 +23,22 @@ from layers.publish.files import (
     to_wgs84,
     write_frame,
 )
-from layers.publish.styles import layer_style, ogr_style_strings
+from layers.publish.styles import escape, layer_style, ogr_style_strings
 
 
-def write_geojson(gdf: gpd.GeoDataFrame, path: str | Path, *, precision: int = 7) -> Path:
-    """GeoJSON per RFC 7946: lon/lat WGS 84, counter-clockwise outer rings, at most ``precision`` decimals."""
+def write_geojson(gdf: gpd.GeoDataFrame, path: str | Path, *, precision: int = 7, layer: str | None = None) -> Path:
+    """GeoJSON per RFC 7946: lon/lat WGS 84, counter-clockwise outer rings, at most ``precision`` decimals.
+
+    ``layer`` (default: the file name) goes in the collection's ``name``, which GDAL and QGIS read as the layer name.
+    """
     path = Path(path)
     path.unlink(missing_ok=True)
     write_frame(
         for_file(to_wgs84(gdf)),
         path,
         driver="GeoJSON",
-        layer_options={"RFC7946": "YES", "COORDINATE_PRECISION": str(precision), "WRITE_NAME": "NO"},
+        layer=layer or path.stem,
+        layer_options={"RFC7946": "YES", "COORDINATE_PRECISION": str(precision), "WRITE_NAME": "YES"},
     )
     return path
 
@@ -41,10 +46,12 @@ def write_geojson(gdf: gpd.GeoDataFrame, path: str | Path, *, precision: int = 7
 def write_csv(gdf: gpd.GeoDataFrame, path: str | Path, *, geometry: str = "wkt") -> Path:
     """CSV in WGS 84 with formulas neutralised; ``geometry`` "wkt" (a WKT column) or "lonlat" (lon, lat columns).
 
-    With "lonlat", lines and polygons are placed at a point inside them.
+    With "lonlat", lines and polygons are placed at a point inside them. Beside the CSV go a ``.csvt``
+    (the column types, so GDAL and QGIS read numbers as numbers) and a ``.prj`` (WGS 84).
     """
     path = Path(path)
     path.unlink(missing_ok=True)
+    path.with_suffix(".prj").write_text(CRS.from_epsg(4326).to_wkt("WKT1_ESRI"), encoding="utf-8")
     frame = neutralise_formulas(for_file(to_wgs84(gdf)))
     if geometry == "wkt":
         write_frame(frame, path, driver="CSV", layer_options={"GEOMETRY": "AS_WKT", "CREATE_CSVT": "YES"})
@@ -60,14 +67,17 @@ def write_csv(gdf: gpd.GeoDataFrame, path: str | Path, *, geometry: str = "wkt")
     return path
 
 
-def write_flatgeobuf(gdf: gpd.GeoDataFrame, path: str | Path) -> Path:
-    """FlatGeobuf with a spatial index (fast to stream and to read by bbox, good for big layers)."""
+def write_flatgeobuf(gdf: gpd.GeoDataFrame, path: str | Path, *, layer: str | None = None) -> Path:
+    """FlatGeobuf with a spatial index (fast to stream and to read by bbox, good for big layers).
+
+    ``layer`` (default: the file name) is the layer name stored in the file's header.
+    """
     path = Path(path)
     path.unlink(missing_ok=True)
     frame = for_file(gdf)
     if len(frame) and not promote(frame) and frame.geom_type.nunique() > 1:
         warnings.warn("FlatGeobuf layer has mixed geometry types; written as 'Unknown'", stacklevel=2)
-    write_frame(frame, path, driver="FlatGeobuf", layer_options={"SPATIAL_INDEX": "YES"})
+    write_frame(frame, path, driver="FlatGeobuf", layer=layer or path.stem, layer_options={"SPATIAL_INDEX": "YES"})
     return path
 
 
@@ -76,15 +86,44 @@ def write_kml(layers: Layers, path: str | Path, *, progress: Progress | None = N
     check_layers(layers)
     path = Path(path)
     path.unlink(missing_ok=True)
+    booleans: dict[str, list[str]] = {}
     for i, (name, gdf) in enumerate(layers.items()):
         frame = for_file(to_wgs84(gdf))
         frame["OGR_STYLE"] = ogr_style_strings(frame, layer_style(gdf, name=name))
         if "name" not in frame.columns:
             frame.insert(0, "name", frame.iloc[:, 0].astype("string").astype(object) if frame.shape[1] > 2 else name)
+        booleans[name] = [c for c in frame.columns if c != frame.geometry.name and pd.api.types.is_bool_dtype(frame[c])]
+        for col in booleans[name]:  # written as 1/0, declared bool below (see _declare_booleans)
+            frame[col] = frame[col].astype("Int8")
         write_frame(frame, path, driver="LIBKML", layer=name)
         if progress:
             progress(i + 1, len(layers), name)
+    _declare_booleans(path, booleans)
     return path
+
+
+def _declare_booleans(path: Path, booleans: dict[str, list[str]]) -> None:
+    """Declare the 1/0 columns ``type="bool"`` in each layer's KML ``<Schema>``.
+
+    GDAL 3.6's LIBKML reader (Debian's, under QGIS) parses a ``bool`` SimpleData with atoi,
+    so the ``true``/``false`` GDAL writes read back as 0. ``1``/``0`` are valid xsd:boolean
+    values too: GDAL 3.6 reads them as integers 1/0 and newer GDAL as booleans.
+    """
+    if not any(booleans.values()):
+        return
+    text = path.read_text(encoding="utf-8")
+    for layer, cols in booleans.items():
+        start = text.find(f'<Schema id="{escape(layer)}.schema"')
+        end = text.find("</Schema>", start)
+        if start < 0 or end < 0:
+            continue
+        block = text[start:end]
+        for col in cols:
+            block = block.replace(
+                f'<SimpleField name="{escape(col)}" type="int"/>', f'<SimpleField name="{escape(col)}" type="bool"/>'
+            )
+        text = text[:start] + block + text[end:]
+    path.write_text(text, encoding="utf-8")
 
 
 def write_gpx(gdf: gpd.GeoDataFrame, path: str | Path) -> Path:

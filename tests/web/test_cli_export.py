@@ -74,8 +74,10 @@ def test_export_one_layer_formats(sample_area_dir, built_area, tmp_path):
     assert sorted(zipfile.ZipFile(zipped).namelist()) == [
         "boundaries_kelurahan.csv",
         "boundaries_kelurahan.csvt",
+        "boundaries_kelurahan.prj",
         "boundaries_rw.csv",
         "boundaries_rw.csvt",
+        "boundaries_rw.prj",
     ]
     gpx = tmp_path / "shelters.gpx"
     result = _run(
