@@ -23,6 +23,17 @@ so shelters fill and people spill in rounds).
 
 Run: ``.venv/bin/python benchmarks/bench_evacuation.py`` (100k nodes);
 ``--full`` adds 1M nodes.
+
+``--whole [--side 600]``: the whole user job, as a user runs it, against the networkx pipeline,
+each in its own process measured by the OS (wall, CPU, peak RSS; see ``benchmarks/measure.py``).
+Files: a side x side grid of unsplit streets (GeoPackage), side² building footprints with messy
+text attributes (``building:levels`` "2", "3+", "1-2"), 50 shelter points, an all-dry depth raster.
+Ours is ``geoapp evacuate --roads --buildings --shelters --hazard --out x.gpkg`` (read, network,
+snap, route, catchments, write). The peer reads the same files with pyogrio, builds a networkx
+graph of the lines' vertices, runs ``multi_source_dijkstra_path_length`` from the shelters'
+nearest nodes and looks up every building's nearest node (scipy KD-tree): no snapping to edges,
+no catchments, nothing written. The per-building times are compared (ours snaps to the nearest
+edge, the peer to the nearest node: the median difference is printed).
 """
 
 from __future__ import annotations
@@ -153,12 +164,168 @@ def run(n_nodes: int, osmnx_sample: int, rng: np.random.Generator) -> dict:
     }
 
 
+def write_whole_inputs(folder: Path, side: int, seed: int = 1) -> None:
+    """The files of the whole-job case (see the module docstring) into ``folder``."""
+    import geopandas as gpd
+    import pyogrio
+    import rasterio
+    import shapely
+    from rasterio.transform import from_origin
+
+    rng = np.random.default_rng(seed)
+    roads = street_grid(side, rng)
+    pyogrio.write_dataframe(roads, folder / "roads.gpkg", use_arrow=True)
+    xmin, ymin, xmax, ymax = roads.total_bounds
+    n = side * side
+    x, y = rng.uniform(xmin + 10, xmax - 10, n), rng.uniform(ymin + 10, ymax - 10, n)
+    w, h = rng.uniform(5, 12, n), rng.uniform(5, 12, n)
+    levels = np.array(["1", "2", "3+", "1-2", "", "fix me"], dtype=object)[rng.integers(0, 6, n)]
+    buildings = gpd.GeoDataFrame(
+        {
+            "osm_id": np.arange(1, n + 1),
+            "building": np.array(["house", "residential", "yes"], dtype=object)[rng.integers(0, 3, n)],
+            "building:levels": levels,
+            "name": None,
+        },
+        geometry=shapely.box(x - w / 2, y - h / 2, x + w / 2, y + h / 2),
+        crs=CRS,
+    )
+    pyogrio.write_dataframe(buildings, folder / "buildings.gpkg", use_arrow=True)
+    pick = rng.choice(n, N_SHELTERS, replace=False)
+    shelters = gpd.GeoDataFrame(
+        {"name": [f"shelter {i}" for i in range(N_SHELTERS)], "amenity": "shelter"},
+        geometry=shapely.points(x[pick], y[pick] + h[pick]),  # beside a footprint, on its street side
+        crs=CRS,
+    )
+    pyogrio.write_dataframe(shelters, folder / "shelters.gpkg")
+    cell = 20.0
+    width, height = int(np.ceil((xmax - xmin) / cell)) + 2, int(np.ceil((ymax - ymin) / cell)) + 2
+    profile = {
+        "driver": "GTiff",
+        "width": width,
+        "height": height,
+        "count": 1,
+        "dtype": "float32",
+        "crs": CRS,
+        "transform": from_origin(xmin - cell, ymax + cell, cell, cell),
+        "nodata": -9999.0,
+        "compress": "deflate",
+    }
+    with rasterio.open(folder / "dry.tif", "w", **profile) as dst:
+        dst.write(np.zeros((1, height, width), dtype=np.float32))
+
+
+def networkx_pipeline(folder: Path, out: Path) -> None:
+    """The peer: read, networkx multi-source Dijkstra from the shelters' nearest nodes, nearest node per building."""
+    import networkx as nx
+    import pyogrio
+    import shapely
+    from scipy.spatial import cKDTree
+
+    roads = pyogrio.read_dataframe(folder / "roads.gpkg", use_arrow=True)
+    buildings = pyogrio.read_dataframe(folder / "buildings.gpkg", use_arrow=True)
+    shelters = pyogrio.read_dataframe(folder / "shelters.gpkg")
+    xy, line = shapely.get_coordinates(roads.geometry.to_numpy(), return_index=True)
+    nodes, node = np.unique(np.round(xy, 2), axis=0, return_inverse=True)
+    node = node.ravel()
+    same = line[1:] == line[:-1]
+    u, v = node[:-1][same], node[1:][same]
+    seconds = np.hypot(*(nodes[u] - nodes[v]).T) / 1.0  # walking at 1 m/s
+    g = nx.Graph()
+    g.add_weighted_edges_from(zip(u.tolist(), v.tolist(), seconds.tolist(), strict=True))
+    tree = cKDTree(nodes)
+    _, s_node = tree.query(shapely.get_coordinates(shelters.geometry.to_numpy()))
+    dist = nx.multi_source_dijkstra_path_length(g, set(s_node.tolist()), weight="weight")
+    node_t = np.full(len(nodes), np.inf)
+    node_t[np.fromiter(dist.keys(), dtype=np.int64)] = np.fromiter(dist.values(), dtype=np.float64)
+    _, b_node = tree.query(shapely.get_coordinates(shapely.centroid(buildings.geometry.to_numpy())))
+    np.save(out, node_t[b_node])
+
+
+def whole(side: int, workdir: Path | None) -> None:
+    """``--whole``: ``geoapp evacuate`` as a user runs it against the networkx pipeline, side by side."""
+    import tempfile
+
+    import pyogrio
+
+    from benchmarks.measure import load_average, measured
+
+    tmp = tempfile.TemporaryDirectory() if workdir is None else None
+    folder = Path(tmp.name) if tmp else Path(workdir)  # type: ignore[arg-type]
+    folder.mkdir(parents=True, exist_ok=True)
+    if not (folder / f"done-{side}").exists():
+        print(f"writing the {side}x{side} case into {folder} ...", flush=True)
+        write_whole_inputs(folder, side)
+        (folder / f"done-{side}").touch()
+    geoapp = str(Path(sys.executable).with_name("geoapp"))
+    out = folder / "evac.gpkg"
+    ours_cmd = [
+        geoapp,
+        "evacuate",
+        "--roads",
+        str(folder / "roads.gpkg"),
+        "--buildings",
+        str(folder / "buildings.gpkg"),
+        "--shelters",
+        str(folder / "shelters.gpkg"),
+        "--hazard",
+        str(folder / "dry.tif"),
+        "--out",
+        str(out),
+        "--json",
+    ]
+    peer_cmd = [sys.executable, str(Path(__file__).resolve()), "--networkx-peer", str(folder)]
+    load_before = load_average()
+    ours = measured(ours_cmd)
+    peer = measured(peer_cmd)
+    load_after = load_average()
+    ours_t = pyogrio.read_dataframe(out, layer="evacuation_buildings", read_geometry=False)["time_s"].to_numpy()
+    peer_t = np.load(folder / "peer_times.npy")
+    both = np.isfinite(ours_t) & np.isfinite(peer_t)
+    n = len(ours_t)
+    print(f"\n== whole job: {side}x{side} street grid, {n:,} buildings, {N_SHELTERS} shelters, all dry ==")
+    print(f"load average (1/5/15 min) before {load_before}, after {load_after}: the machine is shared")
+    print(
+        f"ours: geoapp evacuate ... --out (read, network, snap, route, catchments, write)  "
+        f"{ours['wall_s']:6.1f} s wall  {ours['cpu_s']:6.1f} s CPU  peak {ours['peak_mb']:,.0f} MB"
+    )
+    print(
+        f"networkx pipeline (read, graph, multi-source Dijkstra, nearest node)            "
+        f"{peer['wall_s']:6.1f} s wall  {peer['cpu_s']:6.1f} s CPU  peak {peer['peak_mb']:,.0f} MB"
+    )
+    print(
+        f"ratio: ours is {peer['wall_s'] / ours['wall_s']:.2f}x the networkx pipeline's speed (wall), "
+        f"{peer['cpu_s'] / ours['cpu_s']:.2f}x (CPU)"
+    )
+    print(
+        f"per-building times: median |ours - networkx| {np.median(np.abs(ours_t[both] - peer_t[both])):.1f} s "
+        f"(ours snaps to the nearest edge, networkx to the nearest node); reached by both {both.sum():,} of {n:,}"
+    )
+    print(
+        f"FIGURES evacuation_whole buildings={n} ours_wall_s={ours['wall_s']:.1f} ours_cpu_s={ours['cpu_s']:.1f} "
+        f"ours_peak_mb={ours['peak_mb']:.0f} peer_wall_s={peer['wall_s']:.1f} peer_cpu_s={peer['cpu_s']:.1f} "
+        f"peer_peak_mb={peer['peak_mb']:.0f} load={load_after.split('/')[0]}"
+    )
+    if tmp:
+        tmp.cleanup()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--full", action="store_true", help="also run 1M nodes")
+    parser.add_argument("--whole", action="store_true", help="the whole geoapp evacuate job vs the networkx pipeline")
+    parser.add_argument("--side", type=int, default=600, help="--whole: streets per side (side² buildings)")
+    parser.add_argument("--workdir", help="--whole: keep the generated files here (reused when present)")
+    parser.add_argument("--networkx-peer", metavar="DIR", help=argparse.SUPPRESS)
     parser.add_argument("--osmnx-sample", type=int, default=20, help="buildings routed with osmnx (one route each)")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
+    if args.networkx_peer:
+        networkx_pipeline(Path(args.networkx_peer), Path(args.networkx_peer) / "peer_times.npy")
+        return
+    if args.whole:
+        whole(args.side, Path(args.workdir) if args.workdir else None)
+        return
     rng = np.random.default_rng(args.seed)
     sizes = [100_000] + ([1_000_000] if args.full else [])
     warnings.simplefilter("ignore", UserWarning)

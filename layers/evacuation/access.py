@@ -7,10 +7,8 @@
   stations. The dry-weather time is computed too, so the flood's delay is visible.
 * **Isochrones**: the area within 5/10/15/30 minutes' drive of a station: edges whose
   far end is reached within the band, buffered by ``buffer_m`` and merged, as rings.
-* **Catchments**: one polygon per shelter: the Voronoi cells of the buildings assigned
-  to it (building centroids), merged and clipped to the buildings' extent.
-* **Unreachable**: the buildings no safe shelter can reach (footprints, ``kind =
-  building``) and the zones they form (their merged Voronoi cells, ``kind = zone``).
+* **Catchments** and **unreachable** zones: :mod:`layers.evacuation.catchments` (a grid dissolved by
+  the assignment, split exactly at the borders between shelters); re-exported here.
 """
 
 from __future__ import annotations
@@ -26,6 +24,7 @@ import shapely
 from scipy.sparse.csgraph import dijkstra
 
 from layers.errors import InvalidInputError
+from layers.evacuation.catchments import catchments_and_unreachable  # noqa: F401  (re-exported)
 from layers.evacuation.network import Network, arcs_matrix, drive_time_s
 from layers.settings import ISOCHRONE_MINUTES, MAX_DRIVE_DEPTH_M
 
@@ -217,100 +216,3 @@ def isochrones(
         out.append(shapely.union_all(polys[hit]))
     frame = pd.DataFrame(rows).astype({"band": "string"})
     return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(out, crs=network.crs), crs=network.crs)
-
-
-def _voronoi_cells(points: np.ndarray, extent) -> tuple[np.ndarray, np.ndarray]:
-    """Voronoi cells of the distinct points clipped to ``extent``, and each point's cell index."""
-    xy = shapely.get_coordinates(points)
-    uniq, inv = np.unique(np.round(xy, 3), axis=0, return_inverse=True)
-    inv = inv.ravel()
-    if len(uniq) == 1:
-        return np.array([extent], dtype=object), inv
-    cells = shapely.voronoi_polygons(shapely.multipoints(uniq), extend_to=extent, ordered=True)
-    return shapely.intersection(shapely.get_parts(cells), extent), inv
-
-
-def _merge_cells(cells: np.ndarray, cell_of: pd.Series) -> np.ndarray:
-    """One polygon per group: the union of its distinct Voronoi cells (a coverage: fast union)."""
-    return cell_of.agg(lambda s: shapely.coverage_union_all(cells[np.unique(s.to_numpy())])).to_numpy()
-
-
-def catchments_and_unreachable(
-    evacuation_buildings: gpd.GeoDataFrame, *, margin_m: float = 100.0
-) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    """``catchments`` (one polygon per used shelter) and ``unreachable`` (buildings and zones).
-
-    ``evacuation_buildings`` is :attr:`layers.evacuation.assign.EvacuationResult.buildings`.
-    """
-    b = evacuation_buildings
-    crs = b.crs
-    empty_c = gpd.GeoDataFrame(
-        {"shelter_id": pd.array([], dtype="Int64"), "buildings": [], "people": [], "time_max_s": []},
-        geometry=gpd.GeoSeries([], crs=crs),
-        crs=crs,
-    )
-    if len(b) == 0:
-        return empty_c, _unreachable(b, None, None)
-    cent = b.geometry.centroid.to_numpy()
-    extent = shapely.buffer(shapely.convex_hull(shapely.multipoints(shapely.get_coordinates(cent))), margin_m)
-    cells, cell_of = _voronoi_cells(cent, extent)
-    reach = b["reachable"].to_numpy(bool)
-    if reach.any():
-        frame = pd.DataFrame(
-            {
-                "shelter_id": b["shelter_id"].to_numpy()[reach],
-                "people": b["people"].to_numpy(np.float64)[reach],
-                "time_s": b["time_s"].to_numpy(np.float64)[reach],
-                "cell": cell_of[reach],
-            }
-        )
-        g = frame.groupby("shelter_id", sort=True)
-        stats = g.agg(buildings=("people", "size"), people=("people", "sum"), time_max_s=("time_s", "max"))
-        shapes = _merge_cells(cells, g["cell"])
-        catch = gpd.GeoDataFrame(
-            {
-                "shelter_id": pd.array(stats.index.to_numpy(), dtype="Int64"),
-                "buildings": stats["buildings"].to_numpy(),
-                "people": stats["people"].to_numpy(),
-                "time_max_s": stats["time_max_s"].to_numpy(),
-            },
-            geometry=shapes,
-            crs=crs,
-        )
-    else:
-        catch = empty_c
-    return catch, _unreachable(b, cells, cell_of)
-
-
-def _unreachable(b: gpd.GeoDataFrame, cells, cell_of) -> gpd.GeoDataFrame:
-    lost = ~b["reachable"].to_numpy(bool) if len(b) else np.zeros(0, bool)
-    reason = b["reason"].astype("string").fillna("no_route").to_numpy(dtype=object)[lost] if len(b) else []
-    rows = pd.DataFrame(
-        {
-            "kind": "building",
-            "building_id": pd.array(b["building_id"].to_numpy()[lost], dtype="Int64"),
-            "reason": reason,
-            "buildings": 1,
-            "people": b["people"].to_numpy(np.float64)[lost] if len(b) else [],
-        }
-    )
-    geoms = list(b.geometry.to_numpy()[lost]) if len(b) else []
-    if cells is not None and lost.any():
-        z = pd.DataFrame({"reason": reason, "people": rows["people"].to_numpy(), "cell": cell_of[lost]})
-        g = z.groupby("reason", sort=True)
-        stats = g.agg(buildings=("people", "size"), people=("people", "sum"))
-        shapes = _merge_cells(cells, g["cell"])
-        zones = pd.DataFrame(
-            {
-                "kind": "zone",
-                "building_id": pd.array([pd.NA] * len(stats), dtype="Int64"),
-                "reason": stats.index.to_numpy(),
-                "buildings": stats["buildings"].to_numpy(),
-                "people": stats["people"].to_numpy(),
-            }
-        )
-        rows = pd.concat([rows, zones], ignore_index=True)
-        geoms += list(shapes)
-    rows["reason"] = rows["reason"].astype("string")
-    rows["kind"] = rows["kind"].astype("string")
-    return gpd.GeoDataFrame(rows, geometry=gpd.GeoSeries(geoms, crs=b.crs), crs=b.crs)

@@ -130,7 +130,7 @@ def _nearest_pieces(
     cell = np.floor(pxy / (8 * SNAP_PIECE_M)).astype(np.int64)
     order = np.lexsort((cell[:, 0], cell[:, 1]))
     dk, ik = np.empty((n, k)), np.empty((n, k), dtype=np.int64)
-    qd, qi = tree.query(pxy[order], k=k)
+    qd, qi = tree.query(pxy[order], k=k, workers=-1)  # both cores when free
     dk[order], ik[order] = qd.reshape(n, k), qi.reshape(n, k)
     pa = a[ik]
     ab = b[ik] - pa

@@ -46,7 +46,7 @@ def evacuation_layers(
     ``evacuation_buildings``, ``evacuation_routes``, ``catchments``, ``unreachable`` (and
     ``evacuation_building_routes`` when asked), each with a ``scenario`` column when given.
     """
-    from layers.evacuation.access import catchments_and_unreachable
+    from layers.evacuation.catchments import catchments_and_unreachable
     from layers.evacuation.shelters import DEFAULT_SHELTER_CATEGORIES, M2_PER_PERSON, shelters_from_facilities
 
     depth = edge_depth_m(network, hazard, classes=classes) if hazard is not None else None

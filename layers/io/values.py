@@ -7,6 +7,7 @@ dropped; what cannot be read becomes NaN (unknown), never 0.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 _NUMBER = r"(\d+(?:[.,]\d+)?)"
@@ -22,8 +23,19 @@ def parse_count(values, *, ranges: str = "low") -> pd.Series:
 
     Digits grouped by thousands ("1.000", "1,000 orang") are read as whole
     numbers when the group after the separator has exactly three digits.
+    Each distinct value is parsed once (a city's million ``levels`` hold a few dozen distinct texts).
     """
-    s = pd.Series(values, copy=False).astype("string").str.strip().str.lower()
+    series = pd.Series(values, copy=False)
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    parsed = _parse_distinct(pd.Series(uniques, dtype=object), ranges).to_numpy(np.float64)
+    out = np.full(len(series), np.nan)
+    known = codes >= 0
+    out[known] = parsed[codes[known]]
+    return pd.Series(out, index=series.index, dtype="float64")
+
+
+def _parse_distinct(values: pd.Series, ranges: str) -> pd.Series:
+    s = values.astype("string").str.strip().str.lower()
     # Thousands separators: "1.000" / "1,500" followed by a non-digit or end.
     s = s.str.replace(r"(?<=\d)[.,](?=\d{3}(?!\d))", "", regex=True)
     rng = s.str.extract(_RANGE)

@@ -54,7 +54,7 @@ def read_vector(path: str | Path, *, layer: str | int | None = None, what: str =
     try:
         with warnings.catch_warnings():  # NaN vertices: usable_features says which features and drops them
             warnings.filterwarnings("ignore", "invalid value encountered", RuntimeWarning)
-            gdf = pyogrio.read_dataframe(path, layer=layer)
+            gdf = pyogrio.read_dataframe(path, layer=layer, use_arrow=_arrow_safe(path))
     except pyogrio.errors.DataLayerError:
         names = [name for name, _ in data_layers(path)]
         raise NotFoundError(f"{what} file {path} has no layer '{layer}'; its layers are {names}") from None
@@ -78,6 +78,15 @@ def read_vector(path: str | Path, *, layer: str | int | None = None, what: str =
         warnings.warn(f"{what} layer {source} has no features", UserWarning, stacklevel=2)
         return gdf
     return fitting_features(usable_features(gdf, what, source), what, source)
+
+
+# Formats whose text is always UTF-8: read through GDAL's Arrow stream (about twice as fast). Others
+# (Shapefiles in a code page, CSV) keep the row reader, which decodes any encoding GDAL knows.
+ARROW_SUFFIXES = (".gpkg", ".fgb", ".parquet", ".geoparquet")
+
+
+def _arrow_safe(path: Path) -> bool:
+    return path.suffix.lower() in ARROW_SUFFIXES
 
 
 def _check_shapefile_length(path: Path, what: str) -> None:

@@ -216,6 +216,7 @@ def write_geopackage(
             layer=name,
             dataset_options={"VERSION": "1.2"} if i == 0 else None,
             layer_options={"IDENTIFIER": name, "DESCRIPTION": desc},
+            use_arrow=True,  # GDAL's Arrow batch writer: several times faster on big layers
         )
         if progress:
             progress(i + 1, total, name)
