@@ -15,6 +15,7 @@ from pathlib import Path
 
 from flask import request, session
 
+from layers.hazard.kinds import NEUTRAL_KEYS, words_key
 from layers.publish.standalone import JS_PREFIXES, map_strings
 
 LANGUAGES: dict[str, str] = {"en": "English", "fr": "Français", "sw": "Kiswahili", "id": "Bahasa Indonesia"}
@@ -51,8 +52,12 @@ def current_language(available: dict[str, str] = LANGUAGES) -> str:
 
 
 def gettext(key: str, **values) -> str:
-    """The string ``key`` in the current language, ``{name}`` fields filled from ``values``."""
-    text = strings(current_language()).get(key, key)
+    """The string ``key`` in the current language, ``{name}`` fields filled from ``values``; strings that
+    said "flooded" for any hazard take their neutral variant in areas with other hazards."""
+    table = strings(current_language())
+    if key in NEUTRAL_KEYS:
+        key = words_key(key, _kinds_here())
+    text = table.get(key, key)
     return text.format(**values) if values else text
 
 
@@ -61,6 +66,22 @@ def strings_for_js() -> dict[str, str]:
     return {k: v for k, v in strings(current_language()).items() if k.startswith(JS_PREFIXES)}
 
 
+def _kinds_here() -> list[str]:
+    """Hazard kinds of the request's area ([] without one: the flood words)."""
+    from ..area import current_area
+
+    try:
+        return [h.hazard_kind for h in current_area().hazards]
+    except Exception:  # no area configured or readable (a bare app): the flood words
+        return []
+
+
+def kind_gettext(key: str, **values) -> str:
+    """``key`` in the words of the current area's hazard kinds: an earthquake page never says "water"."""
+    return gettext(words_key(key, _kinds_here()), **values)
+
+
 def template_globals() -> dict:
-    """``_()``, ``lang`` and ``languages`` for every template (registered by the riskmap blueprint)."""
-    return {"_": gettext, "lang": current_language(), "languages": LANGUAGES}
+    """``_()``, ``_k()`` (words of the area's hazard kinds), ``lang`` and ``languages`` for every template
+    (registered by the riskmap blueprint)."""
+    return {"_": gettext, "_k": kind_gettext, "lang": current_language(), "languages": LANGUAGES}

@@ -11,7 +11,8 @@ points, so "at least one" is a true union, never a sum that counts twice:
 
 The table has one row per unit of the area's first boundary set: ``pop_total``, ``pop_any_hazard``,
 ``pop_<scenario>``, ``pop_several_hazards`` (two or more), ``buildings_total``,
-``buildings_any_hazard``, ``buildings_<scenario>``, ``hazards_here`` (scenario ids with anyone exposed).
+``buildings_any_hazard``, ``buildings_<scenario>``, ``hazards_here`` (scenario ids with anyone exposed),
+``exposed_by_hazard`` (people per scenario as text, for a map popup).
 """
 
 from __future__ import annotations
@@ -100,6 +101,11 @@ def combined_exposure(
             t[f"buildings_{sid}"] = np.bincount(bunit[ok], weights=flag[ok], minlength=n).astype(np.int64)
         t["buildings_any_hazard"] = np.bincount(bunit[ok], weights=hit_any[ok], minlength=n).astype(np.int64)
     t["hazards_here"] = [",".join(s for s, h in zip(ids, row, strict=True) if h) for row in here]
+    if population is not None:  # the per-scenario figures in one line, for a map popup
+        t["exposed_by_hazard"] = [
+            ", ".join(f"{s}: {v:,.0f}" for s, v in zip(ids, vals, strict=True))
+            for vals in t[[f"pop_{s}" for s in ids]].to_numpy()
+        ]
     return gpd.GeoDataFrame(t, geometry=units.geometry.to_numpy(), crs=units.crs)
 
 

@@ -275,7 +275,7 @@ def dashboard(
     figures = []
     for h in area.hazards:
         fig = scenario_figures(layers, h.id, h.classes.names, boundary=boundary)
-        fig["title"], fig["classes"] = h.title, h.classes.names
+        fig["title"], fig["classes"], fig["kind"] = h.title, h.classes.names, h.hazard_kind
         summary = stored.get(h.id)
         if summary:
             fig["population_scope"] = "area"
@@ -318,5 +318,21 @@ def dashboard(
         "participation": _participation(reports, units, count_reports),
         "dates": input_dates({k: v for k, v in paths.items() if v is not None and Path(v).exists()}),
         "built": bool(layers.names),
+        "combined": combined_view(layers, scenario_ids),
         **live_figures(layers, units),
     }
+
+
+def combined_view(layers: BuiltLayers, scenario_ids: list[str]) -> dict | None:
+    """Several hazards together (``exposure_combined``, :mod:`layers.hazard.combined`): per neighbourhood the
+    people and buildings exposed to at least one hazard, to several and to each; None with fewer than two."""
+    table = layers.get("exposure_combined")
+    if table is None or len(scenario_ids) < 2 or not len(table):
+        return None
+    table = table.drop(columns=[c for c in ("geometry",) if c in table.columns])
+    table = table.sort_values(
+        "pop_any_hazard" if "pop_any_hazard" in table else "buildings_any_hazard", ascending=False
+    )
+    rows = [{k: (None if pd.isna(v) else v) for k, v in row.items()} for row in table.to_dict(orient="records")]
+    totals = {c: float(table[c].sum()) for c in table.columns if c.startswith(("pop_", "buildings_"))}
+    return {"scenarios": scenario_ids, "rows": rows, "totals": totals}

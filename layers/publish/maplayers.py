@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from layers.hazard.kinds import kinds
+
 
 @dataclass(frozen=True)
 class WebLayer:
@@ -29,6 +31,10 @@ class WebLayer:
     popup: tuple[str, ...] = ()  # columns a popup shows first, in order (all columns when none of them exist)
 
 
+# Each hazard kind's value columns (depth_max_m for floods, mmi_max for earthquakes...: layers/hazard/kinds).
+VALUE_COLUMNS = tuple(dict.fromkeys(k.value_column for k in kinds().values()))
+POINT_COLUMNS = tuple(dict.fromkeys(k.point_column for k in kinds().values()))
+
 # Analysis output names and columns as the exposure / evacuation / precarity steps write them.
 CATALOGUE: tuple[WebLayer, ...] = (
     WebLayer(
@@ -51,7 +57,7 @@ CATALOGUE: tuple[WebLayer, ...] = (
         properties=("road_class", "hazard_class"),
         group="hazard_class",
         order=3,
-        popup=("name", "road_class", "hazard_class", "depth_max_m", "length_m", "oneway"),
+        popup=("name", "road_class", "hazard_class", *VALUE_COLUMNS, "length_m", "oneway"),
     ),
     WebLayer(
         "buildings",
@@ -63,7 +69,17 @@ CATALOGUE: tuple[WebLayer, ...] = (
         group="hazard_class",
         default_on=True,
         order=4,
-        popup=("name", "building_type", "hazard_class", "depth_max_m", "flooded_share", "levels", "capacity"),
+        popup=(
+            "name",
+            "building_type",
+            "hazard_class",
+            "damage_class",
+            *VALUE_COLUMNS,
+            "flooded_share",
+            "hazard_share",
+            "levels",
+            "capacity",
+        ),
     ),
     WebLayer(
         "evacuation_routes",
@@ -85,7 +101,7 @@ CATALOGUE: tuple[WebLayer, ...] = (
         group="category",
         default_on=True,
         order=6,
-        popup=("name", "category", "hazard_class", "depth_m", "capacity"),
+        popup=("name", "category", "hazard_class", *POINT_COLUMNS, "capacity"),
     ),
     WebLayer(
         "shelters",
@@ -98,6 +114,16 @@ CATALOGUE: tuple[WebLayer, ...] = (
         order=7,
         popup=("name", "category", "capacity", "assigned", "load_pct", "over_capacity", "safe", "buildings"),
     ),
+)
+# Several hazards in one area: per neighbourhood, people exposed to at least one (layers/hazard/combined.py).
+COMBINED = WebLayer(
+    "combined",
+    "polygon",
+    ("exposure_combined",),
+    "area_id",
+    properties=("name", "pop_any_hazard"),
+    order=8,
+    popup=("name", "pop_any_hazard", "pop_several_hazards", "exposed_by_hazard", "buildings_any_hazard"),
 )
 REPORTS = WebLayer(
     "reports",
@@ -134,6 +160,7 @@ AREA_POPUP = (
     "pop_total",
     "pop_affected",
     "displaced",
+    "fatalities",
     "buildings_total",
     "buildings_affected",
     "facilities_affected",
@@ -149,6 +176,7 @@ TITLES = {
     "facilities": "Facilities",
     "shelters": "Shelters",
     "reports": "Field reports",
+    "combined": "All hazards together",
 }
 
 

@@ -16,6 +16,7 @@ import geopandas as gpd
 
 from layers.area import Area, HazardSpec
 from layers.errors import InvalidInputError
+from layers.hazard.kinds import words_key
 from layers.publish.maplayers import REPORTS, reports_layer
 from layers.publish.render import Overlay
 from layers.publish.webmap import MapData, dumps, page_config, reports_index, scenario_overlay
@@ -81,13 +82,19 @@ def standalone_map(
     config["layers"] = [layer for layer in config["layers"] if layer["name"] not in skip]
     config["inline"] = _inline(data, config["layers"], zoom, reports)
     text = strings or {}
+    # Words of the area's hazard kinds: an earthquake map never says "water" (layers/hazard/kinds).
+    here = [s.get("kind") for s in config["scenarios"]]
+
+    def word(key: str, default: str) -> str:
+        return _escape(text.get(words_key(key, here)) or text.get(key, default))
+
     parts = {
         "lang": _escape(lang),
         "title": _escape(config["title"]),
-        "scenario": _escape(text.get("scenario", "Flood scenario")),
-        "depth": _escape(text.get("depth_legend", "Water depth")),
+        "scenario": word("scenario", "Flood scenario"),
+        "depth": word("depth_legend", "Water depth"),
         "layers": _escape(text.get("layers", "What to show")),
-        "classes": _escape(text.get("exposure_legend", "Buildings and roads flooded")),
+        "classes": word("exposure_legend", "Buildings and roads flooded"),
         "leaflet_css": (ASSETS / "vendor" / "leaflet" / "leaflet.css").read_text(encoding="utf-8"),
         "site_css": (ASSETS / "site.css").read_text(encoding="utf-8"),
         "map_css": (ASSETS / "map.css").read_text(encoding="utf-8"),
@@ -152,7 +159,7 @@ _STANDALONE = """<!doctype html>
 <aside class="panel" id="panel" aria-label="Map controls">
   <h1>@@title@@</h1>
   <fieldset id="scenarios"><legend>@@scenario@@</legend></fieldset>
-  <section><h2>@@depth@@</h2><ul class="legend" id="depth-legend"></ul></section>
+  <section><h2 id="legend-h">@@depth@@</h2><ul class="legend" id="depth-legend"></ul></section>
   <fieldset id="layers"><legend>@@layers@@</legend></fieldset>
   <section><h2>@@classes@@</h2><ul class="legend" id="class-legend"></ul></section>
   <p class="status" id="map-status" role="status" aria-live="polite"></p>

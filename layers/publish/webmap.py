@@ -22,7 +22,16 @@ import pyogrio
 
 from layers.area import Area, HazardSpec
 from layers.errors import InvalidInputError, NotFoundError
-from layers.publish.maplayers import CATALOGUE, REPORT_COLUMNS, REPORTS, TITLES, WebLayer, boundary_layer
+from layers.hazard.kinds import foreign_columns
+from layers.publish.maplayers import (
+    CATALOGUE,
+    COMBINED,
+    REPORT_COLUMNS,
+    REPORTS,
+    TITLES,
+    WebLayer,
+    boundary_layer,
+)
 from layers.publish.render import Overlay, hazard_overlay, legend, overlay_bounds
 from layers.publish.styles import CATEGORY_COLOURS, NOT_AFFECTED_COLOUR, OTHER_CATEGORY_COLOUR, class_colours
 from layers.publish.tiles import TileIndex
@@ -74,7 +83,7 @@ class MapData:
         return sorted(n.removeprefix("boundaries_") for n in self.built_layers if n.startswith("boundaries_"))
 
     def _catalogue(self) -> list[WebLayer]:
-        return list(CATALOGUE) + [boundary_layer(b, i == 0) for i, b in enumerate(self.boundary_ids())]
+        return [*CATALOGUE, *(boundary_layer(b, i == 0) for i, b in enumerate(self.boundary_ids())), COMBINED]
 
     # -- sources ------------------------------------------------------------
     def _inputs(self) -> dict[str, Callable[[], gpd.GeoDataFrame]]:
@@ -264,6 +273,7 @@ def page_config(
             {
                 "id": spec.id,
                 "title": spec.title,
+                "kind": spec.hazard_kind,  # picks the legend words (js_legend_<kind>)
                 "units": spec.units,
                 "legend": key,
                 "overlay": overlay_url(spec, overlay),
@@ -277,6 +287,10 @@ def page_config(
         layer["title"] = (
             titles.get(name) or boundary_titles.get(name) or TITLES.get(name) or name.replace("_", " ").capitalize()
         )
+    foreign = foreign_columns([h.hazard_kind for h in hazards])  # an earthquake popup lists no water depth
+    for layer in layers:
+        if layer.get("popup"):
+            layer["popup"] = [c for c in layer["popup"] if c not in foreign]
     w, s, e, n = data.bounds()
     class_names = hazards[0].classes.names if hazards else ["low", "medium", "high"]
     return {
@@ -288,8 +302,15 @@ def page_config(
         "styles": styles(class_names),
         "basemap": basemap or {},
         "urls": urls or {},
-        "strings": strings or {},
+        "strings": kind_strings(strings or {}, [h.hazard_kind for h in hazards]),
     }
+
+
+def kind_strings(strings: dict[str, str], kinds_here: list[str]) -> dict[str, str]:
+    """The strings in the words of the area's hazard kinds (:func:`layers.hazard.kinds.kind_words`)."""
+    from layers.hazard.kinds import kind_words
+
+    return kind_words(strings, kinds_here)
 
 
 def styles(class_names: list[str]) -> dict:

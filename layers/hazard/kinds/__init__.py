@@ -104,3 +104,64 @@ def get_kind(key: str | None) -> Kind:
     if name not in kinds():
         raise InvalidInputError(f"hazard kind '{key}' is unknown; use one of {', '.join(kinds())}")
     return kinds()[name]
+
+
+# Strings that name the hazard: one variant per kind (``key_<kind>``, ``key_multi``) ...
+KIND_KEYS = ("scenario", "depth_legend", "exposure_legend", "map_intro", "dash_headline_caption")
+# ... and strings that said "flooded" for any hazard: one neutral variant (``key_hazard``) for other kinds.
+NEUTRAL_KEYS = (
+    "js_not_affected",
+    "col_hazard_class",
+    "col_buildings_affected",
+    "col_roads_affected_km",
+    "col_safe",
+    "col_facilities_affected",
+    "map_label",
+    "dash_title",
+    "dash_headline",
+    "dash_buildings_affected",
+    "dash_roads_km",
+    "rank_buildings_affected",
+    "rank_roads_affected_km",
+    "dash_no_observations",
+)
+
+
+def words_key(key: str, kinds_here) -> str:
+    """The string key for a page of an area with hazards of ``kinds_here``: ``key`` itself when they are all
+    floods (the words geoapp always had); else ``key_hazard`` for a neutral string, ``key_<kind>`` for one
+    other kind, ``key_multi`` for several kinds."""
+    found = {k or "flood" for k in kinds_here}
+    if not found or found == {"flood"}:
+        return key
+    if key in NEUTRAL_KEYS:
+        return f"{key}_hazard"
+    return f"{key}_{found.pop()}" if len(found) == 1 else f"{key}_multi"
+
+
+def kind_words(strings: Mapping[str, str], kinds_here) -> dict[str, str]:
+    """``strings`` in the words of ``kinds_here``: kind-specific and neutral variants in place of the flood
+    words, and no word of a kind the area does not have (an earthquake map never carries "Water depth")."""
+    every = kinds()
+    here = [every[k] for k in (list(kinds_here) or ["flood"]) if k in every]
+    drop = {f"col_{c}" for c in foreign_columns(kinds_here)}
+    drop |= {f"{p}_{k.key}" for k in every.values() if k not in here for p in ("js_legend", "js_kind")}
+    if not any(k.measure == "depth" for k in here):
+        drop.add("js_overlay_alt")
+    out = {key: text for key, text in strings.items() if key not in drop}
+    for key in (*KIND_KEYS, *NEUTRAL_KEYS):
+        variant = words_key(key, [k.key for k in here])
+        if key in out and variant != key and variant in strings:
+            out[key] = strings[variant]
+    return out
+
+
+def foreign_columns(kinds_here) -> set[str]:
+    """Value columns of kinds the area does not have (and ``flooded_share`` without a depth kind)."""
+    every = kinds()
+    here = [every[k] for k in (list(kinds_here) or ["flood"]) if k in every]
+    keep = {c for k in here for c in (k.value_column, k.point_column)}
+    out = {c for k in every.values() for c in (k.value_column, k.point_column)} - keep
+    if not any(k.measure == "depth" for k in here):
+        out.add("flooded_share")
+    return out

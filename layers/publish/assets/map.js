@@ -240,7 +240,9 @@
   function showScenario(s, first) {
     scenario = s;
     if (overlay) map.removeLayer(overlay);
-    overlay = L.imageOverlay(s.overlay, s.bounds, { opacity: 0.8, interactive: false, alt: t("js_overlay_alt", "Flood depth") + ": " + s.title });
+    var kind = s.kind || "flood", legendH = document.getElementById("legend-h");  // each kind has its own words
+    if (legendH) legendH.textContent = t("js_legend_" + kind, legendH.textContent);
+    overlay = L.imageOverlay(s.overlay, s.bounds, { opacity: 0.8, interactive: false, alt: t("js_legend_" + kind, t("js_overlay_alt", "")) + ": " + s.title });
     overlay.addTo(map); overlay.bringToBack();
     depthLegend.textContent = "";
     s.legend.forEach(function (c) { legendItem(depthLegend, c.colour, t("class_" + c.name, c.name) + ": " + c.label); });
