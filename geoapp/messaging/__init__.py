@@ -19,6 +19,31 @@ def init_app(app: Flask) -> None:
         app.config.setdefault(key, value)
     app.register_blueprint(bp)
 
+    @app.context_processor
+    def _message_figures() -> dict:
+        return {"message_figures": dashboard_figures}
+
+
+DASHBOARD_ROWS = 50
+
+
+def dashboard_figures() -> dict:
+    """For the dashboard: whether messages are on, and subscribers per neighbourhood (the most first)."""
+    from geoapp.i18n import current_language
+
+    from .alerts import subscriber_counts
+    from .settings import configured
+    from .texts import dashboard_strings
+
+    enabled = bool(configured())
+    rows = subscriber_counts() if enabled else []
+    return {
+        "enabled": enabled,
+        "neighbourhoods": rows[:DASHBOARD_ROWS],
+        "total": sum(r["subscribers"] for r in rows),
+        "t": dashboard_strings(current_language()),
+    }
+
 
 def send_area_alerts(area: str | None = None, scenario: str | None = None, **kwargs) -> dict:
     """See :func:`geoapp.messaging.alerts.send_area_alerts` (for the build and the job queue)."""

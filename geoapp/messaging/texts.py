@@ -20,6 +20,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "help": "Send e.g. FLOOD 60cm RW04 <place>, BLOCKED <street>, JOIN <place> or STOP.",
         "alert": "{what} {where}: {todo} Shelter: {shelter}",
         "alert_no_shelter": "{what} {where}: {todo}",
+        "dash_title": "Messages (SMS, WhatsApp, USSD)",
+        "dash_off": "Messages are off: no SMS gateway is configured on this instance.",
+        "dash_none": "Nobody has subscribed to alerts yet (residents send JOIN and their neighbourhood).",
+        "dash_caption": "Alert subscribers per neighbourhood",
+        "dash_neighbourhood": "Neighbourhood",
+        "dash_subscribers": "Subscribers",
         "flood_alert": "FLOOD ALERT",
         "flood_todo": "Move to higher ground now.",
         "ussd_menu": "Report\n{options}",
@@ -42,6 +48,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "help": "Envoyez ex. INONDATION 60cm <lieu>, BLOQUE <rue>, REJOINDRE <lieu> ou STOP.",
         "alert": "{what} {where}: {todo} Abri: {shelter}",
         "alert_no_shelter": "{what} {where}: {todo}",
+        "dash_title": "Messages (SMS, WhatsApp, USSD)",
+        "dash_off": "Les messages sont desactives : aucune passerelle SMS n'est configuree.",
+        "dash_none": "Personne n'est encore abonne aux alertes (les habitants envoient REJOINDRE et leur quartier).",
+        "dash_caption": "Abonnes aux alertes par quartier",
+        "dash_neighbourhood": "Quartier",
+        "dash_subscribers": "Abonnes",
         "flood_alert": "ALERTE INONDATION",
         "flood_todo": "Montez en hauteur maintenant.",
     },
@@ -57,6 +69,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "help": "Tuma mfano MAFURIKO 60cm <mahali>, IMEFUNGWA <barabara>, JIUNGE <mahali> au ACHA.",
         "alert": "{what} {where}: {todo} Makazi: {shelter}",
         "alert_no_shelter": "{what} {where}: {todo}",
+        "dash_title": "Ujumbe (SMS, WhatsApp, USSD)",
+        "dash_off": "Ujumbe umezimwa: hakuna lango la SMS lililowekwa.",
+        "dash_none": "Bado hakuna aliyejiunga na tahadhari (wakazi hutuma JIUNGE na mtaa wao).",
+        "dash_caption": "Waliojiunga na tahadhari kwa kila mtaa",
+        "dash_neighbourhood": "Mtaa",
+        "dash_subscribers": "Waliojiunga",
         "flood_alert": "TAHADHARI YA MAFURIKO",
         "flood_todo": "Hamia sehemu ya juu sasa.",
     },
@@ -72,6 +90,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "help": "Kirim mis. BANJIR 60cm RW04 <lokasi>, TERHALANG <jalan>, DAFTAR <lokasi> atau BERHENTI.",
         "alert": "{what} {where}: {todo} Posko: {shelter}",
         "alert_no_shelter": "{what} {where}: {todo}",
+        "dash_title": "Pesan (SMS, WhatsApp, USSD)",
+        "dash_off": "Pesan nonaktif: belum ada gateway SMS yang dikonfigurasi.",
+        "dash_none": "Belum ada yang berlangganan peringatan (warga mengirim DAFTAR dan nama RW/kelurahan).",
+        "dash_caption": "Pelanggan peringatan per wilayah",
+        "dash_neighbourhood": "Wilayah",
+        "dash_subscribers": "Pelanggan",
         "flood_alert": "PERINGATAN BANJIR",
         "flood_todo": "Segera mengungsi ke tempat tinggi.",
     },
@@ -99,3 +123,10 @@ def fit(template_key: str, language: str | None, *, shrink: tuple[str, ...], **v
         values[k] = values[k][: max(8, len(values[k]) - (len(out) - SMS_LIMIT) - 1)].rstrip() + "…"
         out = TEXTS[lang].get(template_key, TEXTS["en"][template_key]).format(**values)
     return out[:SMS_LIMIT]
+
+
+DASHBOARD_KEYS = ("dash_title", "dash_off", "dash_none", "dash_caption", "dash_neighbourhood", "dash_subscribers")
+
+
+def dashboard_strings(language: str | None) -> dict[str, str]:
+    return {k.removeprefix("dash_"): text(language, k) for k in DASHBOARD_KEYS}

@@ -285,6 +285,9 @@ def test_off_without_gateway(app, client, make_user):
     assert client.post("/api/messages/twilio/sms").status_code == 404
     assert client.get("/api/messages/smssync?task=send").status_code == 404
     assert client.get("/api/messages/status").json["enabled"] is False
+    page = client.get("/dashboard").get_data(as_text=True)
+    assert 'id="messages-off"' in page
+    assert "no SMS gateway" in page
     _, planner = make_user(app, "planner")
     r = client.post("/api/messages/alerts", json={"place": "Kampung Melayu RW 04"}, headers=bearer(planner))
     assert r.status_code == 503

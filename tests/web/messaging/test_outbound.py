@@ -105,6 +105,9 @@ def test_alert_once_stop_midway_and_resend(live, make_user):
     counts = requests.get(f"{url}/api/messages/subscribers", headers=bearer(planner), timeout=30).json()
     assert counts["neighbourhoods"][0]["name"] == "KAMPUNG MELAYU RW 04"
     assert counts["neighbourhoods"][0]["subscribers"] == 2
+    page = requests.get(f"{url}/dashboard", timeout=60).text  # the dashboard shows the same count
+    assert '<tr><th scope="row">KAMPUNG MELAYU RW 04</th><td data-key="subscribers">2</td></tr>' in page
+    assert A not in page
     # Volunteers may not alert.
     _, vol = make_user(app, "volunteer")
     assert (
