@@ -53,6 +53,10 @@ PEOPLE_PER_BUILDING_LAYERS = ("evacuation_buildings", "unreachable")
 CLOSURE_DISTANCE_M = 15.0  # a road_closed / evacuation_obstacle report closes the road edges this near it
 DRY_REPORT_MIN_DEPTH_M = 0.5  # a "no water here" report is listed where the model says at least this deep
 STALE_INPUT_DAYS = 365  # inputs whose data is older than this are flagged on the dashboard and in exports
+# Country scale (layers/io/datasets.py, layers/hazard/chunked.py, layers/precarity/chunked.py, layers/distributed.py)
+OPEN_BUILDINGS_MIN_CONFIDENCE = 0.7  # Google Open Buildings: footprints below this confidence are dropped
+CHUNK_BUILDINGS = 250_000  # buildings per chunk when analyses stream their inputs (bounds the memory)
+DASK_SCHEDULER_ENV = "GEOAPP_DASK_SCHEDULER"  # a dask.distributed scheduler address runs them on a cluster
 
 
 class Section(Mapping[str, Any]):

@@ -48,6 +48,12 @@ def read_vector(path: str | Path, *, layer: str | int | None = None, what: str =
     layer = named if layer is None else layer
     if not (path.exists() or is_virtual(path)):
         raise InvalidInputError(f"{what} file {path} does not exist")
+    if what == "buildings" and layer is None:
+        from layers.io.datasets import detect_dataset, read_dataset
+
+        if detect_dataset(path):  # Google Open Buildings CSV, Microsoft GeoJSONL, Overture GeoParquet
+            gdf = read_dataset(path)
+            return fitting_features(usable_features(gdf, what, str(path)), what, str(path)) if len(gdf) else gdf
     _check_shapefile_length(path, what)
     if layer is None:
         layer = choose_layer(path, what=what)
