@@ -22,9 +22,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import secrets
-import threading
 import time
-from collections import deque
 
 from flask import Flask, Response, current_app, has_request_context, request, session
 from flask.sessions import SecureCookieSessionInterface
@@ -216,15 +214,28 @@ def require(right: str):
 
 
 class RateLimiter:
-    """Sliding-window limit per key (client address), in this process."""
+    """Sliding-window limit per key (client address), shared by every server process.
 
-    def __init__(self, limit: int, period_s: float):
+    Counted by ``limits``, the engine of Flask-Limiter (a moving window), in Redis when
+    ``REDIS_URL`` is set (every process and machine sees one count, kept across restarts),
+    else in this process's memory. Its decorators count requests; here a batch of n
+    reports counts n, so the engine is called directly.
+    """
+
+    def __init__(self, limit: int, period_s: float, *, storage_uri: str = "memory://", prefix: str = "geoapp"):
+        from limits import RateLimitItemPerSecond
+        from limits.storage import storage_from_string
+        from limits.strategies import MovingWindowRateLimiter
+
         self.limit, self.period_s = limit, period_s
-        self._hits: dict[str, deque] = {}
-        self._lock = threading.Lock()
+        self.item = RateLimitItemPerSecond(limit, max(int(round(period_s)), 1), namespace=prefix)
+        options: dict = {"key_prefix": f"{prefix}:limits"} if storage_uri.startswith("redis") else {}
+        self.engine = MovingWindowRateLimiter(storage_from_string(storage_uri, **options))
 
     @classmethod
-    def parse(cls, spec: str, *, setting: str = "ANON_RATE_LIMIT") -> RateLimiter:
+    def parse(
+        cls, spec: str, *, setting: str = "ANON_RATE_LIMIT", storage_uri: str = "memory://", prefix: str = "geoapp"
+    ) -> RateLimiter:
         """``"30/hour"``, ``"5/minute"``, ``"100/day"``, ``"5/15minutes"``."""
         count, _, period = str(spec).partition("/")
         period = period.strip()
@@ -233,34 +244,21 @@ class RateLimiter:
         seconds = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}.get(period[digits:].strip().rstrip("s"))
         if not count.strip().isdigit() or seconds is None or times < 1:
             raise InvalidInputError(f"{setting} must look like '30/hour' or '5/15minutes', not {spec!r}")
-        return cls(int(count), seconds * times)
+        return cls(int(count), seconds * times, storage_uri=storage_uri, prefix=f"{prefix}:{setting}")
 
-    def _window(self, key: str, now: float) -> deque:
-        q = self._hits.setdefault(key, deque())
-        while q and q[0] <= now - self.period_s:
-            q.popleft()
-        if not q:
-            del self._hits[key]  # forget idle keys: memory stays bounded by active clients
-            return deque()
-        return q
+    def _retry_after(self, key: str) -> float:
+        reset = self.engine.get_window_stats(self.item, key).reset_time  # when the oldest hit leaves the window
+        return max(reset - time.time(), 1.0)
 
     def wait(self, key: str) -> float:
         """0 if one more hit is allowed, else the seconds to wait (records nothing)."""
-        now = time.monotonic()
-        with self._lock:
-            q = self._window(key, now)
-            return (q[0] + self.period_s - now) if len(q) >= self.limit else 0.0
+        return 0.0 if self.engine.test(self.item, key) else self._retry_after(key)
 
     def hit(self, key: str, n: int = 1) -> float:
-        """Record ``n`` hits; return 0 if allowed, else the seconds to wait."""
-        now = time.monotonic()
-        with self._lock:
-            q = self._window(key, now)
-            if len(q) + n > self.limit:
-                return (q[0] + self.period_s - now) if q else self.period_s
-            q.extend([now] * n)
-            self._hits[key] = q
-            return 0.0
+        """Record ``n`` hits; return 0 if allowed, else the seconds to wait (then nothing is recorded)."""
+        if n > self.limit:
+            return self.period_s
+        return 0.0 if self.engine.hit(self.item, key, cost=n) else self._retry_after(key)
 
 
 def check_anonymous_rate(n: int = 1) -> None:
@@ -281,9 +279,14 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
     csrf.init_app(app)
     app.session_interface = _SessionInterface()
-    app.extensions["geoapp.ratelimit"] = RateLimiter.parse(app.config.get("ANON_RATE_LIMIT", "30/hour"))
+    # Shared by every process through Redis when REDIS_URL is set (prefix: JOB_QUEUE), else per process.
+    shared = {
+        "storage_uri": app.config.get("REDIS_URL") or "memory://",
+        "prefix": app.config.get("JOB_QUEUE", "geoapp"),
+    }
+    app.extensions["geoapp.ratelimit"] = RateLimiter.parse(app.config.get("ANON_RATE_LIMIT", "30/hour"), **shared)
     app.extensions["geoapp.login_limit"] = RateLimiter.parse(
-        app.config.get("LOGIN_RATE_LIMIT", "5/15minutes"), setting="LOGIN_RATE_LIMIT"
+        app.config.get("LOGIN_RATE_LIMIT", "5/15minutes"), setting="LOGIN_RATE_LIMIT", **shared
     )
     app.after_request(_secure_response)
 
