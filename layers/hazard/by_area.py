@@ -84,7 +84,8 @@ def _people(t: pd.DataFrame, result: ExposureResult, units: gpd.GeoDataFrame) ->
 
 def _buildings(t: pd.DataFrame, b: gpd.GeoDataFrame, units: gpd.GeoDataFrame, classes: list[str]) -> None:
     n = len(t)
-    unit = unit_of(b.geometry, units)
+    # "_unit": computed batch by batch by layers/hazard/chunked.py, whose kept rows have no footprints.
+    unit = b["_unit"].to_numpy() if "_unit" in b else unit_of(b.geometry, units)
     t["buildings_total"] = _sum_by(unit, np.ones(len(b)), n).astype(np.int64)
     t["buildings_affected"] = _sum_by(unit, b["hazard_class"].notna().to_numpy(), n).astype(np.int64)
     for c in classes:

@@ -1,0 +1,161 @@
+"""Exposure with bounded memory: buildings streamed from their file in row batches.
+
+Each batch goes through the same per-building function as the in-memory path
+(:func:`layers.hazard.exposed.buildings_exposure`: the raster is read by windows there), and only
+the per-building answers are kept (id, type, class, depth, flooded share, unit): about 40 bytes a
+building instead of its footprint. The footprints of a batch are dropped before the next is read,
+so peak memory is set by ``chunk_rows`` (default :data:`layers.settings.CHUNK_BUILDINGS`), not by
+the number of buildings. Roads, facilities, population and boundaries are the in-memory path's.
+Every figure equals :func:`layers.hazard.exposure.exposure` on the whole file: each building's
+answer depends on that building only, and the summary sums the same per-building answers.
+
+With ``out``, each batch's ``exposure_buildings`` rows (with footprints) are appended to that
+GeoPackage as they are computed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from layers.hazard.exposed import buildings_exposure
+from layers.hazard.sources import Hazard
+from layers.settings import CHUNK_BUILDINGS
+
+UNIT = "_unit"  # the boundary unit of each building, computed per batch (see layers.hazard.by_area)
+
+
+def building_rows(
+    chunk: gpd.GeoDataFrame, hazard: Hazard, *, crs, units: gpd.GeoDataFrame | None = None
+) -> gpd.GeoDataFrame:
+    """The exposure of one batch of buildings, as the in-memory path computes it (footprints kept)."""
+    from layers.hazard.by_area import unit_of
+    from layers.hazard.kinds import get_kind
+
+    rows = buildings_exposure(chunk.to_crs(crs) if chunk.crs != crs else chunk, hazard)
+    damage = get_kind(hazard.hazard_kind).building_damage
+    if damage is not None:
+        structure = chunk["structure"].to_numpy() if "structure" in chunk else None
+        rows["damage_class"] = damage(rows["depth_max_m"].to_numpy(), structure)
+    if units is not None:
+        rows[UNIT] = unit_of(rows.geometry, units)
+    return rows
+
+
+def exposure_chunked(
+    hazard: Hazard,
+    buildings: Iterable[gpd.GeoDataFrame],
+    *,
+    crs,
+    roads: gpd.GeoDataFrame | None = None,
+    facilities: gpd.GeoDataFrame | None = None,
+    population=None,
+    boundaries: gpd.GeoDataFrame | None = None,
+    displacement: dict[str, float] | None = None,
+    needs: str = "bnpb",
+    out: str | Path | None = None,
+    rows_of: Callable[[Iterable[gpd.GeoDataFrame]], Iterator[gpd.GeoDataFrame]] | None = None,
+):
+    """:func:`layers.hazard.exposure.exposure` over buildings given as batches (an iterable of frames in
+    the building schema, e.g. :meth:`layers.io.stream.BuildingSource.batches`).
+
+    ``rows_of`` turns the batches into per-batch exposure rows (default: here, one batch after the
+    other; :mod:`layers.distributed` passes one that runs them on a Dask cluster). Returns the
+    :class:`~layers.hazard.exposure.ExposureResult`; its ``buildings`` frame has no footprints.
+    """
+    from layers.hazard.exposure import exposure
+
+    units = boundaries.to_crs(crs).reset_index(drop=True) if boundaries is not None else None
+    if rows_of is None:
+
+        def rows_of(batches):
+            for chunk in batches:
+                yield building_rows(chunk, hazard, crs=crs, units=units)
+
+    kept: list[pd.DataFrame] = []
+    first = True
+    for rows in rows_of(buildings):
+        if out is not None and len(rows):
+            _append(rows.drop(columns=[UNIT], errors="ignore"), out, first=first)
+            first = False
+        kept.append(_light(rows))
+    light = pd.concat(kept, ignore_index=True) if kept else None
+    # Everything but the buildings by the in-memory path; then the buildings' figures from the kept rows.
+    result = (
+        exposure(
+            hazard,
+            roads=roads,
+            population=population,
+            boundaries=None,
+            displacement=displacement,
+            needs=needs,
+            crs=crs,
+            buildings=None,
+            facilities=None,
+        )
+        if (roads is not None or population is not None)
+        else None
+    )
+    return _finish(hazard, result, light, facilities, units, crs, displacement, needs)
+
+
+def _light(rows: gpd.GeoDataFrame) -> pd.DataFrame:
+    """The per-building answers without footprints (text columns as categories: a few bytes a building)."""
+    frame = pd.DataFrame(rows.drop(columns=rows.geometry.name))
+    for col in ("hazard_class", "building_type", "damage_class"):
+        if col in frame:
+            frame[col] = frame[col].astype("category")
+    return frame
+
+
+def _finish(hazard, result, light, facilities, units, crs, displacement, needs):
+    from layers.hazard.by_area import aggregate
+    from layers.hazard.exposed import facilities_exposure
+    from layers.hazard.exposure import ExposureResult, default_displacement
+
+    classes = hazard.classes.names
+    if result is None:
+        rates = dict(displacement) if displacement else default_displacement(classes, hazard.hazard_kind)
+        result = ExposureResult(classes=classes, crs=crs, displacement=rates, needs=needs, kind=hazard.hazard_kind)
+    if light is not None:
+        b = light
+        for col in ("hazard_class", "building_type", "damage_class"):
+            if col in b:  # back to the in-memory path's object columns (references to the categories' strings)
+                b[col] = np.asarray(b[col].astype(object).where(b[col].notna(), None), dtype=object)
+        result.buildings = gpd.GeoDataFrame(b, geometry=gpd.GeoSeries([None] * len(b), crs=crs), crs=crs)
+    if facilities is not None:
+        result.facilities = facilities_exposure(facilities.to_crs(crs), hazard, result.buildings)
+    if units is not None:
+        aggregate(result, units)
+    if result.buildings is not None and UNIT in result.buildings:
+        result.buildings = result.buildings.drop(columns=[UNIT])
+    return result
+
+
+def _append(rows: gpd.GeoDataFrame, out: str | Path, *, first: bool) -> None:
+    import pyogrio
+
+    from layers.publish.files import for_file
+
+    pyogrio.write_dataframe(
+        for_file(rows),
+        out,
+        layer="exposure_buildings",
+        driver="GPKG",
+        append=not first,
+        promote_to_multi=True,
+        use_arrow=True,
+    )
+
+
+def batches_of(frame: gpd.GeoDataFrame, rows: int = CHUNK_BUILDINGS) -> Iterator[gpd.GeoDataFrame]:
+    """An in-memory frame as batches of ``rows`` (tests; callers with files stream them instead)."""
+    for s in range(0, max(len(frame), 1), rows):
+        yield frame.iloc[s : s + rows]
+
+
+__all__ = ["batches_of", "building_rows", "exposure_chunked"]
