@@ -334,7 +334,7 @@ class Area:
 
     def is_stale(self) -> bool:
         """Whether area.toml or scenarios.toml (scenarios added from the web) changed since this was loaded."""
-        return _config_stamp(self.toml_path) != self._stamp
+        return bool(self._stamp) and _config_stamp(self.toml_path) != self._stamp  # () when not from load_area
 
     def __repr__(self) -> str:
         return f"Area({self.name!r}, {self.toml_path})"
