@@ -51,7 +51,8 @@ def _tileset_base(svc: Service, name: str) -> str:
 
 
 def _template(svc: Service, name: str) -> str:
-    return f"{_tileset_base(svc, name)}/{mvt.TMS}/{{tileMatrix}}/{{tileRow}}/{{tileCol}}?f=mvt"
+    # No query string: MVT is the default, and QGIS 3.22's XYZ vector tiles fetch nothing from a template with one.
+    return f"{_tileset_base(svc, name)}/{mvt.TMS}/{{tileMatrix}}/{{tileRow}}/{{tileCol}}"
 
 
 def collection_tilesets(svc: Service, name: str, args: Args, accept: str) -> Response:

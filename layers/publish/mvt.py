@@ -75,7 +75,9 @@ class VectorTiles:
         minx, miny, maxx, _ = tile_bounds(z, x, y)
         scale = EXTENT / (maxx - minx)
         geoms = shapely.transform(geoms, lambda c: np.round((c - (minx, miny)) * scale))
-        geoms = shapely.orient_polygons(geoms, exterior_cw=False)  # counter-clockwise y-up = clockwise once flipped
+        # MVT exterior rings have positive surveyor's area in the y-down tile grid: clockwise here, y-up, before
+        # the encoder flips y. The other way round, QGIS reads every ring as a hole and draws nothing.
+        geoms = shapely.orient_polygons(geoms, exterior_cw=True)
         keep = ~shapely.is_empty(geoms)
         rows, geoms = rows[keep], geoms[keep]
         records = self.props.iloc[rows].to_dict(orient="records") if len(rows) else []

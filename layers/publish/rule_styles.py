@@ -76,7 +76,8 @@ def _symbol(geometry: str, index: int, child: Child, outline_only: bool) -> str:
 def _rules_xml(
     scenarios: Sequence[str | None], kids: list[Child], geometry: str, outline_only: bool, active: str | None
 ) -> str:
-    rules, symbols = [], []
+    rules: list[str] = []
+    symbols: list[str] = []
     for s_i, scenario in enumerate(scenarios):
         inner = []
         for c_i, child in enumerate(kids):

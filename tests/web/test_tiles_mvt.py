@@ -109,7 +109,7 @@ def test_tilesets_tile_matrix_set_and_errors(client):
     tileset = client.get("/ogcapi/collections/roads/tiles/WebMercatorQuad").get_json()
     item = next(link for link in tileset["links"] if link["rel"] == "item")
     assert item["type"] == "application/vnd.mapbox-vector-tile"
-    assert item["href"].endswith("/collections/roads/tiles/WebMercatorQuad/{tileMatrix}/{tileRow}/{tileCol}?f=mvt")
+    assert item["href"].endswith("/collections/roads/tiles/WebMercatorQuad/{tileMatrix}/{tileRow}/{tileCol}")
     tms = client.get("/ogcapi/tileMatrixSets/WebMercatorQuad").get_json()
     assert tms["tileMatrices"][0]["matrixWidth"] == 1
     assert tms["tileMatrices"][15]["cellSize"] == pytest.approx(2 * EARTH_HALF / 256 / 2**15)
