@@ -214,3 +214,79 @@ def _empty(crs) -> gpd.GeoDataFrame:
         cols[c] = pd.Series(dtype="string")
     cols["facility_id"] = pd.Series(dtype="Int64")
     return gpd.GeoDataFrame(cols, geometry=gpd.GeoSeries([], crs=crs), crs=crs)
+
+
+# -- destinations per hazard kind (layers/hazard/kinds: Kind.evacuation) ----------------------------
+# Earthquake: people go to open assembly areas, not into buildings that may collapse in aftershocks.
+OPEN_SPACE_TAGS = {"leisure": ("park", "pitch"), "landuse": ("grass",), "amenity": ("marketplace",)}
+
+
+def open_spaces_from_osm(path, *, crs=None) -> gpd.GeoDataFrame:
+    """Open spaces of an OSM file (``leisure=park|pitch``, ``landuse=grass``, ``amenity=marketplace``):
+    polygons with ``category`` (the tag value) and ``name``."""
+    from layers.io.osm import read_osm_layer, tag
+
+    polys = read_osm_layer(path, "multipolygons")
+    category = pd.Series(pd.NA, index=polys.index, dtype="string")
+    for key, values in OPEN_SPACE_TAGS.items():
+        col = polys[key] if key in polys else tag(polys["other_tags"], key)
+        hit = col.astype("string").isin(values).fillna(False) & category.isna()
+        category[hit] = col[hit].astype("string")
+    keep = category.notna().to_numpy()
+    out = gpd.GeoDataFrame(
+        {
+            "category": category[keep].to_numpy(),
+            "name": polys["name"][keep].to_numpy() if "name" in polys else None,
+        },
+        geometry=polys.geometry[keep].to_numpy(),
+        crs=polys.crs,
+    )
+    return out.to_crs(crs) if crs is not None else out
+
+
+def open_space_shelters(spaces: gpd.GeoDataFrame, *, m2_per_person: float | None = None) -> gpd.GeoDataFrame:
+    """Open spaces as shelters: a point inside each, capacity = area / ``m2_per_person`` (default
+    :data:`layers.settings.OPEN_SPACE_M2_PER_PERSON`, 2 m²: people standing), always safe (open ground)."""
+    from layers.settings import OPEN_SPACE_M2_PER_PERSON
+
+    per = OPEN_SPACE_M2_PER_PERSON if m2_per_person is None else m2_per_person
+    if not per > 0:
+        raise InvalidInputError(f"m2_per_person {per} must be positive")
+    polys = spaces[spaces.geometry.notna() & ~spaces.geometry.is_empty]
+    polys = polys[polys.geom_type.isin(["Polygon", "MultiPolygon"])].reset_index(drop=True)
+    if not len(polys):
+        return _empty(spaces.crs)
+    area = polys.geometry.area.to_numpy()
+    n = len(polys)
+    out = gpd.GeoDataFrame(
+        {
+            "shelter_id": np.arange(1, n + 1, dtype=np.int64),
+            "facility_id": pd.array([pd.NA] * n, dtype="Int64"),
+            "report_id": pd.array([pd.NA] * n, dtype="string"),
+            "source": pd.array(["open_space"] * n, dtype="string"),
+            "category": pd.array(polys["category"].to_numpy(), dtype="string"),
+            "name": pd.array(polys["name"].to_numpy() if "name" in polys else [pd.NA] * n, dtype="string"),
+            "capacity": np.floor(area / per),
+            "capacity_source": pd.array(["open area"] * n, dtype="string"),
+            "floor_area_m2": area,
+            "depth_m": np.zeros(n),
+            "hazard_class": pd.array([pd.NA] * n, dtype="string"),
+            "safe": np.ones(n, bool),
+        },
+        geometry=polys.geometry.representative_point().to_numpy(),
+        crs=polys.crs,
+    )
+    return out[[*SHELTER_COLUMNS, "geometry"]]
+
+
+def debris_closed_edges(network, buildings: gpd.GeoDataFrame, *, distance_m: float | None = None) -> np.ndarray:
+    """Edges within ``distance_m`` (default :data:`layers.settings.DEBRIS_DISTANCE_M`) of a building whose
+    earthquake ``damage_class`` is high: roads its debris may block."""
+    from layers.evacuation.closures import closed_edges
+    from layers.settings import DEBRIS_DISTANCE_M
+
+    if "damage_class" not in buildings:
+        return np.array([], np.int64)
+    heavy = buildings[buildings["damage_class"].astype("string").eq("high").fillna(False).to_numpy()]
+    edges, _ = closed_edges(network, heavy.geometry, distance_m=DEBRIS_DISTANCE_M if distance_m is None else distance_m)
+    return np.unique(edges)

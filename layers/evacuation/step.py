@@ -12,8 +12,11 @@ from layers.area import Area
 from layers.build import Layers
 from layers.errors import InvalidInputError
 from layers.evacuation.assign import EvacuationResult, evacuate
+from layers.evacuation.closures import without_edges
 from layers.evacuation.graph import edge_depth_m
 from layers.evacuation.network import Network, network_from_roads, require_edges
+from layers.evacuation.shelters import debris_closed_edges
+from layers.hazard.kinds import get_kind
 
 
 def evacuation_layers(
@@ -36,6 +39,7 @@ def evacuation_layers(
     max_snap_m: float = 500.0,
     building_routes: bool = False,
     scenario: str | None = None,
+    hazard_on_roads: bool = True,
 ) -> tuple[dict[str, gpd.GeoDataFrame], EvacuationResult]:
     """Everything an evacuation plan publishes, for one hazard scenario.
 
@@ -45,11 +49,13 @@ def evacuation_layers(
     building, the assignment, then catchments and unreachable zones. Layers: ``shelters``,
     ``evacuation_buildings``, ``evacuation_routes``, ``catchments``, ``unreachable`` (and
     ``evacuation_building_routes`` when asked), each with a ``scenario`` column when given.
+    ``hazard_on_roads`` False (hazards that are not water: shaking, ash, zones): every road is walkable,
+    the hazard only decides which shelters are safe.
     """
     from layers.evacuation.catchments import catchments_and_unreachable
     from layers.evacuation.shelters import DEFAULT_SHELTER_CATEGORIES, M2_PER_PERSON, shelters_from_facilities
 
-    depth = edge_depth_m(network, hazard, classes=classes) if hazard is not None else None
+    depth = edge_depth_m(network, hazard, classes=classes) if hazard is not None and hazard_on_roads else None
     if depth is not None and not (depth > 0).any():
         warnings.warn(
             f"the hazard {getattr(hazard, 'path', hazard)} does not reach any edge of the network "
@@ -173,11 +179,22 @@ def evacuation_step(area: Area, built: Layers) -> Layers:
     extra = _published_shelter_sites(built.get("field_reports"))
     parts: dict[str, list[gpd.GeoDataFrame]] = {}
     for hz in tqdm(area.hazards, desc="evacuation", unit="scenario", leave=False, disable=None):  # None: on a TTY
+        # Each kind its destinations (layers/hazard/kinds): earthquake -> open spaces, roads by heavily
+        # damaged buildings closed; floods -> dry shelters around deep water; zones -> shelters outside them.
+        kind = get_kind(hz.hazard_kind)
+        net, destinations = walk, None
+        if kind.evacuation == "open_space":
+            destinations = _open_spaces(area, buildings.crs)
+            if destinations is None:
+                continue
+            net = without_edges(walk, debris_closed_edges(walk, _scenario_rows(built, "exposure_buildings", hz.id)))
         layers, _ = evacuation_layers(
-            walk,
+            net,
             buildings,
             facilities,
             hazard=hz,
+            shelters=destinations,
+            hazard_on_roads=kind.measure == "depth",
             extra_shelters=extra,
             shelter_categories=shl.categories,
             capacity_field=capacity_field,
@@ -206,7 +223,7 @@ def _emergency_layers(area: Area, drive: Network, facilities, boundaries, hazard
         drive,
         facilities,
         boundaries,
-        depth_m=edge_depth_m(drive, hazard),
+        depth_m=edge_depth_m(drive, hazard) if get_kind(hazard.hazard_kind).measure == "depth" else None,
         max_drive_depth_m=cfg.max_drive_depth_m,
         drive_speed_kph=cfg.drive_speed_kph,
     )
@@ -214,6 +231,27 @@ def _emergency_layers(area: Area, drive: Network, facilities, boundaries, hazard
         "emergency_access": access.assign(scenario=hazard.id),
         "isochrones": isochrones(drive, node_time, minutes=cfg.isochrones_min).assign(scenario=hazard.id),
     }
+
+
+def _open_spaces(area: Area, crs) -> gpd.GeoDataFrame | None:
+    """Earthquake destinations: the open spaces of the area's OSM file (None, with a warning, without one)."""
+    from layers.evacuation.shelters import open_space_shelters, open_spaces_from_osm
+
+    if area.osm_path is None:
+        warnings.warn(
+            f"area '{area.name}': an earthquake evacuation needs open spaces (parks, pitches, grass, marketplaces) "
+            "from an OSM file; set layers.osm in area.toml. Skipped for the earthquake scenarios",
+            stacklevel=3,
+        )
+        return None
+    return open_space_shelters(open_spaces_from_osm(area.osm_path, crs=crs), m2_per_person=None)
+
+
+def _scenario_rows(built: Layers, name: str, scenario: str) -> gpd.GeoDataFrame:
+    frame = built.get(name)
+    if frame is None or "scenario" not in frame:
+        return gpd.GeoDataFrame(geometry=[])
+    return frame[frame["scenario"] == scenario]
 
 
 def _published_shelter_sites(reports: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
