@@ -1,8 +1,10 @@
-"""`geoapp serve` runs waitress: idle connections hold no request thread and are closed after the idle timeout."""
+"""`geoapp serve` runs gunicorn with several processes; idle connections hold no request thread and are closed
+after the idle timeout."""
 
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -32,19 +34,33 @@ def _wait_up(url: str, seconds: float = 60) -> None:
     pytest.fail(f"{url} did not answer within {seconds} s")
 
 
-@pytest.fixture
-def server(tmp_path):
+_PIDS: dict[int, int] = {}  # port -> the server's main process
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """One server for this file's tests (starting one takes seconds)."""
+    tmp_path = tmp_path_factory.mktemp("serve")
     port = _free_port()
     env = {**os.environ, "GEOAPP_DATABASE_URL": f"sqlite:///{tmp_path / 'reports.db'}"}
     cmd = [str(Path(sys.executable).parent / "geoapp"), "serve", "--area", str(SAMPLE_AREA), "--port", str(port)]
-    cmd += ["--threads", "2", "--idle-timeout", "2"]
+    cmd += ["--workers", "2", "--threads", "2", "--idle-timeout", "2"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=tmp_path)
     try:
         _wait_up(f"http://127.0.0.1:{port}/api/layers")
+        _PIDS[port] = proc.pid
         yield port
     finally:
-        proc.terminate()
-        proc.wait(10)
+        proc.send_signal(signal.SIGINT)  # gunicorn's quick shutdown
+        proc.wait(30)
+
+
+def test_serve_runs_several_worker_processes(server):
+    import psutil
+
+    children = psutil.Process(_PIDS[server]).children()
+    assert len(children) == 2
+    assert all("geoapp" in " ".join(c.cmdline()) for c in children)
 
 
 def test_idle_connections_do_not_starve_requests(server):
