@@ -20,7 +20,12 @@ from layers.settings import WALK_SPEED_M_S
 @click.option(
     "--roads",
     type=click.Path(exists=True),
-    help="Road lines (GeoPackage, Shapefile, ...), not necessarily split at junctions.",
+    help="Road lines (GeoPackage, Shapefile, ... or an osmnx GraphML), not necessarily split at junctions.",
+)
+@click.option(
+    "--graphml",
+    type=click.Path(exists=True, dir_okay=False),
+    help="The road network as an osmnx graph saved with osmnx.save_graphml (instead of --roads).",
 )
 @click.option(
     "--hazard",
@@ -59,6 +64,7 @@ from layers.settings import WALK_SPEED_M_S
 def evacuate(
     osm,
     roads,
+    graphml,
     hazard,
     hazard_field,
     classes,
@@ -72,6 +78,9 @@ def evacuate(
     as_json,
 ) -> None:
     """Route every building to its nearest safe shelter with room, around flooded roads."""
+    if graphml and roads:
+        raise click.UsageError("give the road network once: --roads or --graphml")
+    roads = roads or graphml
     layers, result = evacuation_from_files(
         osm=osm,
         roads=roads,

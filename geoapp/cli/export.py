@@ -1,4 +1,4 @@
-"""`geoapp export AREA_DIR --format gpkg|shp|geojson|csv|kml|gpx|fgb|html|mbtiles --out PATH`: GIS files of an area."""
+"""`geoapp export AREA_DIR --format gpkg|shp|...|html|mbtiles|graphml --out PATH`: files of an area."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from tqdm.auto import tqdm
 from layers.area import load_area
 from layers.publish.export import FORMATS, export_layers, export_metadata, read_layers
 
-FORMAT_CHOICES = [*FORMATS, "html", "mbtiles"]
+FORMAT_CHOICES = [*FORMATS, "html", "mbtiles", "graphml"]
 
 
 @click.command("export")
@@ -62,6 +62,13 @@ FORMAT_CHOICES = [*FORMATS, "html", "mbtiles"]
 @click.option(
     "--max-zoom", type=click.IntRange(0, 19), default=16, show_default=True, help="MBTiles: highest zoom level."
 )
+@click.option(
+    "--network",
+    type=click.Choice(["walk", "drive"]),
+    default="walk",
+    show_default=True,
+    help="GraphML: which road network to write (osmnx.load_graphml reads it).",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def export(
     area_dir: str,
@@ -75,10 +82,17 @@ def export(
     scenario: str | None,
     min_zoom: int,
     max_zoom: int,
+    network: str,
     quiet: bool,
 ) -> None:
     """Export the layers of the area in AREA_DIR to one GIS file (or a standalone HTML map)."""
     area = load_area(area_dir)
+    if fmt == "graphml":
+        from layers.evacuation.osmnx_graph import roads_to_graphml
+
+        net = roads_to_graphml(area.roads(), out, mode=network)
+        click.echo(f"{out} ({network} network: {net.n_nodes} nodes, {net.n_edges} edges)")
+        return
     with tempfile.TemporaryDirectory(prefix="geoapp-export-") as tmp:
         gpkg = Path(built) if built else area.default_build_path
         if not gpkg.exists():

@@ -22,7 +22,14 @@ _VECTOR = click.Path()
     help="OSM file (.osm, .osm.bz2, .pbf): the buildings, roads and facilities not given as files.",
 )
 @click.option("--buildings", type=_VECTOR, help="Building footprints (PATH or PATH:LAYER; default: those of --osm).")
-@click.option("--roads", type=_VECTOR, help="Road lines (PATH or PATH:LAYER): footway-only access and walks.")
+@click.option(
+    "--roads", type=_VECTOR, help="Road lines (PATH or PATH:LAYER, or an osmnx GraphML): footway-only access and walks."
+)
+@click.option(
+    "--graphml",
+    type=click.Path(exists=True, dir_okay=False),
+    help="The road network as an osmnx graph saved with osmnx.save_graphml (instead of --roads).",
+)
 @click.option(
     "--facilities",
     type=_VECTOR,
@@ -58,6 +65,7 @@ def precarity(
     osm,
     buildings,
     roads,
+    graphml,
     facilities,
     hazard,
     hazard_field,
@@ -76,6 +84,9 @@ def precarity(
     as_json,
 ) -> None:
     """Precarious-neighbourhood index per H3 cell and per boundary unit."""
+    if graphml and roads:
+        raise click.UsageError("give the road network once: --roads or --graphml")
+    roads = roads or graphml
     result = precarity_from_files(
         buildings,
         osm=osm,

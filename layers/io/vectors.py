@@ -362,7 +362,11 @@ def buildings_from_file(path, *, crs=None, layer=None) -> gpd.GeoDataFrame:
 
 
 def roads_from_file(path, *, crs=None, layer=None) -> gpd.GeoDataFrame:
-    """Road lines from ``path`` (or ``PATH:LAYER``), geoapp's own ``roads`` layer included."""
+    """Road lines from ``path`` (or ``PATH:LAYER``), geoapp's own ``roads`` layer included, or an osmnx GraphML."""
+    from layers.io.graphml import is_graphml, roads_from_graphml
+
+    if is_graphml(path):
+        return roads_from_graphml(path, crs=crs)
     return roads_from_frame(read_vector(path, layer=layer, what="roads"), crs=crs, source=str(path))
 
 
