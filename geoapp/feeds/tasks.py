@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask import current_app
+
 from geoapp import jobs
 
 DEFAULT_INTERVAL_S = 600.0
@@ -29,5 +31,6 @@ def run_pull(payload: dict, progress: jobs.Progress) -> dict:
     try:
         return pull(payload["feed"])
     finally:
-        if payload.get("repeat", True):
+        # The next pull; not when jobs run synchronously (tests), where it would run at once, forever.
+        if payload.get("repeat", True) and not current_app.config.get("JOBS_SYNC"):
             schedule_pull(payload["feed"])

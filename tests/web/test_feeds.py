@@ -281,3 +281,17 @@ def test_bad_credentials_are_one_clear_error(tmp_path, servers):
     assert result.output.startswith("error:")
     assert "refused the credentials" in result.output
     assert "Traceback" not in result.output
+
+
+def test_the_scheduled_job_pulls(tmp_path, servers):
+    from geoapp import jobs
+    from geoapp.feeds.tasks import schedule_pull
+
+    app = _app(tmp_path, servers, "kobo")
+    app.config["JOBS_SYNC"] = True
+    with app.app_context():
+        job = schedule_pull("camps", delay_s=0)
+        state = jobs.get(job)
+    assert state is not None
+    assert state.status == "finished", state
+    assert len(_reports(app)[0]) == N_ROWS
