@@ -135,6 +135,7 @@ class PrecaritySettings(Section):
     threshold: float = PRECARITY_THRESHOLD
     classes: int = PRECARITY_CLASSES
     road_distance_m: float = ROAD_DISTANCE_M
+    hazards: Mapping[str, float] | None = None  # scenario id -> weight in hazard_score (None: the first scenario)
 
 
 @dataclass(frozen=True, eq=False)
@@ -252,6 +253,7 @@ def precarity_settings(table: dict[str, Any], path: str) -> PrecaritySettings:
         threshold=float(table.get("threshold", PRECARITY_THRESHOLD)),
         classes=int(table.get("classes", PRECARITY_CLASSES)),
         road_distance_m=float(table.get("road_distance_m", ROAD_DISTANCE_M)),
+        hazards=table.get("hazards"),
     )
     checks = {
         "h3_resolution": (0 <= out.h3_resolution <= 15, "must be between 0 and 15 (9 ≈ 0.1 km² cells)"),
@@ -329,7 +331,14 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "isochrones_min": list,
         "closure_distance_m": NUM,
     },
-    "precarity": {"h3_resolution": int, "weights": dict, "threshold": NUM, "classes": int, "road_distance_m": NUM},
+    "precarity": {
+        "h3_resolution": int,
+        "weights": dict,
+        "threshold": NUM,
+        "classes": int,
+        "road_distance_m": NUM,
+        "hazards": dict,
+    },
     "reports": {"categories": (list, dict), "blur_m": (NUM, dict), "outside_area": str},
     "access": {},  # keys are layer names (and ``default``); checked by access_settings
 }

@@ -17,6 +17,7 @@ The table has one row per unit of the area's first boundary set: ``pop_total``, 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import geopandas as gpd
@@ -31,20 +32,45 @@ from layers.hazard.sources import Hazard, HazardRaster, cell_size_m
 
 def hazard_flags(points: gpd.GeoDataFrame, hazards: Mapping[str, Hazard]) -> dict[str, np.ndarray]:
     """Per scenario: whether each point lies in any class of its hazard."""
+    return {sid: classes_at(points, hazard) >= 0 for sid, hazard in hazards.items()}
+
+
+def classes_at(points: gpd.GeoDataFrame, hazard: Hazard) -> np.ndarray:
+    """Class index of ``hazard`` at each point (-1: in no class)."""
     x, y = points.geometry.x.to_numpy(), points.geometry.y.to_numpy()
-    out = {}
-    for sid, hazard in hazards.items():
-        if isinstance(hazard, HazardRaster):
-            hx, hy = (
-                (x, y)
-                if points.crs.equals(hazard.crs)
-                else Transformer.from_crs(points.crs, hazard.crs, always_xy=True).transform(x, y)
-            )
-            cls = _raster_class_at(hazard, np.asarray(hx), np.asarray(hy))
-        else:
-            cls = _zones_class_at(hazard, x, y, points.crs)
-        out[sid] = cls >= 0
-    return out
+    if isinstance(hazard, HazardRaster):
+        hx, hy = (
+            (x, y)
+            if points.crs.equals(hazard.crs)
+            else Transformer.from_crs(points.crs, hazard.crs, always_xy=True).transform(x, y)
+        )
+        return _raster_class_at(hazard, np.asarray(hx), np.asarray(hy))
+    return _zones_class_at(hazard, x, y, points.crs)
+
+
+def weighted_people(
+    population: PopulationGrid, hazards: Mapping[str, Hazard], weights: Mapping[str, float], *, crs=None
+) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """People points for an index weighting several hazards: the people points once per hazard, with
+    ``people × w_h / Σw`` and ``hazard_class`` on a common scale of K = lcm(K_h) classes (class c of
+    hazard h becomes ((c + 1)·K/K_h) − 1), so a score Σ share_k·(k + 1)/K over them is exactly the
+    weighted mean of each hazard's own score, and the people still add up to the population."""
+    rasters = [h for h in hazards.values() if isinstance(h, HazardRaster)]
+    finest = min(rasters, key=cell_size_m) if rasters else next(iter(hazards.values()))
+    points, _ = people_on_hazard(population, finest)
+    points.attrs = {}  # the grid of one copy does not describe the stacked copies
+    k = math.lcm(*(len(hazards[s].classes.names) for s in weights))
+    total = float(sum(weights.values()))
+    parts = []
+    for sid, w in weights.items():
+        cls = classes_at(points, hazards[sid]).astype(np.int64)
+        step = k // len(hazards[sid].classes.names)
+        common = np.where(cls >= 0, (cls + 1) * step - 1, -1).astype(np.int16)
+        parts.append(points.assign(people=points["people"].to_numpy() * (w / total), hazard_class=common))
+    out = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=points.crs)
+    if crs is not None:
+        out = out.to_crs(crs)
+    return out, [f"severity_{i}" for i in range(1, k + 1)]
 
 
 def combined_exposure(

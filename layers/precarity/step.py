@@ -21,7 +21,8 @@ def precarity_step(area: Area, built: Layers) -> Layers:
     Uses what earlier steps built when present: ``buildings``, ``roads``, ``facilities``,
     ``field_reports`` (published reports, points and community polygons) and, for the
     hazard, the area's first scenario on the population grid (or ``exposure_buildings``'
-    classes when the area has no population).
+    classes when the area has no population); ``[precarity] hazards = {id = weight, ...}`` weights several
+    scenarios into one ``hazard_score`` (the weighted mean of each one's score).
     """
     settings = _settings(area)
     buildings = built.get("buildings")
@@ -96,14 +97,43 @@ def _optional(loader):
         return None
 
 
+def _hazard_weights(area) -> dict[str, float]:
+    """``[precarity] hazards = {scenario = weight, ...}`` checked against the scenarios ({} when not set)."""
+    table = area.precarity.hazards or {}
+    ids = [h.id for h in area.hazards]
+    out = {}
+    for sid, w in table.items():
+        if sid not in ids:
+            raise AreaConfigError(
+                f"'{sid}' is not a hazard scenario; scenarios are {ids}",
+                key="precarity.hazards",
+                path=str(area.toml_path),
+            )
+        if isinstance(w, bool) or not isinstance(w, (int, float)) or not w > 0:
+            raise AreaConfigError(
+                f"weight {w!r} of '{sid}' must be a positive number", key="precarity.hazards", path=str(area.toml_path)
+            )
+        out[sid] = float(w)
+    return out
+
+
 def _area_hazard_and_people(area, buildings, built: dict):
     """The first scenario, on the area's population; building classes from ``exposure_buildings`` when built."""
     from layers.hazard.population import read_census, read_population
     from layers.hazard.sources import open_hazard
 
-    spec = area.hazards[0]
-    hz = open_hazard(spec)
+    weights = _hazard_weights(area)
     pop = area.population
+    if len(weights) >= 2 and pop is not None and pop.kind != "vector":
+        # Several hazards weighted into one hazard_score (layers.hazard.combined.weighted_people).
+        from layers.hazard.combined import weighted_people
+
+        hazards = {h.id: open_hazard(h) for h in area.hazards if h.id in weights}
+        grid = read_population(pop.path, units=pop.units, scale=pop.scale)
+        people, names = weighted_people(grid, hazards, weights, crs=buildings.crs)
+        return people, names, None
+    spec = area.hazard(next(iter(weights))) if weights else area.hazards[0]
+    hz = open_hazard(spec)
     if pop is not None:
         if pop.kind == "vector":
             return people_and_classes(buildings, hz, census=read_census(pop.path, field=pop.field))
