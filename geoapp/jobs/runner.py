@@ -6,11 +6,13 @@ behaves the same with or without Redis.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
 import threading
 import time
+from collections.abc import Iterator
 
 from flask import Flask
 
@@ -21,6 +23,31 @@ from .locks import DbLock, Lock, RedisLock
 from .progress import Progress
 
 LOCK_POLL_S = 0.25
+_current = threading.local()  # the heartbeat of the job this thread runs
+
+
+@contextlib.contextmanager
+def held(name: str) -> Iterator[None]:
+    """Inside a task: hold one more lock ``name`` (waiting for it), kept alive by the job's heartbeat.
+
+    E.g. the build holds one per output file, whatever ``lock`` its caller chose.
+    """
+    beat: _Heartbeat | None = getattr(_current, "beat", None)
+    if beat is None:  # a task called directly, outside a job
+        yield
+        return
+    lock = _lock_for(beat.app, name, beat.job_id)
+    engine = beat.app.extensions["geoapp.db"]
+    if not lock.acquire():
+        store.beat(engine, beat.job_id, f"waiting for another job holding '{name}'")
+        while not lock.acquire():
+            time.sleep(LOCK_POLL_S)
+    beat.locks.append(lock)
+    try:
+        yield
+    finally:
+        beat.locks.remove(lock)
+        lock.release()
 
 
 def worker_name() -> str:
@@ -35,12 +62,12 @@ def _lock_for(app: Flask, name: str, job_id: str) -> Lock:
 
 
 class _Heartbeat(threading.Thread):
-    """Beats the job row (and extends its lock) every ``JOB_HEARTBEAT_S`` while the task runs."""
+    """Beats the job row (and extends its locks) every ``JOB_HEARTBEAT_S`` while the task runs."""
 
     def __init__(self, app: Flask, job_id: str):
         super().__init__(daemon=True, name=f"job-heartbeat-{job_id[:8]}")
         self.app, self.job_id = app, job_id
-        self.lock: Lock | None = None
+        self.locks: list[Lock] = []
         self.stopped = threading.Event()
 
     def run(self) -> None:
@@ -48,8 +75,8 @@ class _Heartbeat(threading.Thread):
         while not self.stopped.wait(float(self.app.config["JOB_HEARTBEAT_S"])):
             try:
                 store.beat(engine, self.job_id)
-                if self.lock is not None:
-                    self.lock.extend()
+                for lock in list(self.locks):
+                    lock.extend()
             except Exception:  # a database hiccup must not end the job; the next beat retries
                 self.app.logger.warning("job %s: heartbeat failed", self.job_id, exc_info=True)
 
@@ -70,6 +97,7 @@ def run(app: Flask, job_id: str) -> None:
             return
         beat = _Heartbeat(app, job_id)
         beat.start()
+        _current.beat = beat
         lock: Lock | None = None
         try:
             fn = registry.lookup(state.kind)
@@ -80,7 +108,7 @@ def run(app: Flask, job_id: str) -> None:
                     while not lock.acquire():
                         time.sleep(LOCK_POLL_S)
                     store.beat(engine, job_id, "started")
-                beat.lock = lock
+                beat.locks.append(lock)
             result = fn(dict(state.payload), Progress(job_id, engine))
             if result is not None:
                 result = json.loads(json.dumps(result, default=str))
@@ -91,6 +119,7 @@ def run(app: Flask, job_id: str) -> None:
             )
             store.fail(engine, job_id, error_text(exc))
         finally:
+            _current.beat = None
             beat.stopped.set()
             if lock is not None:
                 try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from layers.errors import NotFoundError
 
 from .progress import Progress
 from .registry import task
+from .runner import held
 
 
 def area_dir(payload: dict) -> Path:
@@ -48,7 +50,12 @@ def run_build(payload: dict, progress: Progress) -> dict:
         if delay:
             time.sleep(delay)
 
-    path = build_with_reports(folder, out, progress=False, app=current_app, only=payload.get("only"), on_step=on_step)
+    target = Path(out) if out else load_area(folder).default_build_path
+    digest = hashlib.sha1(str(target.resolve()).encode()).hexdigest()[:12]
+    with held(f"build-file:{target.name}:{digest}"):  # one build per output file, whatever lock the caller chose
+        path = build_with_reports(
+            folder, target, progress=False, app=current_app, only=payload.get("only"), on_step=on_step
+        )
     progress(1.0, "built")
     done: dict = {"area": folder.name, "build": str(path)}
     if out is not None and Path(out) == build_path():

@@ -15,6 +15,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(report_pages.bp)
     app.register_blueprint(ogcapi.bp)
     app.register_blueprint(layers_api.bp)
+    app.register_blueprint(__import__("geoapp.views.jobs", fromlist=["bp"]).bp)  # /api/jobs, /api/builds
     from . import scenarios
 
     app.register_blueprint(scenarios.bp)

@@ -31,3 +31,12 @@ def fail(payload: dict, progress: jobs.Progress) -> dict:
 def read_log(path) -> list[dict]:
     with open(path) as f:
         return [json.loads(line) for line in f if line.strip()]
+
+
+@jobs.task("test.held")
+def held_task(payload: dict, progress: jobs.Progress) -> dict:
+    """``test.record`` inside ``runner.held(payload["name"])``: an inner lock, as the build takes per output file."""
+    from geoapp.jobs.runner import held
+
+    with held(payload["name"]):
+        return record(payload, progress)

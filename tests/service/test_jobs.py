@@ -144,3 +144,19 @@ def test_progress_is_written_to_the_row(tmp_path, sqlite_db):
         progress(1.5, "clipped")
         assert jobs.get(job_id).progress == 1.0
         jobs.Progress()(0.5, "no job: nothing written")  # a task called directly
+
+
+def test_an_inner_lock_keeps_jobs_apart_whatever_lock_they_were_given(tmp_path, sqlite_db):
+    """The build holds a lock per output file inside the task: callers naming the area differently still wait."""
+    log = tmp_path / "log.jsonl"
+    app = make_app(tmp_path, sqlite_db, JOB_THREADS=3)
+    with app.app_context():
+        ids = [
+            jobs.submit("test.held", {"log": str(log), "sleep": 0.4, "tag": i, "name": "build-file:x"}, lock=lock)
+            for i, lock in enumerate([None, "build:jakarta", "build:/data/jakarta"])
+        ]
+        for job_id in ids:
+            assert wait_for(lambda j=job_id: _done(j)).status == "finished"
+    spans = sorted((r["start"], r["end"]) for r in read_log(log))
+    assert len(spans) == 3
+    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False)), spans
