@@ -19,4 +19,6 @@ def observations_step(area: Area, built: Layers) -> Layers:
     layer = observation_mismatches(
         None if reports is None else reports.to_crs(crs), area.hazards, deep_m=DRY_REPORT_MIN_DEPTH_M
     )
+    if layer.crs is None:  # no reports: an empty layer, still in the working CRS
+        layer = layer.set_crs(crs)
     return {"observation_mismatches": layer}

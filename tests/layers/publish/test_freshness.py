@@ -86,3 +86,23 @@ def test_inputs_older_than_the_limit_are_flagged(tmp_path):
     assert rows["old"]["stale"]
     assert rows["old"]["age_days"] == (date(2025, 1, 1) - date(2020, 1, 1)).days
     assert not rows["new"]["stale"]
+
+
+def test_the_build_records_input_dates_and_exports_carry_them(built_area):
+    import json
+
+    import pyogrio
+
+    from layers.area import load_area
+    from layers.publish.geopackage import export_metadata, read_metadata
+    from tests.helpers import SAMPLE_AREA
+
+    meta = read_metadata(built_area)
+    rows = {r["layer"]: r for r in json.loads(meta["input_dates"])}
+    area = load_area(SAMPLE_AREA)
+    assert rows["buildings"]["date"] == input_date(area.buildings_path)[0]
+    assert {f"hazard: {h.title}" for h in area.hazards} <= set(rows)
+    assert export_metadata(built_area)["input_dates"] == meta["input_dates"]
+    # The live layers exist in every build (empty without reports), so exports always offer them.
+    names = set(pyogrio.list_layers(built_area)[:, 0])
+    assert {"observation_mismatches", "road_closures"} <= names
