@@ -1,4 +1,4 @@
-"""`geoapp export AREA_DIR --format gpkg|shp|...|html|mbtiles|graphml --out PATH`: files of an area."""
+"""`geoapp export AREA_DIR --format gpkg|shp|...|html|mbtiles|graphml|qgis --out PATH`: files of an area."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from tqdm.auto import tqdm
 from layers.area import load_area
 from layers.publish.export import FORMATS, export_layers, export_metadata, read_layers
 
-FORMAT_CHOICES = [*FORMATS, "html", "mbtiles", "graphml"]
+FORMAT_CHOICES = [*FORMATS, "html", "mbtiles", "graphml", "qgis"]
 
 
 @click.command("export")
@@ -22,7 +22,9 @@ FORMAT_CHOICES = [*FORMATS, "html", "mbtiles", "graphml"]
     type=click.Choice(FORMAT_CHOICES),
     default="gpkg",
     show_default=True,
-    help="File format; one-layer-per-file formats give a .zip of one file per layer.",
+    help="File format; one-layer-per-file formats give a .zip of one file per layer. qgis: a .zip of the "
+    "GeoPackage, a QGIS project over it and the hazard rasters; mbtiles: an offline map; graphml: the road "
+    "network for osmnx.",
 )
 @click.option("--out", type=click.Path(dir_okay=False), required=True, help="File to write.")
 @click.option(
@@ -100,6 +102,12 @@ def export(
 
             click.echo(f"{gpkg} does not exist: building the area first", err=True)
             gpkg = build_area(area, Path(tmp) / "area.gpkg", progress=not quiet)
+        if fmt == "qgis":
+            from layers.publish.qgis_project import qgis_package
+
+            result = qgis_package(area, gpkg, out)
+            click.echo(f"{out} (QGIS project with {result['layers']} layers: {', '.join(result['files'])})")
+            return
         if fmt == "mbtiles":
             _offline_map(area, gpkg, out, scenario=scenario, zooms=(min_zoom, max_zoom), quiet=quiet)
             return
