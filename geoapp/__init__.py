@@ -28,6 +28,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_mapping(
         AREA=str(SAMPLE_AREA),
         BUILD=None,  # path of the built GeoPackage; default <AREA>/build/area.gpkg
+        AREAS_DIR=None,  # areas added by an admin, one folder each; default <instance>/areas (share it between hosts)
         DATABASE_URL=f"sqlite:///{instance / 'geoapp.db'}",
         MAX_CONTENT_LENGTH=64 * 1024 * 1024,
         MAX_PHOTO_BYTES=5 * 1024 * 1024,
@@ -49,13 +50,14 @@ def create_app(test_config: dict | None = None) -> Flask:
         n = int(app.config["PROXY_FIX"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)  # type: ignore[method-assign]
 
-    from . import area, auth, db, errors, jobs, views
+    from . import access, area, auth, db, errors, jobs, views
 
     errors.init_app(app)
     area.init_app(app)
     db.init_app(app)
     jobs.init_app(app)
     auth.init_app(app)
+    access.init_app(app)
     views.init_app(app)
     return app
 

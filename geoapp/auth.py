@@ -1,7 +1,8 @@
 """Users, roles, API tokens, login sessions, CSRF and the anonymous rate limit.
 
-Roles: ``volunteer`` (submit, import), ``planner`` (published reports with exact
-locations), ``moderator`` (every report, exact, with personal fields; review),
+Roles: ``volunteer`` (submit, import), ``partner`` (reads partner layers),
+``planner`` (published reports with exact locations, partner layers), ``moderator``
+(every report, exact, with personal fields; review),
 ``admin`` (everything). API calls carry ``Authorization: Bearer <token>``;
 tokens are stored as SHA-256 hashes only. Browser pages use a login session;
 a POST made with a session cookie must carry the CSRF token, a POST made with
@@ -38,11 +39,13 @@ from .errors import APIError, TooManyRequestsError
 from .models import ROLES, User
 
 # Who may do what: a role grants every right listed for it.
+# view_partner / view_private: layers of those access levels (geoapp.access); a partner token reads, nothing more.
 RIGHTS = {
     "volunteer": {"submit", "import"},
-    "planner": {"submit", "import", "view_exact"},
-    "moderator": {"submit", "import", "view_exact", "view_all", "review"},
-    "admin": {"submit", "import", "view_exact", "view_all", "review", "admin"},
+    "partner": {"view_partner"},
+    "planner": {"submit", "import", "view_exact", "view_partner"},
+    "moderator": {"submit", "import", "view_exact", "view_all", "review", "view_partner", "view_private"},
+    "admin": {"submit", "import", "view_exact", "view_all", "review", "admin", "view_partner", "view_private"},
 }
 csrf = CSRFProtect()
 # Scripts and styles come from this server only; inline style attributes are used by the pages; the report

@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column
 
-ROLES = ("volunteer", "moderator", "planner", "admin")
+ROLES = ("volunteer", "moderator", "planner", "admin", "partner")
 
 
 def utcnow() -> datetime:

@@ -35,6 +35,7 @@ from layers.settings import (
     HazardSpec,
     LayerSettings,
     PopulationSpec,
+    access_settings,
     evacuation_settings,
     precarity_settings,
     report_settings,
@@ -51,7 +52,7 @@ class Area:
 
     Settings: ``hazards``, ``population``, ``boundaries`` (specs), ``inputs``
     (:class:`~layers.settings.LayerSettings`), ``shelters``, ``evacuation``,
-    ``precarity``, ``reports`` (frozen settings objects).
+    ``precarity``, ``reports``, ``access`` (frozen settings objects).
     """
 
     def __init__(self, toml_path: Path, config: dict[str, Any]):
@@ -72,6 +73,7 @@ class Area:
         self.evacuation = evacuation_settings(config.get("evacuation", {}), where)
         self.precarity = precarity_settings(config.get("precarity", {}), where)
         self.reports = report_settings(config.get("reports", {}))
+        self.access = access_settings(config.get("access", {}), where)  # who may see each built layer
         self.inputs = self._inputs(config.get("layers", {}))
         if not (self.inputs.osm or self.inputs.buildings):
             raise self._err("an area needs buildings: set layers.buildings or layers.osm", "layers")

@@ -84,3 +84,4 @@ def _register() -> None:
 _register()
 main.add_command(__import__("geoapp.cli.feeds", fromlist=["feeds"]).feeds)  # geoapp feeds dry-run|pull
 main.add_command(__import__("geoapp.cli.worker", fromlist=["worker"]).worker)  # geoapp worker: job processes
+main.add_command(__import__("geoapp.cli.areas", fromlist=["areas"]).areas)  # geoapp areas add|list

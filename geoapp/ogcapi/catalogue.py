@@ -8,6 +8,7 @@ path and caller, and hands plain values to the framework-free core
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from flask import current_app
@@ -17,6 +18,7 @@ from layers.errors import NotFoundError
 from layers.publish import features
 from layers.publish.export import describe
 
+from .. import access
 from ..area import build_path, current_area
 from .core import Service
 from .info import REPORTS, REPORTS_TIME_FIELD, LayerInfo, build_layers, reports_info
@@ -47,7 +49,16 @@ def catalogue() -> dict[str, LayerInfo]:
     out = build_layers(build_path(), titles)
     if reports_available():
         out[REPORTS] = reports_info(titles.get("reports", "Field reports"), describe(REPORTS), _reports_bbox())
-    return out
+    named = f"{current_area().title} — " if _has_area() else ""  # titles name the area (several share a server)
+    return {n: replace(i, title=named + i.title) for n, i in out.items() if access.visible(n)}
+
+
+def _has_area() -> bool:
+    try:
+        current_area()
+    except Exception:  # serving a build without its area.toml
+        return False
+    return True
 
 
 def reports_available() -> bool:

@@ -6,7 +6,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from . import dashboard, layers_api, ogcapi, report_pages, reports, riskmap, tiles
+    from . import areas, dashboard, layers_api, ogcapi, report_pages, reports, riskmap, tiles
 
     app.register_blueprint(riskmap.bp)
     app.register_blueprint(tiles.bp)
@@ -15,6 +15,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(report_pages.bp)
     app.register_blueprint(ogcapi.bp)
     app.register_blueprint(layers_api.bp)
+    app.register_blueprint(areas.bp)
     app.register_blueprint(__import__("geoapp.views.jobs", fromlist=["bp"]).bp)  # /api/jobs, /api/builds
     from . import scenarios
 

@@ -9,6 +9,7 @@ from flask import Blueprint, Response, current_app, render_template, request
 from layers.publish.dashboard import BuiltLayers, dashboard
 from layers.publish.export import neutralise_formulas
 
+from .. import access
 from ..area import build_path, current_area
 from ..errors import APIError
 
@@ -18,14 +19,15 @@ RANKING_ROWS_SHOWN = 100
 
 
 def _built() -> BuiltLayers:
-    """The build's layers, re-read when the file changes."""
+    """The build's layers the caller may see, re-read when the file changes (one cache entry per area)."""
     path = build_path()
-    key = (str(path), path.stat().st_mtime if path.exists() else None)
-    cached = current_app.extensions.get("geoapp.dashboard")
-    if cached is None or cached[0] != key:
-        cached = (key, BuiltLayers(path))
-        current_app.extensions["geoapp.dashboard"] = cached
-    return cached[1]
+    stamp = path.stat().st_mtime if path.exists() else None
+    per_area = current_app.extensions.setdefault("geoapp.dashboard", {})
+    cached = per_area.get(str(path))
+    if cached is None or cached[0] != stamp:
+        cached = (stamp, BuiltLayers(path))
+        per_area[str(path)] = cached
+    return access.built_view(cached[1])
 
 
 def _count_reports():
@@ -45,7 +47,10 @@ def _figures() -> dict:
         raise APIError(404, "not_found", f"no boundary set '{boundary}'; sets are {[b.id for b in area.boundaries]}")
     if scenario is not None:
         area.hazard(scenario)  # NotFoundError -> 404
-    return dashboard(area, _built(), boundary=boundary, ranking_scenario=scenario, count_reports=_count_reports())
+    figures = dashboard(area, _built(), boundary=boundary, ranking_scenario=scenario, count_reports=_count_reports())
+    if "layer_updated" in figures:  # names only the layers this caller may see
+        figures["layer_updated"] = {n: t for n, t in figures["layer_updated"].items() if access.visible(n)}
+    return figures
 
 
 @bp.get("/dashboard")

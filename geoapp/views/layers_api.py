@@ -4,7 +4,9 @@ Files are written by ``layers.publish.export`` (GDAL) into the instance folder a
 sent in chunks, so a large download streams. Exports of built layers are
 cached per build file version; exports holding field reports are made per
 caller (their privacy level) and never cached. An export over
-``EXPORT_SYNC_MAX_FEATURES`` features runs as a background job: the answer is
+``EXPORT_SYNC_MAX_FEATURES`` features runs as a background job (``geoapp.jobs``:
+a ``geoapp worker`` with Redis, else a thread of a server process; its state is a
+row of the jobs table, so any server process answers the poll): the answer is
 202 with a job whose progress a page can poll, then the file.
 
 Limits: a client (a signed-in user, else an IP address) has at most
@@ -19,10 +21,8 @@ import hashlib
 import json
 import os
 import tempfile
-import threading
 import time
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from flask import Blueprint, current_app, jsonify, request, send_file, url_for
@@ -31,8 +31,8 @@ from geoapp.reports.query import viewer_level
 from layers.errors import InvalidInputError, NotFoundError
 from layers.publish.export import FORMATS, export_filename, export_layers, export_metadata
 
-from .. import auth
-from ..area import build_path
+from .. import access, auth, jobs
+from ..area import build_path, current_name, using
 from ..errors import APIError, TooManyRequestsError
 from ..ogcapi.catalogue import REPORTS, catalogue, read_layer, reports_frame
 
@@ -45,36 +45,23 @@ DEFAULT_JOBS_MAX = 8
 ACTIVE = ("queued", "running")
 
 
-@dataclass
-class Job:
-    id: str
-    names: list[str]
-    format: str
-    owner: int | None  # user id when the export holds exact or personal report data
-    client: str = ""  # who asked: "user:<id>" or "ip:<address>", for the per-client cap
-    status: str = "queued"  # queued, running, done, failed
-    done: int = 0
-    total: int = 1
-    layer: str = ""
-    error: str | None = None
-    path: Path | None = None
-    created: float = field(default_factory=time.time)
-
-    def as_json(self) -> dict:
-        out: dict = {
-            "id": self.id,
-            "status": self.status,
-            "progress": round(self.done / max(self.total, 1), 3),
-            "layer": self.layer,
-            "layers": self.names,
-            "format": self.format,
-            "links": {"self": url_for("layers_api.job", job_id=self.id, _external=True)},
-        }
-        if self.status == "done":
-            out["links"]["file"] = url_for("layers_api.job_file", job_id=self.id, _external=True)
-        if self.error:
-            out["error"] = self.error
-        return out
+def _job_json(state: jobs.JobState) -> dict:
+    """The export API's view of a job (``done`` where the jobs table says ``finished``)."""
+    status = "done" if state.status == "finished" else state.status
+    out: dict = {
+        "id": state.id,
+        "status": status,
+        "progress": round(state.progress, 3),
+        "layer": state.message if state.status == "running" and state.message != "started" else "",
+        "layers": state.payload.get("names", []),
+        "format": state.payload.get("format"),
+        "links": {"self": url_for("layers_api.job", job_id=state.id, _external=True)},
+    }
+    if status == "done":
+        out["links"]["file"] = url_for("layers_api.job_file", job_id=state.id, _external=True)
+    if state.error:
+        out["error"] = state.error
+    return out
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -159,9 +146,9 @@ def _write(names: list[str], fmt: str, csv_geometry: str, out: Path, *, reports=
     return out
 
 
-def _send(path: Path, names: list[str], fmt: str, *, delete: bool = False):
+def _send(path: Path, names: list[str], fmt: str, *, delete: bool = False, area: str | None = None):
     """The file as an attachment, sent in chunks; ``delete`` unlinks it once open (per-caller exports)."""
-    name = export_filename(names, fmt, base="layers")
+    name = f"{area or current_name()}-{export_filename(names, fmt, base='layers')}"  # names the area
     mimetype = FORMATS[fmt].media_type if name.endswith(FORMATS[fmt].suffix) else "application/zip"
     if delete:
         handle = open(path, "rb")  # noqa: SIM115 - closed by the response
@@ -171,13 +158,6 @@ def _send(path: Path, names: list[str], fmt: str, *, delete: bool = False):
         resp.headers["Content-Length"] = str(size)
         return resp
     return send_file(path, mimetype=mimetype, as_attachment=True, download_name=name, max_age=0)
-
-
-_JOBS_LOCK = threading.Lock()
-
-
-def _jobs() -> dict[str, Job]:
-    return current_app.extensions.setdefault("geoapp.export_jobs", {})
 
 
 def _sync_limit() -> int:
@@ -213,76 +193,105 @@ def _client(user) -> str:
     return f"user:{user.id}" if user is not None else f"ip:{request.remote_addr}"
 
 
+def _active_exports() -> list[jobs.JobState]:
+    return [s for status in ACTIVE for s in jobs.recent(kind="export", status=status, limit=10_000)]
+
+
 def _check_job_limits(client: str) -> None:
-    """429 when this client, or the server, already has as many export jobs as allowed running."""
-    active = [j for j in _jobs().values() if j.status in ACTIVE]
+    """429 when this client, or the server, has more export jobs queued or running than allowed.
+
+    Runs once the new job's row exists (``jobs.submit(admit=...)``), so it counts that job too.
+    """
+    active = _active_exports()
     per_client = int(current_app.config.get("EXPORT_JOBS_PER_CLIENT", DEFAULT_JOBS_PER_CLIENT))
     total = int(current_app.config.get("EXPORT_JOBS_MAX", DEFAULT_JOBS_MAX))
-    if sum(j.client == client for j in active) >= per_client:
+    if sum(j.payload.get("client") == client for j in active) > per_client:
         raise TooManyRequestsError(
             f"you already have {per_client} export jobs running; wait for one to finish", retry_after_s=10
         )
-    if len(active) >= total:
+    if len(active) > total:
         raise TooManyRequestsError(f"the server is running {total} export jobs; try again in a minute")
 
 
 def _start_job(names: list[str], fmt: str, csv_geometry: str, reports):
-    _expire_jobs()
     user = auth.current_user()
     client = _client(user)
-    with _JOBS_LOCK:  # count and register in one step: parallel requests cannot all slip under the cap
-        _check_job_limits(client)
-        private = reports is not None and viewer_level(user) != "public"
-        job = Job(uuid.uuid4().hex, names, fmt, owner=user.id if private and user is not None else None, client=client)
-        _jobs()[job.id] = job
-    out = _export_dir() / (
-        f"job-{job.id}{_suffix(names, fmt)}"
+    folder = _export_dir()
+    _expire_job_files(folder)
+    private = reports is not None and viewer_level(user) != "public"
+    private = private or any(access.level(n) != "public" for n in names if n != REPORTS)
+    owner = user.id if private and user is not None else None
+    out = folder / (
+        f"job-{uuid.uuid4().hex}{_suffix(names, fmt)}"  # per caller: never shared, removed after JOB_TTL_S
         if reports is not None
         else f"{_cache_key(names, fmt, csv_geometry)}{_suffix(names, fmt)}"
     )
-    app = current_app._get_current_object()  # type: ignore[attr-defined]  # the app itself, for the thread
-
-    def progress(done: int, total: int, name: str) -> None:
-        job.done, job.total, job.layer = done, total, name
-
-    def run() -> None:
-        job.status = "running"
-        try:
-            with app.app_context():
-                job.path = _write(names, fmt, csv_geometry, out, reports=reports, progress=progress)
-            job.done = job.total
-            job.status = "done"
-        except Exception as exc:  # reported to the poller; the log keeps the traceback
-            app.logger.exception("export job %s failed", job.id)
-            job.status, job.error = "failed", str(exc) or type(exc).__name__
-
-    threading.Thread(target=run, name=f"export-{job.id}", daemon=True).start()
-    resp = jsonify(job.as_json())
+    payload = {
+        "names": names,
+        "format": fmt,
+        "csv_geometry": csv_geometry,
+        "out": str(out),
+        "area": current_name(),
+        "client": client,
+        # Privacy is decided here, in the request: the job reads the reports at this level, no other.
+        "reports_level": viewer_level(user) if reports is not None else None,
+    }
+    job_id = jobs.submit("export", payload, owner=owner, admit=lambda: _check_job_limits(client))
+    state = jobs.get(job_id)
+    assert state is not None
+    resp = jsonify(_job_json(state))
     resp.status_code = 202
-    resp.headers["Location"] = url_for("layers_api.job", job_id=job.id, _external=True)
+    resp.headers["Location"] = url_for("layers_api.job", job_id=job_id, _external=True)
     return resp
 
 
-def _expire_jobs() -> None:
-    jobs = _jobs()
-    for job_id, job in list(jobs.items()):
-        if time.time() - job.created > JOB_TTL_S and job.status in ("done", "failed"):
-            if job.path is not None and job.path.name.startswith("job-"):
-                job.path.unlink(missing_ok=True)
-            jobs.pop(job_id, None)
+@jobs.task("export")
+def run_export(payload: dict, progress: jobs.Progress) -> dict:
+    """The export job: the layers into ``payload["out"]``, reports (if asked) at the level the request decided."""
+    from geoapp.reports.query import reports_geodataframe
+
+    names = payload["names"]
+    with using(payload["area"]):
+        reports = None
+        if REPORTS in names:
+            reports = reports_geodataframe(viewer=payload["reports_level"])
+            if "attributes" in reports.columns:
+                reports["attributes"] = [
+                    json.dumps(a, ensure_ascii=False, default=str) if a else None for a in reports["attributes"]
+                ]
+        path = _write(
+            names,
+            payload["format"],
+            payload["csv_geometry"],
+            Path(payload["out"]),
+            reports=reports,
+            progress=lambda done, total, name: progress(done / max(total, 1), name),
+        )
+    return {"file": str(path)}
 
 
-def _job_for_caller(job_id: str) -> Job:
-    job = _jobs().get(job_id)
-    if job is None:
-        raise NotFoundError(f"no export job '{job_id}' (jobs are kept for {JOB_TTL_S // 60} minutes)")
-    if job.owner is not None:
+def _expire_job_files(folder: Path) -> None:
+    """Per-caller job files are kept ``JOB_TTL_S``; cached exports follow ``EXPORT_KEEP_DAYS`` (:func:`_prune`)."""
+    cutoff = time.time() - JOB_TTL_S
+    for f in folder.glob("job-*"):
+        try:
+            if f.stat().st_mtime < cutoff:
+                f.unlink()
+        except OSError:  # another process removed it first
+            pass
+
+
+def _job_for_caller(job_id: str) -> jobs.JobState:
+    state = jobs.get(job_id) if len(job_id) <= 64 else None
+    if state is None or state.kind != "export" or time.time() - state.created.timestamp() > JOB_TTL_S:
+        raise NotFoundError(f"no export job '{job_id[:64]}' (jobs are kept for {JOB_TTL_S // 60} minutes)")
+    if state.owner is not None:
         user = auth.current_user()
-        if user is None or user.id != job.owner:
+        if user is None or user.id != state.owner:
             raise APIError(
                 403, "forbidden", "this export holds restricted report data; only the user who asked can fetch it"
             )
-    return job
+    return state
 
 
 # -- views --------------------------------------------------------------------------------------
@@ -366,14 +375,16 @@ def _text_field(body: dict, name: str, default: str) -> str:
 @bp.get("/exports/<job_id>")
 def job(job_id: str):
     """A job's status and progress (0–1); ``links.file`` once done."""
-    return jsonify(_job_for_caller(job_id).as_json())
+    resp = jsonify(_job_json(_job_for_caller(job_id)))
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
 
 
 @bp.get("/exports/<job_id>/file")
 def job_file(job_id: str):
-    j = _job_for_caller(job_id)
-    if j.status != "done" or j.path is None or not j.path.exists():
-        raise APIError(
-            409, "not_ready", f"export job {job_id} is {j.status}; poll GET /api/exports/{job_id} until done"
-        )
-    return _send(j.path, j.names, j.format)
+    state = _job_for_caller(job_id)
+    path = Path((state.result or {}).get("file") or "")
+    status = "done" if state.status == "finished" else state.status
+    if status != "done" or not path.is_file():
+        raise APIError(409, "not_ready", f"export job {job_id} is {status}; poll GET /api/exports/{job_id} until done")
+    return _send(path, state.payload["names"], state.payload["format"], area=state.payload.get("area"))

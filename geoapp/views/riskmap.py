@@ -10,13 +10,13 @@ import tempfile
 import zlib
 from pathlib import Path
 
-from flask import Blueprint, Response, current_app, render_template, send_file, url_for
+from flask import Blueprint, Response, current_app, render_template, request, send_file, url_for
 
 from layers.publish.maplayers import REPORTS, reports_layer
 from layers.publish.standalone import ASSETS, standalone_map
 from layers.publish.webmap import dumps, page_config
 
-from .. import i18n
+from .. import access, i18n
 from ..area import build_path, current_area
 from .scenarios import map_scenarios
 from .tiles import map_data, reports_index
@@ -33,13 +33,15 @@ OSM_ATTRIBUTION = "© OpenStreetMap contributors"
 def _nav() -> dict:
     """Links to the pages this server has (the report form and the queue come from other blueprints)."""
     rules = {r.rule for r in current_app.url_map.iter_rules()}
-    return {"nav_links": [(path, key) for path, key in NAV if path in rules]}
+    root = request.script_root  # /a/<area> on an area's pages: the links stay in that area
+    return {"nav_links": [(root + path, key) for path, key in NAV if path in rules]}
 
 
 def _config() -> dict:
     data = map_data()
     extra = [reports_layer()] if reports_index() is not None else []
     names = [layer.name for layer in data.layers.values()] + [REPORTS.name]
+    hidden = set(access.hidden_map_layers(data))
     config = page_config(
         data,
         overlay_url=lambda spec, _overlay: url_for("tiles.hazard_png", scenario=spec.id),
@@ -52,6 +54,7 @@ def _config() -> dict:
         basemap={"url": current_app.config.get("MAP_TILES", OSM_TILES), "attribution": OSM_ATTRIBUTION},
         extra_layers=extra,
     )
+    config["layers"] = [layer for layer in config["layers"] if layer["name"] not in hidden]
     from geoapp.live import layer_updated
 
     updated = layer_updated()  # the layer list says when each layer was last rebuilt
@@ -74,12 +77,14 @@ def standalone() -> Response:
     lang = i18n.current_language()
     built = build_path()
     stamp = int(built.stat().st_mtime) if built.exists() else 0
-    key = f"{zlib.crc32(str(built).encode()):08x}-{stamp}-{lang}"
+    key = f"{zlib.crc32(str(built).encode()):08x}-{stamp}-{lang}-{access.clearance_key()}"  # per level
     cached = Path(current_app.instance_path) / "maps" / f"{current_area().name}-{key}.html"
     if not cached.exists():  # a few seconds for a whole build: made once per build and language
         cached.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix="geoapp-map-", dir=cached.parent) as tmp:
-            out = standalone_map(map_data(), Path(tmp) / name, strings=i18n.strings(lang), lang=lang)
+            data = map_data()
+            skip = ("roads", *access.hidden_map_layers(data))  # only the layers the caller may see
+            out = standalone_map(data, Path(tmp) / name, strings=i18n.strings(lang), lang=lang, skip=skip)
             out.replace(cached)
     resp = send_file(cached, mimetype="text/html", max_age=0)
     resp.headers["Content-Disposition"] = f'attachment; filename="{name}"'

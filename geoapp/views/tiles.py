@@ -19,6 +19,7 @@ from layers.publish.tiles import TileIndex, collection_json
 from layers.publish.webmap import MapData, scenario_overlay
 from layers.publish.webmap import reports_index as public_reports_index
 
+from .. import access
 from ..area import build_path, current_area
 from ..errors import APIError
 
@@ -38,10 +39,10 @@ _MAP_DATA: dict[tuple, MapData] = {}
 def map_data() -> MapData:
     """The area's map layers, re-read when the built GeoPackage changes."""
     path = build_path()
-    key = (str(current_app.config["AREA"]), str(path), path.stat().st_mtime if path.exists() else None)
+    key = (str(current_area().toml_path), str(path), path.stat().st_mtime if path.exists() else None)  # per area
     with _TILE_LOCK:
         if key not in _MAP_DATA:
-            if len(_MAP_DATA) >= 4:
+            if len(_MAP_DATA) >= 8:  # a few areas, each with its build
                 _MAP_DATA.pop(next(iter(_MAP_DATA)))
             _MAP_DATA[key] = MapData(current_area(), path)  # cheap: layers are read on first use
         return _MAP_DATA[key]
@@ -68,7 +69,11 @@ def _index(layer: str) -> TileIndex:
             raise APIError(404, "not_found", "field reports are not available on this server")
         return index
     scenario = request.args.get("scenario") or None
-    return map_data().index(layer, scenario)
+    data = map_data()
+    if layer not in data.layers or not access.map_layer_visible(data, layer):  # hidden: as if it did not exist
+        shown = [n for n in data.layers if access.map_layer_visible(data, n)]
+        raise APIError(404, "not_found", f"no map layer '{layer[:60]}' in this area; layers are {sorted(shown)}")
+    return data.index(layer, scenario)
 
 
 # Serialised tiles of the analysis layers (identical for every user), newest last; reports are never cached here.
