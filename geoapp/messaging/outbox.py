@@ -185,19 +185,37 @@ def _finish(outbound_id, status, *, error=None, gateway_id=None) -> str:
 
 
 class _RateLimiter:
-    """At most ``rate`` messages a second per gateway in this process (the gateways' own send limits)."""
+    """At most ``rate`` messages a second per gateway (the gateways' own send limits).
+
+    With ``REDIS_URL`` the slots are shared by every process (workers of the job queue): a slot is a
+    Redis key set with NX and a time-to-live of one interval; without it, per process.
+    """
 
     def __init__(self) -> None:
         self._next: dict[str, float] = {}
         self._lock = threading.Lock()
 
     def wait(self, name: str, rate: float) -> None:
+        url = current_app.config.get("REDIS_URL")
+        if url:
+            self._wait_redis(url, f"{current_app.config.get('JOB_QUEUE', 'geoapp')}:sms-rate:{name}", rate)
+            return
         with self._lock:
             now = time.monotonic()
             at = max(now, self._next.get(name, now))
             self._next[name] = at + 1.0 / rate
         if at > now:
             time.sleep(at - now)
+
+    @staticmethod
+    def _wait_redis(url: str, key: str, rate: float) -> None:
+        from redis import Redis
+
+        interval_ms = max(1, round(1000.0 / rate))
+        with Redis.from_url(url) as conn:
+            while not conn.set(key, b"1", nx=True, px=interval_ms):
+                left = conn.pttl(key)
+                time.sleep(max(left, 1) / 1000.0)
 
 
 _RATE = _RateLimiter()
