@@ -12,6 +12,7 @@ Instance config (``instance/config.py`` or ``GEOAPP_FEEDS`` as JSON)::
             "fields": {"location": "all/second_screen/where", "name": "all/second_screen/name"},
             "photo": "all/second_screen/image",       # the attachment field, optional
             "interval_s": 600,                        # scheduled pull
+            "trusted": False,                         # True: reports are published without review
         }
     }
 

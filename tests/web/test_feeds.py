@@ -295,3 +295,21 @@ def test_the_scheduled_job_pulls(tmp_path, servers):
     assert state is not None
     assert state.status == "finished", state
     assert len(_reports(app)[0]) == N_ROWS
+
+
+def test_a_trusted_feed_publishes_and_queues_the_rebuild(tmp_path, servers, monkeypatch):
+    from geoapp import live
+    from geoapp.feeds.pull import pull
+
+    app = _app(tmp_path, servers, "odk")
+    app.config["FEEDS"]["camps"]["trusted"] = True
+    queued = []
+    monkeypatch.setattr(live, "schedule", lambda cats: queued.append(set(cats)) or [])
+    with app.app_context():
+        pull("camps")
+    from geoapp.models import Report
+
+    with app.app_context(), Session(app.extensions["geoapp.db"]) as s:
+        statuses = {r.status for r in s.scalars(select(Report))}
+    assert statuses == {"published"}
+    assert queued == [{"shelter_site"}]
