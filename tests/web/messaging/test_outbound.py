@@ -294,3 +294,20 @@ def test_build_alerts_reach_affected_neighbourhoods_once(live, small_build):
     assert to_c.startswith("TAHADHARI YA MAFURIKO KAMPUNG MELAYU RW 04: Hamia sehemu ya juu sasa. Makazi: SDN 05 Pagi")
     assert len(bodies_to(gw, B)) == 1
     assert max(len(b) for b in (to_a, to_c)) <= 160
+
+
+def test_sent_through_the_job_queue(live):
+    """The default path: each message is an ``sms_send`` job (in-process pool here, RQ with REDIS_URL)."""
+    url, app, gw = live
+    app.config["MESSAGES_USE_JOBS"] = True
+    at_sms(url, "FLOOD 60cm kebon bawang rw 3", "job-1", A)
+    wait_until(lambda: bodies_to(gw, A))
+    from geoapp import jobs
+
+    def finished():
+        with app.app_context():
+            return [j for j in jobs.recent(kind="sms_send") if j.status == "finished"]
+
+    job = wait_until(finished)[0]
+    assert job.result["status"] == "sent"
+    assert [o.status for o in rows(app, Outbound)] == ["sent"]
