@@ -18,6 +18,7 @@ from pathlib import Path
 
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
 from flask_wtf.csrf import generate_csrf
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from layers.errors import ConflictError, InvalidInputError, NotFoundError
 from layers.hazard import upload, uploaded
@@ -25,7 +26,7 @@ from layers.publish.geopackage import read_metadata
 
 from .. import auth, i18n
 from ..area import build_path, current_area, current_name
-from ..errors import APIError
+from ..errors import APIError, error_response
 
 bp = Blueprint("scenarios", __name__)
 ROLES = ("planner", "admin")
@@ -45,6 +46,18 @@ def planner_or_admin(view):
         return view(*args, **kwargs)
 
     return wrapped
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _too_large(_exc):
+    """The request is over MAX_CONTENT_LENGTH: say so about the file, as the other size checks do."""
+    limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
+    return error_response(
+        413,
+        "too_large",
+        f"file: the upload is over this server's limit of {limit / 1e6:.1f} MB (MAX_CONTENT_LENGTH); "
+        "crop the file to the area or compress it (e.g. `gdal_translate -co COMPRESS=DEFLATE`)",
+    )
 
 
 # -- pages --------------------------------------------------------------------------------------------
@@ -162,11 +175,14 @@ def _submit_build() -> str:
     from geoapp import jobs
 
     user = auth.current_user()
+    name = current_name()
+    # A build still queued for this area reads the area when it starts, so it builds this change too.
     return jobs.submit(
         "build",
         {"area": str(current_area().root)},
         owner=user.id if user else None,
-        lock=f"build:{current_name()}",
+        lock=f"build:{name}",
+        dedupe_key=f"build:{name}",
     )
 
 

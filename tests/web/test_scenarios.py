@@ -325,6 +325,12 @@ def test_validation_failures(fresh, tmp_path):
     assert msg.startswith("file:")
     assert "MB" in msg
     app.config["SCENARIO_MAX_BYTES"] = 10**9
+    app.config["MAX_CONTENT_LENGTH"] = 2000  # the whole request: refused while it is read
+    status, msg = _err(upload(c, token, good, title="x"))
+    assert status == 413
+    assert msg.startswith("file:")
+    assert "MAX_CONTENT_LENGTH" in msg
+    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024 * 1024
 
     text = tmp_path / "notes.csv"
     text.write_text("a,b\n1,2\n")
