@@ -68,6 +68,14 @@ _file = click.Path()
     help="Minimum-needs profile for displaced people (per week).",
 )
 @click.option("--out", type=click.Path(dir_okay=False), help="GeoPackage to write the exposure_* layers to.")
+@click.option(
+    "--chunk-rows",
+    type=int,
+    help="Stream the buildings this many at a time: memory bounded by it, figures identical (e.g. 250000).",
+)
+@click.option(
+    "--scheduler", help="Dask scheduler address (tcp://host:8786; default $GEOAPP_DASK_SCHEDULER): run on a cluster."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 def exposure(
     hazard,
@@ -88,10 +96,13 @@ def exposure(
     boundary_name,
     needs,
     out,
+    chunk_rows,
+    scheduler,
     as_json,
 ) -> None:
     """Who and what is exposed to a hazard: per class, per type and per unit."""
-    result = exposure_from_files(
+    streamed = _streamed(locals())  # --chunk-rows / --scheduler: buildings in batches or on a Dask cluster
+    result = streamed or exposure_from_files(
         hazard=hazard,
         hazard_field=hazard_field,
         kind=kind,
@@ -111,8 +122,10 @@ def exposure(
         needs=needs,
         progress=not as_json,
     )
-    if out:
-        write_geopackage(result.layers(), out)
+    if out:  # streamed: exposure_buildings is already in the file, written batch by batch
+        write_geopackage(
+            _without_buildings(result.layers()) if streamed else result.layers(), out, keep_existing=bool(streamed)
+        )
     summary = result.summary()
     if as_json:
         click.echo(json.dumps(summary))
@@ -156,6 +169,42 @@ def _radii(text: str | None) -> list[float] | None:
         raise InvalidInputError(
             f"--radii-km '{text}' must be distances in km separated by commas, e.g. 3,5,10"
         ) from None
+
+
+def _streamed(args: dict):
+    """The chunked (or Dask) run when --chunk-rows, --scheduler or GEOAPP_DASK_SCHEDULER asks for one, else None."""
+    from layers.distributed import scheduler_address
+    from layers.hazard.chunked import exposure_chunked_from_files
+    from layers.settings import CHUNK_BUILDINGS
+
+    address = scheduler_address(args["scheduler"])
+    if not (args["chunk_rows"] or address):
+        return None
+    if not args["buildings"] or args["osm"]:
+        raise InvalidInputError("--chunk-rows and --scheduler stream a --buildings file; give one (not --osm)")
+    if args["population_field"]:
+        raise InvalidInputError("--chunk-rows and --scheduler take a population raster, not census polygons")
+    keys: tuple[str, ...] = (
+        "hazard",
+        "hazard_field",
+        "kind",
+        "classes",
+        "displacement",
+        "roads",
+        "facilities",
+        "population",
+    )
+    keys += ("population_units", "population_scale", "boundaries", "boundary_name", "needs", "out", "buildings")
+    return exposure_chunked_from_files(
+        chunk_rows=args["chunk_rows"] or CHUNK_BUILDINGS,
+        scheduler=address,
+        radii_km=_radii(args["radii_km"]),
+        **{k: args[k] for k in keys},
+    )
+
+
+def _without_buildings(layers: dict) -> dict:
+    return {k: v for k, v in layers.items() if k != "exposure_buildings"}
 
 
 COMMANDS = [exposure]

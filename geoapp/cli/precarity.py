@@ -59,6 +59,14 @@ _VECTOR = click.Path()
     "--out", type=click.Path(dir_okay=False), help="GeoPackage to write (layers precarity_cells, precarity_areas, ...)."
 )
 @click.option(
+    "--chunk-rows",
+    type=int,
+    help="Stream the buildings this many at a time: memory bounded by it, figures identical (e.g. 250000).",
+)
+@click.option(
+    "--scheduler", help="Dask scheduler address (tcp://host:8786; default $GEOAPP_DASK_SCHEDULER): run on a cluster."
+)
+@click.option(
     "--json", "as_json", is_flag=True, help='Print {"cells": n, "areas": [{"name", "index", "rank", "components"}]}.'
 )
 def precarity(
@@ -81,13 +89,16 @@ def precarity(
     weights,
     threshold,
     out,
+    chunk_rows,
+    scheduler,
     as_json,
 ) -> None:
     """Precarious-neighbourhood index per H3 cell and per boundary unit."""
     if graphml and roads:
         raise click.UsageError("give the road network once: --roads or --graphml")
     roads = roads or graphml
-    result = precarity_from_files(
+    streamed = _streamed(locals(), roads)  # --chunk-rows / --scheduler: buildings in batches or on a Dask cluster
+    result = streamed or precarity_from_files(
         buildings,
         osm=osm,
         roads=roads,
@@ -121,6 +132,38 @@ def precarity(
         click.echo(f"  {area['rank'] or '-':>4}  {index}  {area['name']}  ({', '.join(area['top_indicators'])})")
     if out:
         click.echo(out)
+
+
+def _streamed(args: dict, roads):
+    """The chunked (or Dask) run when --chunk-rows, --scheduler or GEOAPP_DASK_SCHEDULER asks for one, else None."""
+    from layers.distributed import scheduler_address
+    from layers.errors import InvalidInputError
+    from layers.precarity.chunked import precarity_chunked_from_files
+    from layers.settings import CHUNK_BUILDINGS
+
+    address = scheduler_address(args["scheduler"])
+    if not (args["chunk_rows"] or address):
+        return None
+    if not args["buildings"] or args["osm"]:
+        raise InvalidInputError("--chunk-rows and --scheduler stream a --buildings file; give one (not --osm)")
+    keys: tuple[str, ...] = (
+        "facilities",
+        "hazard",
+        "hazard_field",
+        "classes",
+        "population",
+        "population_field",
+        "population_units",
+    )
+    keys += ("population_scale", "boundaries", "boundary_name", "reports", "weights", "threshold")
+    return precarity_chunked_from_files(
+        args["buildings"],
+        chunk_rows=args["chunk_rows"] or CHUNK_BUILDINGS,
+        scheduler=address,
+        roads=roads,
+        resolution=args["h3_resolution"],
+        **{k: args[k] for k in keys},
+    )
 
 
 COMMANDS = [precarity]

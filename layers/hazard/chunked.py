@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -69,7 +70,7 @@ def exposure_chunked(
     """
     from layers.hazard.exposure import exposure
 
-    units = boundaries.to_crs(crs).reset_index(drop=True) if boundaries is not None else None
+    units = _units(boundaries, crs)
     if rows_of is None:
 
         def rows_of(batches):
@@ -141,6 +142,8 @@ def _append(rows: gpd.GeoDataFrame, out: str | Path, *, first: bool) -> None:
 
     from layers.publish.files import for_file
 
+    if first:
+        Path(out).unlink(missing_ok=True)  # a new file, as write_geopackage starts one
     pyogrio.write_dataframe(
         for_file(rows),
         out,
@@ -159,3 +162,73 @@ def batches_of(frame: gpd.GeoDataFrame, rows: int = CHUNK_BUILDINGS) -> Iterator
 
 
 __all__ = ["batches_of", "building_rows", "exposure_chunked"]
+
+
+def exposure_chunked_from_files(
+    *,
+    hazard: str,
+    buildings: str,
+    chunk_rows: int = CHUNK_BUILDINGS,
+    scheduler: str | None = None,
+    hazard_field: str | None = None,
+    kind: str | None = None,
+    radii_km: list[float] | None = None,
+    classes: str | None = None,
+    displacement: str | None = None,
+    roads: str | None = None,
+    facilities: str | None = None,
+    population: str | None = None,
+    population_field: str | None = None,
+    population_units: str = "count",
+    population_scale: float = 1.0,
+    boundaries: str | None = None,
+    boundary_name: str | None = None,
+    needs: str = "bnpb",
+    out: str | Path | None = None,
+):
+    """``geoapp exposure --chunk-rows N`` (and ``--scheduler``): :func:`layers.hazard.exposure.exposure_from_files`
+    with the buildings streamed ``chunk_rows`` at a time, or as partitions on a Dask cluster.
+
+    ``out`` receives the ``exposure_buildings`` layer batch by batch (the caller adds the other layers).
+    """
+    from layers.errors import InvalidInputError
+    from layers.hazard.classes import parse_displacement
+    from layers.hazard.needs import check_profile
+    from layers.hazard.population import read_people
+    from layers.hazard.sources import check_overlap, open_hazard
+    from layers.io.stream import building_source
+    from layers.io.vectors import boundaries_from_file, facilities_from_file, roads_from_file
+
+    if chunk_rows < 1:
+        raise InvalidInputError(f"--chunk-rows {chunk_rows} must be a positive number of buildings")
+    if boundaries and not boundary_name:
+        raise InvalidInputError("--boundaries needs --boundary-name, the attribute holding each unit's name")
+    check_profile(needs)
+    haz = open_hazard(hazard, classes=classes, field=hazard_field, kind=kind, radii_km=radii_km)
+    rates = parse_displacement(displacement, haz.classes) if displacement else None
+    src = building_source(buildings)
+    crs = src.crs
+    r = roads_from_file(roads, crs=crs) if roads else None
+    f = facilities_from_file(facilities, crs=crs) if facilities else None
+    units = boundaries_from_file(boundaries, name_field=boundary_name, crs=crs) if boundaries else None
+    pop = (
+        read_people(population, field=population_field, units=population_units, scale=population_scale)
+        if population
+        else None
+    )
+    for name, layer in (("roads", r), ("facilities", f)):
+        if layer is not None and len(layer):
+            check_overlap(haz, layer, what=name)
+    batches = (b for _, b in src.batches(chunk_rows))
+    kw: dict[str, Any] = {"crs": crs, "roads": r, "facilities": f, "population": pop, "boundaries": units}
+    if scheduler:
+        from layers.distributed import connect, exposure_rows
+
+        with connect(scheduler) as client:
+            rows_of = exposure_rows(client, src, haz, crs=crs, units=_units(units, crs), rows=chunk_rows)
+            return exposure_chunked(haz, batches, displacement=rates, needs=needs, out=out, rows_of=rows_of, **kw)
+    return exposure_chunked(haz, batches, displacement=rates, needs=needs, out=out, **kw)
+
+
+def _units(boundaries, crs):
+    return boundaries.to_crs(crs).reset_index(drop=True) if boundaries is not None else None

@@ -89,7 +89,7 @@ def building_source(path: str | Path, *, crs=None, layer=None) -> BuildingSource
         return BuildingSource(str(p), None, n, CRS.from_user_input(target), "building_id", dataset)
     if layer is None:
         layer = choose_layer(p, what="buildings")
-    info = pyogrio.read_info(p, layer=layer)
+    info = pyogrio.read_info(p, layer=layer, force_total_bounds=True)
     fields = [str(f) for f in info["fields"]]
     lower = {f.lower(): f for f in fields}
     cand = [lower[c] for c in ("building_id", *ID_COLUMNS) if c in lower]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -109,13 +110,13 @@ def _walks(targets: WalkTargets, centres: np.ndarray) -> dict[str, np.ndarray]:
 class BatchContext:
     """What every batch needs, prepared once."""
 
-    crs: object
+    crs: Any
     resolution: int
     roads: gpd.GeoDataFrame | None
     targets: WalkTargets
     units: gpd.GeoDataFrame | None
     road_distance_m: float
-    hazard: object | None = None  # classes every building (when there is no population to class people)
+    hazard: Any = None  # classes every building (when there is no population to class people)
 
 
 def building_rows(batch: gpd.GeoDataFrame, ctx: BatchContext) -> pd.DataFrame:
@@ -136,7 +137,7 @@ def building_rows(batch: gpd.GeoDataFrame, ctx: BatchContext) -> pd.DataFrame:
         from layers.precarity.inputs import class_names_of
 
         idx = geometry_hazard(b.geometry, ctx.hazard)["hazard_class"].to_numpy(np.int64)
-        rows["hazard_class"] = class_names_of(idx, list(ctx.hazard.classes.names))  # type: ignore[attr-defined]
+        rows["hazard_class"] = class_names_of(idx, list(ctx.hazard.classes.names))
     elif "hazard_class" in b:
         rows["hazard_class"] = b["hazard_class"].to_numpy()
     if ctx.roads is not None and len(ctx.roads):
@@ -242,3 +243,112 @@ def _index(rows, ctx: BatchContext, people, hazard_classes, reports, weights, th
         areas_out = _assemble(units[keep + ["geometry"]], a_table, weights, n_classes)
     hoods = precarious_neighbourhoods(cells_out, threshold=threshold)
     return PrecarityResult(cells_out, areas_out, hoods, weights, skipped)
+
+
+def precarity_chunked_from_files(
+    buildings: str,
+    *,
+    chunk_rows: int,
+    scheduler: str | None = None,
+    roads: str | None = None,
+    facilities: str | None = None,
+    hazard: str | None = None,
+    hazard_field: str | None = None,
+    classes: str | None = None,
+    population: str | None = None,
+    population_field: str | None = None,
+    population_units: str = "count",
+    population_scale: float | None = None,
+    boundaries: str | None = None,
+    boundary_name: str | None = None,
+    reports: str | None = None,
+    resolution: int = DEFAULT_RESOLUTION,
+    weights=None,
+    threshold: float = DEFAULT_THRESHOLD,
+    n_classes: int = 5,
+    road_distance_m: float = ROAD_DISTANCE_M,
+) -> PrecarityResult:
+    """``geoapp precarity --chunk-rows N`` (and ``--scheduler``): :func:`layers.precarity.inputs.precarity_from_files`
+    with the buildings streamed ``chunk_rows`` at a time, or as partitions on a Dask cluster."""
+    from layers.hazard.population import read_census, read_population
+    from layers.hazard.sources import open_hazard
+    from layers.io.stream import building_source
+    from layers.io.vectors import boundaries_from_file, facilities_from_file, roads_from_file
+    from layers.precarity.inputs import needs_reports, parse_weights, read_reports
+
+    if chunk_rows < 1:
+        raise InvalidInputError(f"--chunk-rows {chunk_rows} must be a positive number of buildings")
+    if boundaries is not None and not boundary_name:
+        raise InvalidInputError("--boundaries needs --boundary-name, the field holding each unit's name")
+    src = building_source(buildings)
+    crs = src.crs
+    r = roads_from_file(roads, crs=crs) if roads else None
+    if facilities:
+        f = facilities_from_file(facilities, crs=crs)
+    else:  # facilities mapped as buildings: only the rows naming one are read
+        f = _facilities_in_buildings(src, crs) if roads else None
+    units = boundaries_from_file(boundaries, name_field=boundary_name, crs=crs) if boundaries else None
+    rep = read_reports(reports, crs=crs) if reports else None
+    hz = open_hazard(hazard, classes=classes, field=hazard_field) if hazard is not None else None
+    people, names = None, None
+    if population is not None:
+        grid = census = None
+        if population_field:
+            census = read_census(population, field=population_field)
+        else:
+            grid = read_population(population, units=population_units, scale=population_scale or 1.0)
+        from layers.hazard.population import census_on_hazard, people_on_hazard
+
+        # As people_and_classes does (people on the hazard grid), without a buildings layer to compare extents.
+        people = (
+            people_on_hazard(grid, hz, crs=crs)[0] if grid is not None else census_on_hazard(census, hz, crs=crs)[0]
+        )
+        if hz is None:
+            people = people.drop(columns="hazard_class")
+        names = list(hz.classes.names) if hz is not None else None
+    elif hz is not None:
+        names = list(hz.classes.names)
+    kw = {
+        "crs": crs,
+        "roads": r,
+        "facilities": f,
+        "people": people,
+        "hazard_classes": names,
+        "reports": needs_reports(rep),
+        "boundaries": units,
+        "resolution": resolution,
+        "weights": parse_weights(weights),
+        "threshold": threshold,
+        "n_classes": n_classes,
+        "road_distance_m": road_distance_m,
+        "hazard": hz,
+    }
+    batches = (b for _, b in src.batches(chunk_rows))
+    if scheduler:
+        from layers.distributed import connect, precarity_rows
+
+        with connect(scheduler) as client:
+            return precarity_chunked(batches, rows_of=precarity_rows(client, src, rows=chunk_rows), **kw)
+    return precarity_chunked(batches, **kw)
+
+
+def _facilities_in_buildings(src, crs) -> gpd.GeoDataFrame:
+    """Facilities named by the buildings' amenity/type, reading only those rows (ids as the whole-file loader's
+    when the file has an id column; else the feature ids, which are the row numbers of a GeoPackage)."""
+    import pyogrio
+
+    from layers.io.vectors import facilities_from_buildings
+
+    info = pyogrio.read_info(src.path, layer=src.layer)
+    fields = {str(c).lower(): str(c) for c in info["fields"]}
+    named = [fields[c] for c in ("amenity", "type", "building_type") if c in fields]
+    if not named:
+        return facilities_from_buildings(gpd.GeoDataFrame(geometry=gpd.GeoSeries([], crs=crs), crs=crs), crs=crs)
+    where = " OR ".join(f'"{c}" IS NOT NULL' for c in named)
+    cols = named + [fields[c] for c in ("name", "capacity") if c in fields]
+    if src.id_column:
+        cols.append(src.id_column)
+    raw = pyogrio.read_dataframe(src.path, layer=src.layer, columns=cols, where=where, fid_as_index=True)
+    if not src.id_column:
+        raw.insert(0, "building_id", raw.index.to_numpy())
+    return facilities_from_buildings(raw.reset_index(drop=True), crs=crs)

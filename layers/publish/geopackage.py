@@ -190,6 +190,7 @@ def write_geopackage(
     descriptions: dict[str, str] | None = None,
     styles: bool = True,
     progress: Progress | None = None,
+    keep_existing: bool = False,
 ) -> Path:
     """Write several layers into one GeoPackage, with descriptions, a metadata table and QGIS styles.
 
@@ -200,10 +201,12 @@ def write_geopackage(
         generator version are added.
     descriptions : per-layer descriptions overriding :func:`describe`.
     styles : write the ``layer_styles`` table QGIS reads.
+    keep_existing : add to the file's layers (e.g. one written batch by batch) instead of starting anew.
     """
     check_layers(layers)
     path = Path(path)
-    path.unlink(missing_ok=True)
+    if not keep_existing:
+        path.unlink(missing_ok=True)
     descriptions = descriptions or {}
     total = len(layers) + 1
     for i, (name, gdf) in enumerate(layers.items()):
@@ -214,7 +217,7 @@ def write_geopackage(
             path,
             driver="GPKG",
             layer=name,
-            dataset_options={"VERSION": "1.2"} if i == 0 else None,
+            dataset_options={"VERSION": "1.2"} if i == 0 and not path.exists() else None,
             layer_options={"IDENTIFIER": name, "DESCRIPTION": desc},
             use_arrow=True,  # GDAL's Arrow batch writer: several times faster on big layers
         )
