@@ -178,11 +178,16 @@ def _smssync_sent():
 
 
 def _smssync_result():
+    # SMSSync reports Android's result codes: 0 (RESULT_OK) for sent and for delivered, others are errors.
     for r in _json_list("message_result"):
         if isinstance(r, dict) and r.get("uuid"):
-            delivered = str(r.get("delivered_result_code", "")) in ("0", "-1") and r.get("delivered_result_code") == 0
-            word = "delivered" if delivered else ("sent" if str(r.get("sent_result_code")) == "0" else "failed")
-            outbox.record_status("smssync", str(r["uuid"]), word, r.get("sent_result_message"))
+            if str(r.get("delivered_result_code")) == "0":
+                word, error = "delivered", None
+            elif str(r.get("sent_result_code")) == "0":
+                word, error = "sent", None
+            else:
+                word, error = "failed", str(r.get("sent_result_message") or r.get("delivered_result_message") or "")
+            outbox.record_status("smssync", str(r["uuid"]), word, error or None)
     return _smssync_payload(True)
 
 

@@ -194,6 +194,44 @@ def test_smssync_inbound_and_outbox(live):
     r = requests.post(f"{hook}?task=sent&secret={SMSSYNC['secret']}", json={"queued_messages": [uuid]}, timeout=30)
     assert r.json() == {"message_uuids": [uuid]}
     assert rows(app, Outbound)[0].status == "sent"
+    result = {
+        "message_result": [
+            {
+                "uuid": uuid,
+                "sent_result_code": 0,
+                "sent_result_message": "SMSSync Message Sent",
+                "delivered_result_code": 0,
+                "delivered_result_message": "SMS Delivered",
+            }
+        ]
+    }
+    r = requests.post(f"{hook}?task=result&secret={SMSSYNC['secret']}", json=result, timeout=30)
+    assert r.json()["payload"]["success"] is True
+    assert rows(app, Outbound)[0].status == "delivered"
+
+
+def test_moderator_subscribes_a_number(live, make_user):
+    url, app, _ = live
+    _, mod = make_user(app, "moderator")
+    _, vol = make_user(app, "volunteer")
+    hook = f"{url}/api/messages/subscriptions"
+    body = {"phone": "+255754111222", "place": "Kebon Bawang RW 03", "language": "sw"}
+    assert requests.post(hook, json=body, headers=bearer(vol), timeout=30).status_code == 403
+    r = requests.post(hook, json=body, headers=bearer(mod), timeout=30)
+    assert r.status_code == 201, r.text
+    assert r.json()["place"] == "KEBON BAWANG RW 03"
+    again = requests.post(hook, json=body, headers=bearer(mod), timeout=30)  # the same number and place: one
+    assert again.json()["subscription"] == r.json()["subscription"]
+    bad = requests.post(hook, json={**body, "place": "rw 04"}, headers=bearer(mod), timeout=30)
+    assert bad.status_code == 400
+    assert "place" in bad.json()["error"]["message"]
+    assert requests.post(hook, json={**body, "language": "de"}, headers=bearer(mod), timeout=30).status_code == 400
+    assert requests.post(hook, json={**body, "phone": "call me"}, headers=bearer(mod), timeout=30).status_code == 400
+    counts = requests.get(f"{url}/api/messages/subscribers", headers=bearer(mod), timeout=30).json()["neighbourhoods"]
+    assert counts == [
+        {"boundary": "rw", "area_id": r.json()["area_id"], "name": "KEBON BAWANG RW 03", "subscribers": 1}
+    ]
+    assert rows(app, Contact)[0].language == "sw"
 
 
 def test_ussd_menu_stores_a_report(live):
