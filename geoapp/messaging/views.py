@@ -270,7 +270,10 @@ def send_alert():
 @auth.require("review")
 def log():
     """The outbound log with delivery statuses (numbers masked; a moderator opens one with /sender)."""
-    limit = min(int(request.args.get("limit", 200)), 1000)
+    raw = request.args.get("limit", "200")
+    if not raw.isdigit() or not 1 <= int(raw) <= 1000:
+        raise InvalidInputError("limit must be a whole number from 1 to 1000")
+    limit = int(raw)
     with db.transaction() as s:
         rows = s.execute(
             select(Outbound, Contact)

@@ -108,6 +108,14 @@ def test_alert_once_stop_midway_and_resend(live, make_user):
     page = requests.get(f"{url}/dashboard", timeout=60).text  # the dashboard shows the same count
     assert '<tr><th scope="row">KAMPUNG MELAYU RW 04</th><td data-key="subscribers">2</td></tr>' in page
     assert A not in page
+    # A scenario alert needs a build; a bad log limit is one clear error.
+    r = requests.post(f"{url}/api/messages/alerts", json={"scenario": "current"}, headers=bearer(planner), timeout=30)
+    assert r.status_code == 404
+    assert "geoapp build" in r.json()["error"]["message"]
+    _, mod = make_user(app, "moderator")
+    r = requests.get(f"{url}/api/messages/log?limit=lots", headers=bearer(mod), timeout=30)
+    assert r.status_code == 400
+    assert "limit" in r.json()["error"]["message"]
     # Volunteers may not alert.
     _, vol = make_user(app, "volunteer")
     assert (
