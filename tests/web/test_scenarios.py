@@ -67,15 +67,9 @@ def split_flood(path: Path) -> tuple[Path, float]:
 
 
 @pytest.fixture(scope="module")
-def built_small(tmp_path_factory) -> Path:
-    from layers.area import load_area
-    from layers.build import build_area
-
-    folder = small_area(tmp_path_factory.mktemp("scen") / "area")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        build_area(load_area(folder), folder / "build" / "area.gpkg", progress=False)
-    return folder
+def small_dir(tmp_path_factory) -> Path:
+    """The cropped corner, not built: the upload's build job builds its scenarios, area.toml's too."""
+    return small_area(tmp_path_factory.mktemp("scen") / "area")
 
 
 def make_app(folder: Path, tmp: Path):
@@ -117,10 +111,10 @@ class Live:
 
 
 @pytest.fixture(scope="module")
-def live(built_small, tmp_path_factory, make_user_module) -> Live:
+def live(small_dir, tmp_path_factory, make_user_module) -> Live:
     tmp = tmp_path_factory.mktemp("live")
     folder = tmp / "area"
-    shutil.copytree(built_small, folder)
+    shutil.copytree(small_dir, folder)
     app = make_app(folder, tmp)
     _, token = make_user_module(app, "planner")
     flood, split_x = split_flood(tmp / "flood_today.tif")
@@ -266,10 +260,10 @@ def test_rename_then_retire(live):
 
 
 @pytest.fixture
-def fresh(built_small, tmp_path, make_user_module):
+def fresh(small_dir, tmp_path, make_user_module):
     """An app on a copy of the built corner; a planner's token."""
     folder = tmp_path / "area"
-    shutil.copytree(built_small, folder)
+    shutil.copytree(small_dir, folder)
     app = make_app(folder, tmp_path)
     app.config["SCENARIO_MAX_PIXELS"] = 1_000_000
     _, token = make_user_module(app, "planner")
