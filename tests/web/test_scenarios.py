@@ -96,7 +96,7 @@ def upload(client, token, path: Path | None, *, name=None, **form):
 
 
 class Live:
-    """An app on a copy of the built corner after one scenario was uploaded and built."""
+    """An app on a copy of the corner after one scenario was uploaded and the area built."""
 
     def __init__(self, app, client, token, folder, scenario, split_x, answer):
         self.app, self.client, self.token, self.folder = app, client, token, folder
@@ -261,7 +261,7 @@ def test_rename_then_retire(live):
 
 @pytest.fixture
 def fresh(small_dir, tmp_path, make_user_module):
-    """An app on a copy of the built corner; a planner's token."""
+    """An app on a copy of the corner (not built); a planner token."""
     folder = tmp_path / "area"
     shutil.copytree(small_dir, folder)
     app = make_app(folder, tmp_path)
