@@ -39,6 +39,7 @@ edge, the peer to the nearest node: the median difference is printed).
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 import warnings
@@ -306,6 +307,19 @@ def whole(side: int, workdir: Path | None) -> None:
         f"ours_peak_mb={ours['peak_mb']:.0f} peer_wall_s={peer['wall_s']:.1f} peer_cpu_s={peer['cpu_s']:.1f} "
         f"peer_peak_mb={peer['peak_mb']:.0f} load={load_after.split('/')[0]}"
     )
+    results = ROOT / "benchmarks" / "results" / "evacuation_whole.json"
+    results.parent.mkdir(parents=True, exist_ok=True)
+    record = {
+        "buildings": n,
+        "shelters": N_SHELTERS,
+        "ours": ours,
+        "networkx": peer,
+        "load_before": load_before,
+        "load_after": load_after,
+        "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
+    results.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
+    print(f"recorded in {results.relative_to(ROOT)}; `python scripts/readme_performance.py` updates the README")
     if tmp:
         tmp.cleanup()
 
