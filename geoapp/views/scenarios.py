@@ -105,7 +105,7 @@ def create():
         raise InvalidInputError(f"file: no file was sent; upload {upload.ACCEPTED} as the form field 'file'")
     folder = area.root / uploaded.FILES_DIR
     folder.mkdir(parents=True, exist_ok=True)
-    # Saved inside the area folder: the checked file is moved, not copied, into place.
+    # Received into a hidden folder beside the stored scenarios (same disk); removed whatever the checks say.
     with tempfile.TemporaryDirectory(prefix=".upload-", dir=folder) as tmp:
         saved = Path(tmp) / ("upload" + Path(sent.filename).suffix.lower())
         sent.save(saved)
@@ -226,7 +226,7 @@ def _describe(entry: dict, built: set[str]) -> dict:
             out["status"] = "failed"  # the build ran but does not hold it: say so rather than wait forever
     out["links"] = {
         "self": url_for("scenarios.show", scenario_id=sid, _external=True),
-        "map": url_for("riskmap.index", _external=True) + f"#scenario={sid}",
+        "map": url_for("riskmap.index", scenario=sid, _external=True),  # the map opens on it
     }
     return out
 
