@@ -101,7 +101,7 @@ def combined_exposure(
         ok = unit >= 0
         w = points["people"].to_numpy()
 
-        def total(mask: np.ndarray) -> np.ndarray:
+        def total(mask) -> np.ndarray:
             return np.bincount(unit[ok], weights=np.where(mask, w, 0.0)[ok], minlength=n)
 
         hits = np.column_stack([flags[s] for s in ids]) if ids else np.zeros((len(w), 0), bool)
