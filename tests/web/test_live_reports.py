@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import rasterio
 from rasterio.transform import xy
@@ -31,10 +32,15 @@ def _cells(path: Path, *, wet: bool, n: int, deep_m: float = 0.5) -> list[tuple[
     else:
         ok = (maximum_filter(np.where(valid, depth, 99.0), size=3) < 0.1) & valid
     rows, cols = np.nonzero(ok)
-    mid = len(rows) // 2  # the middle of the city, inside the RW boundaries
-    pick = np.arange(mid, mid + 40 * n, 40)[:n]
-    xs, ys = xy(transform, rows[pick], cols[pick])
-    return list(zip(np.asarray(xs).tolist(), np.asarray(ys).tolist(), strict=True))
+    xs, ys = (np.asarray(v) for v in xy(transform, rows, cols))
+    # Cells inside an RW neighbourhood (the grid also covers sea and land outside the city's boundaries).
+    import geopandas as gpd
+    import shapely
+
+    rw = gpd.read_file(JAKARTA / "rw.gpkg").to_crs(4326)
+    inside = np.unique(rw.sindex.query(shapely.points(xs, ys), predicate="within")[0])
+    pick = inside[np.linspace(0, len(inside) - 1, n).astype(int)]
+    return list(zip(xs[pick].tolist(), ys[pick].tolist(), strict=True))
 
 
 @pytest.fixture
@@ -76,7 +82,11 @@ def test_wet_reports_where_the_scenario_is_dry_are_listed_on_the_dashboard(live_
     client = live_app.test_client()
     dry_cells = _cells(JAKARTA / "flood_current.tif", wet=False, n=5)
     deep_cell = _cells(JAKARTA / "flood_current.tif", wet=True, n=1)[0]
-    wet = [feature("flooding_observed", c, attributes={"depth_m": 0.3}) for c in dry_cells]
+    days = [f"2026-11-0{d}T08:00:00Z" for d in range(1, 6)]
+    wet = [
+        feature("flooding_observed", c, attributes={"depth_m": 0.3}, observed_at=day)
+        for c, day in zip(dry_cells, days, strict=True)
+    ]
     dry = feature("flooding_observed", deep_cell, attributes={"depth_m": 0})
     ids = _publish(client, make_user, live_app, [*wet, dry])
 
@@ -90,6 +100,22 @@ def test_wet_reports_where_the_scenario_is_dry_are_listed_on_the_dashboard(live_
     listed = {rid for what, rid in rows if what == "reported wet, model dry"}
     assert listed == set(ids[:5])
     assert ("reported dry, model deep", ids[5]) in rows
+    # Newest published report per neighbourhood: the RWs holding the (public, blurred) points, found here with
+    # a plain point-in-polygon test on the boundary file.
+    import geopandas as gpd
+    import pyogrio
+
+    public = pyogrio.read_dataframe(live_app.config["BUILD"], layer="field_reports")
+    rw = gpd.read_file(JAKARTA / "rw.gpkg").to_crs(public.crs)
+    newest: dict[str, str] = {}
+    for pt, when in zip(public.geometry, public["observed_at"], strict=True):
+        hit = rw[rw.contains(pt)]
+        if len(hit) and not pd.isna(when):
+            name = f"{hit.iloc[0]['KEL_NAME']} {hit.iloc[0]['RW']}"
+            newest[name] = max(newest.get(name, ""), str(when)[:10])
+    assert newest
+    table = page[page.index('id="newest-reports"') :].split("</table>")[0]
+    assert dict(re.findall(r"<tr><td>([^<]+)</td><td>(\d{4}-\d\d-\d\d)</td>", table)) == newest
     # Independent check of the dry cells: the raster read again at the report points.
     with rasterio.open(JAKARTA / "flood_current.tif") as src:
         values = np.array([v[0] for v in src.sample(dry_cells)])
