@@ -22,6 +22,7 @@ worker dies stops beating and is marked failed after ``JOB_STALE_S``.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 
 from flask import Flask, current_app
 
@@ -74,14 +75,26 @@ def submit(
     dedupe_key: str | None = None,
     delay_s: float = 0.0,
     retry_of: str | None = None,
+    admit: Callable[[], None] | None = None,
 ) -> str:
-    """Queue a job of ``kind`` (a registered task); its id. Needs an app context."""
+    """Queue a job of ``kind`` (a registered task); its id. Needs an app context.
+
+    ``admit`` (e.g. a cap on jobs per client) runs once the job's row exists, so it counts this job
+    too: checks made at once by several processes cannot all slip under a cap. If it raises, the job
+    is dropped before it is queued and the error propagates.
+    """
     from .registry import lookup
 
     lookup(kind)  # an unknown kind fails here, not in a worker
     job_id, new = store.create(
         _engine(), kind, payload, owner=owner, lock=lock, dedupe_key=dedupe_key, delay_s=delay_s, retry_of=retry_of
     )
+    if new and admit is not None:
+        try:
+            admit()
+        except BaseException:
+            store.delete(_engine(), job_id)
+            raise
     if new:
         current_app.extensions["geoapp.jobs"].enqueue(job_id, delay_s)
     return job_id

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 TASK_MODULES: list[str] = [
     "geoapp.jobs.tasks",
+    "geoapp.views.layers_api",  # export
     "geoapp.feeds.tasks",
     "geoapp.messaging.tasks",
 ]

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, select, update
+from sqlalchemy import delete as sql_delete
 from sqlalchemy.orm import Session
 
 from ..models import utcnow
@@ -123,6 +124,11 @@ def create(
             )
         )
     return job_id, True
+
+
+def delete(engine: Engine, job_id: str) -> None:
+    with Session(engine) as s, s.begin():
+        s.execute(sql_delete(Job).where(Job.id == job_id, Job.status == "queued"))
 
 
 def claim(engine: Engine, job_id: str, worker: str) -> JobState | None:
