@@ -284,5 +284,5 @@ def test_every_get_route_answers_anonymous_without_hidden_layers(app, tokens, se
         url = A + rule.build(values, append_unknown=False)[1]
         resp = c.get(url)
         assert resp.status_code < 500, (url, resp.status_code)
-        for hidden in (b"evacuation_buildings", b"shelter_id"):
+        for hidden in (b"evacuation_buildings", b"capacity_source"):  # names only those layers have
             assert hidden not in resp.data, (url, hidden)
