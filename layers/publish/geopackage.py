@@ -31,7 +31,7 @@ DESCRIPTIONS: dict[str, str] = {
 }
 PREFIX_DESCRIPTIONS: dict[str, str] = {
     "boundaries_": "Administrative or neighbourhood boundaries",
-    "exposure_": "Exposure to the hazard per scenario (column scenario), hazard class and depth",
+    "exposure_": "Exposure to the hazard per scenario (column scenario): hazard class and the hazard's value",
     "evacuation_": "Evacuation analysis: nearest safe shelter, walking distance and time",
     "precarity_": "Precarious-neighbourhood index and its components",
 }

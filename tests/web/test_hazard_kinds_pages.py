@@ -121,6 +121,17 @@ def test_earthquake_pages_and_exports_never_say_water_depth(tmp_path):
     page = client.get("/?lang=en").get_data(as_text=True)
     assert "Shaking intensity (MMI)" in page
     assert "Earthquake scenario" in page
+    # The GeoPackage export: every text in it (layer descriptions, styles, metadata)
+    out = CliRunner().invoke(main, ["export", str(d), "--format", "gpkg", "--out", str(tmp_path / "quake.gpkg")])
+    assert out.exit_code == 0, out.output
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "quake.gpkg") as db:
+        tables = [t for (t,) in db.execute("select name from sqlite_master where type='table'")]
+        for table in tables:
+            for row in db.execute(f'select * from "{table}"'):
+                texts = " ".join(v for v in row if isinstance(v, str))
+                assert not FLOOD_WORDS.search(texts), (table, FLOOD_WORDS.search(texts))
     cols = gpd.read_file(d / "build/area.gpkg", layer="exposure_buildings").columns
     assert "mmi_max" in cols
     assert "damage_class" in cols
