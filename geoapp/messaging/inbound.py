@@ -64,6 +64,7 @@ def contact_for(s: Session, phone: str, *, gateway: str, channel: str | None = N
 def receive(*, gateway: str, message_id: str, phone: str, body: str, channel: str | None = None) -> Received:
     """Handle one inbound SMS/WhatsApp message (inside its own write transaction); queue the answer."""
     key = message_key(gateway, message_id)
+    body = "".join(ch for ch in str(body or "") if ch >= " " or ch in "\n\t")[:5000]  # no NUL/control characters
     parsed = places.parser().parse(body)
     try:
         with write_transaction() as s:

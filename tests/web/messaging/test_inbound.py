@@ -124,6 +124,9 @@ def test_africastalking_secret_checked(live):
     assert r.status_code == 400
     assert "'id'" in r.json()["error"]["message"]
     assert rows(app, Report) == []
+    # Control characters (a NUL no database stores in text) are dropped, not a 500.
+    assert at_sms(url, "FLOOD\x00 60 kebon bawang rw 3\x07", "ctl-1").status_code == 200
+    assert rows(app, Report)[0].description == "FLOOD 60 kebon bawang rw 3"
 
 
 def test_twilio_sms_and_whatsapp_signed(live):
