@@ -1,9 +1,11 @@
-"""geoapp's own tasks: the area build."""
+"""geoapp's own tasks: the area build and big report imports."""
 
 from __future__ import annotations
 
 import hashlib
+import shutil
 import time
+import uuid
 from pathlib import Path
 
 from flask import current_app
@@ -65,3 +67,59 @@ def run_build(payload: dict, progress: Progress) -> dict:
         if sent is not None:
             done["alerts"] = sent
     return done
+
+
+def import_dir() -> Path:
+    """``IMPORT_DIR`` (default ``instance/imports``): uploads waiting for their import job (share it with workers)."""
+    configured = current_app.config.get("IMPORT_DIR")
+    folder = Path(configured) if configured else Path(current_app.instance_path) / "imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def queue_import(path: Path, *, name: str, user, category: str | None):
+    """A big report import as a job: the upload is kept in :func:`import_dir` until it runs; 202 and the job."""
+    from flask import jsonify, url_for
+
+    from . import get, submit
+
+    kept = import_dir() / f"{uuid.uuid4().hex}{Path(name).suffix[:16]}"
+    shutil.move(path, kept)
+    payload = {"path": str(kept), "name": name, "user": user.id if user is not None else None, "category": category}
+    try:
+        job_id = submit("report_import", payload, owner=user.id if user is not None else None)
+    except BaseException:
+        kept.unlink(missing_ok=True)
+        raise
+    state = get(job_id)
+    assert state is not None
+    body = {"import": {"status": "queued", "job": state.as_json()}}
+    resp = jsonify(body)
+    resp.status_code = 202
+    resp.headers["Location"] = url_for("jobs.show", job_id=job_id, _external=True)
+    return resp
+
+
+@task("report_import")
+def run_report_import(payload: dict, progress: Progress) -> dict:
+    """Import a kept upload as its user (all good rows, or none on a file-level error); the file is then removed."""
+    from .. import db
+    from ..models import User
+    from ..reports.store import import_path
+
+    path = Path(payload["path"])
+    user = db.session().get(User, payload["user"]) if payload.get("user") is not None else None
+    rows = 0
+
+    def read(n: int) -> None:
+        nonlocal rows
+        rows += n
+        progress(0.5, f"{rows} rows read")
+
+    try:
+        summary = import_path(path, name=payload["name"], user=user, category=payload.get("category"), progress=read)
+    finally:
+        path.unlink(missing_ok=True)
+    body = summary.as_json()
+    body["import"] = {"id": summary.import_id, "status": "done"}
+    return body

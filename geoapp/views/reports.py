@@ -148,6 +148,10 @@ def import_file():
     with tempfile.TemporaryDirectory(prefix="geoapp-import-") as tmp:
         path = Path(tmp) / "upload"
         upload.save(path)
+        if path.stat().st_size > int(current_app.config.get("IMPORT_JOB_MIN_BYTES", 5 * 1024 * 1024)):
+            from geoapp.jobs.tasks import queue_import  # a big file: 202 and a job (GET /api/jobs/<id>)
+
+            return queue_import(path, name=Path(upload.filename).name, user=user, category=request.form.get("category"))
         summary = import_path(
             path, name=Path(upload.filename).name, user=user, category=request.form.get("category") or None
         )
