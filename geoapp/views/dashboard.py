@@ -12,6 +12,7 @@ from layers.publish.export import neutralise_formulas
 from .. import access
 from ..area import build_path, current_area
 from ..errors import APIError
+from .scenarios import built_view
 
 bp = Blueprint("dashboard", __name__)
 
@@ -40,7 +41,7 @@ def _count_reports():
 
 
 def _figures() -> dict:
-    area = current_area()
+    area = built_view(current_area())  # a scenario added from the web shows once built
     boundary = request.args.get("boundary") or None
     scenario = request.args.get("scenario") or None
     if boundary is not None and boundary not in [b.id for b in area.boundaries]:
@@ -56,7 +57,7 @@ def _figures() -> dict:
 @bp.get("/dashboard")
 def index() -> str:
     figures = _figures()
-    area = current_area()
+    area = built_view(current_area())
     return render_template("dashboard.html", title=area.title, area=area, d=figures, shown=RANKING_ROWS_SHOWN)
 
 

@@ -12,6 +12,7 @@ once and the OGC API and exports with the build queued then; its file is kept.
 
 from __future__ import annotations
 
+import copy
 import functools
 import tempfile
 from pathlib import Path
@@ -20,6 +21,7 @@ from flask import Blueprint, current_app, jsonify, redirect, render_template, re
 from flask_wtf.csrf import generate_csrf
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from layers.area import Area
 from layers.errors import ConflictError, InvalidInputError, NotFoundError
 from layers.hazard import upload, uploaded
 from layers.publish.geopackage import read_metadata
@@ -253,3 +255,18 @@ def map_scenarios(config: dict) -> dict:
     if user is not None and user.role in ROLES:
         config.setdefault("urls", {})["add_scenario"] = url_for("scenarios.page")
     return config
+
+
+def built_view(area: Area) -> Area:
+    """``area`` as its build shows it: a scenario added from the web joins once a build holds it, so pages never
+    show an empty column of zeros for a scenario still building (scenarios of area.toml are left as they are)."""
+    built = _built_ids()
+    web = {e.get("id") for e in uploaded.read_entries(area.root)}
+    if not built or not web:
+        return area
+    waiting = {h.id for h in area.hazards if h.id in web and h.id not in built}
+    if not waiting:
+        return area
+    view = copy.copy(area)  # shares the cached layers; only the scenario list differs
+    view.hazards = [h for h in area.hazards if h.id not in waiting]
+    return view

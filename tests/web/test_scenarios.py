@@ -256,6 +256,20 @@ def test_rename_then_retire(live):
     assert 'status = "retired"' in (live.folder / "scenarios.toml").read_text()
 
 
+def test_a_scenario_still_building_is_not_shown_yet(live, tmp_path):
+    """Listed but not built (its job still queued): no empty column on the dashboard, not in the map's switch."""
+    from layers.area import load_area
+    from layers.hazard import upload as core
+
+    flood, _ = split_flood(tmp_path / "later.tif")
+    entry, _ = core.add_scenario(load_area(live.folder), flood, filename="later.tif", title="Later flood")
+    got = live.client.get(f"/api/scenarios/{entry['id']}", headers=bearer(live.token)).get_json()
+    assert got["status"] == "queued"
+    assert entry["id"] not in live.client.get("/dashboard").get_data(as_text=True)
+    assert "Later flood" not in live.client.get("/").get_data(as_text=True)
+    assert "current" in live.client.get("/dashboard").get_data(as_text=True)
+
+
 # -- validation: each problem is a 4xx naming the field ---------------------------------------------
 
 
