@@ -12,6 +12,7 @@ from layers.publish.export import neutralise_formulas
 from .. import access
 from ..area import build_path, current_area
 from ..errors import APIError
+from ..filestamp import file_stamp
 from .scenarios import built_view
 
 bp = Blueprint("dashboard", __name__)
@@ -22,7 +23,7 @@ RANKING_ROWS_SHOWN = 100
 def _built() -> BuiltLayers:
     """The build's layers the caller may see, re-read when the file changes (one cache entry per area)."""
     path = build_path()
-    stamp = path.stat().st_mtime if path.exists() else None
+    stamp = file_stamp(path)  # a swapped-in build is a new file: re-read it, in every process
     per_area = current_app.extensions.setdefault("geoapp.dashboard", {})
     cached = per_area.get(str(path))
     if cached is None or cached[0] != stamp:

@@ -18,6 +18,7 @@ from layers.publish.webmap import dumps, page_config
 
 from .. import access, i18n
 from ..area import build_path, current_area
+from ..filestamp import stamp_text
 from .scenarios import map_scenarios
 from .tiles import map_data, reports_index
 
@@ -76,7 +77,7 @@ def standalone() -> Response:
     name = f"{current_area().name}-map.html"
     lang = i18n.current_language()
     built = build_path()
-    stamp = int(built.stat().st_mtime) if built.exists() else 0
+    stamp = stamp_text(built)  # the file's version: two builds within a second differ
     key = f"{zlib.crc32(str(built).encode()):08x}-{stamp}-{lang}-{access.clearance_key()}"  # per level
     cached = Path(current_app.instance_path) / "maps" / f"{current_area().name}-{key}.html"
     if not cached.exists():  # a few seconds for a whole build: made once per build and language

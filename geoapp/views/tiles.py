@@ -22,6 +22,7 @@ from layers.publish.webmap import reports_index as public_reports_index
 from .. import access
 from ..area import build_path, current_area
 from ..errors import APIError
+from ..filestamp import file_stamp
 
 bp = Blueprint("tiles", __name__, url_prefix="/map")
 
@@ -39,7 +40,7 @@ _MAP_DATA: dict[tuple, MapData] = {}
 def map_data() -> MapData:
     """The area's map layers, re-read when the built GeoPackage changes."""
     path = build_path()
-    key = (str(current_area().toml_path), str(path), path.stat().st_mtime if path.exists() else None)  # per area
+    key = (str(current_area().toml_path), str(path), file_stamp(path))  # per area and build file version
     with _TILE_LOCK:
         if key not in _MAP_DATA:
             if len(_MAP_DATA) >= 8:  # a few areas, each with its build
