@@ -29,6 +29,10 @@ DASHBOARD_ROWS = 50
 
 def dashboard_figures() -> dict:
     """For the dashboard: whether messages are on, and subscribers per neighbourhood (the most first)."""
+    from flask import request
+    from flask_wtf.csrf import generate_csrf
+
+    from geoapp.auth import current_user
     from geoapp.i18n import current_language
 
     from .alerts import subscriber_counts
@@ -37,11 +41,18 @@ def dashboard_figures() -> dict:
 
     enabled = bool(configured())
     rows = subscriber_counts() if enabled else []
+    user = current_user()
+    can_alert = enabled and bool(rows) and user is not None and user.role in ("planner", "admin")
+    sent = request.args.get("alert_sent", "")
     return {
         "enabled": enabled,
         "neighbourhoods": rows[:DASHBOARD_ROWS],
+        "all": rows,
         "total": sum(r["subscribers"] for r in rows),
         "t": dashboard_strings(current_language()),
+        "can_alert": can_alert,
+        "csrf": generate_csrf() if can_alert else "",
+        "sent": int(sent) if sent.isdigit() else None,
     }
 
 

@@ -26,6 +26,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "dash_caption": "Alert subscribers per neighbourhood",
         "dash_neighbourhood": "Neighbourhood",
         "dash_subscribers": "Subscribers",
+        "dash_send": "Send a flood alert",
+        "dash_shelter": "Nearest safe shelter (optional)",
+        "dash_sent": "Alert queued for {n} subscribers.",
         "flood_alert": "FLOOD ALERT",
         "flood_todo": "Move to higher ground now.",
         "ussd_menu": "Report\n{options}",
@@ -54,6 +57,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "dash_caption": "Abonnes aux alertes par quartier",
         "dash_neighbourhood": "Quartier",
         "dash_subscribers": "Abonnes",
+        "dash_send": "Envoyer une alerte inondation",
+        "dash_shelter": "Abri sur le plus proche (facultatif)",
+        "dash_sent": "Alerte en file pour {n} abonnes.",
         "flood_alert": "ALERTE INONDATION",
         "flood_todo": "Montez en hauteur maintenant.",
     },
@@ -75,6 +81,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "dash_caption": "Waliojiunga na tahadhari kwa kila mtaa",
         "dash_neighbourhood": "Mtaa",
         "dash_subscribers": "Waliojiunga",
+        "dash_send": "Tuma tahadhari ya mafuriko",
+        "dash_shelter": "Makazi salama ya karibu (si lazima)",
+        "dash_sent": "Tahadhari imepangwa kwa waliojiunga {n}.",
         "flood_alert": "TAHADHARI YA MAFURIKO",
         "flood_todo": "Hamia sehemu ya juu sasa.",
     },
@@ -96,6 +105,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "dash_caption": "Pelanggan peringatan per wilayah",
         "dash_neighbourhood": "Wilayah",
         "dash_subscribers": "Pelanggan",
+        "dash_send": "Kirim peringatan banjir",
+        "dash_shelter": "Posko aman terdekat (opsional)",
+        "dash_sent": "Peringatan dijadwalkan untuk {n} pelanggan.",
         "flood_alert": "PERINGATAN BANJIR",
         "flood_todo": "Segera mengungsi ke tempat tinggi.",
     },
@@ -125,8 +137,20 @@ def fit(template_key: str, language: str | None, *, shrink: tuple[str, ...], **v
     return out[:SMS_LIMIT]
 
 
-DASHBOARD_KEYS = ("dash_title", "dash_off", "dash_none", "dash_caption", "dash_neighbourhood", "dash_subscribers")
+DASHBOARD_KEYS = (
+    "dash_title",
+    "dash_off",
+    "dash_none",
+    "dash_caption",
+    "dash_neighbourhood",
+    "dash_subscribers",
+    "dash_send",
+    "dash_shelter",
+)
 
 
 def dashboard_strings(language: str | None) -> dict[str, str]:
-    return {k.removeprefix("dash_"): text(language, k) for k in DASHBOARD_KEYS}
+    out = {k.removeprefix("dash_"): text(language, k) for k in DASHBOARD_KEYS}
+    lang = language if language in TEXTS else "en"
+    out["sent"] = TEXTS[lang].get("dash_sent", TEXTS["en"]["dash_sent"])  # filled in by the template
+    return out

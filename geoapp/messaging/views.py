@@ -20,7 +20,7 @@ Staff: ``GET /api/messages/status`` (who is configured), ``GET/POST /api/message
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, jsonify, redirect, request, url_for
 from sqlalchemy import select, update
 
 from geoapp import auth, db
@@ -264,6 +264,26 @@ def send_alert():
         key=str(body["key"]) if body.get("key") else None,
     )
     return jsonify(done), 202
+
+
+@bp.post("/alerts/form")
+@auth.require("view_exact")
+def send_alert_form():
+    """The dashboard's alert form (a planner's session, CSRF-checked): one neighbourhood with subscribers."""
+    settings.require_any()
+    user = auth.current_user()
+    if user is None or user.role not in ("planner", "admin"):
+        raise APIError(403, "forbidden", "only planners send alerts")
+    unit = request.form.get("unit", "")
+    by_key = {f"{r['boundary']}|{r['area_id']}": r for r in alerts.subscriber_counts()}
+    if unit not in by_key:
+        raise InvalidInputError("unit: choose a neighbourhood with subscribers from the list")
+    shelter = (request.form.get("shelter") or "").strip()[:100] or None
+    row = by_key[unit]
+    done = alerts.planner_alert(
+        boundary=row["boundary"], area_id=row["area_id"], name=row["name"], shelter=shelter, user_id=user.id, key=None
+    )
+    return redirect(url_for("dashboard.index", alert_sent=done["messages"]) + "#h-messages", code=303)
 
 
 @bp.get("/log")

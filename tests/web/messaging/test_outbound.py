@@ -319,3 +319,42 @@ def test_sent_through_the_job_queue(live):
     job = wait_until(finished)[0]
     assert job.result["status"] == "sent"
     assert [o.status for o in rows(app, Outbound)] == ["sent"]
+
+
+def test_planner_alert_from_the_dashboard(live, make_user):
+    """A planner logged in sends an alert with the dashboard's form (session + CSRF token)."""
+    import re
+
+    url, app, gw = live
+    at_sms(url, "JOIN kampung melayu rw 04", "d-a", A)
+    at_sms(url, "DAFTAR kampung melayu rw 04", "d-b", B)
+    wait_until(lambda: len(gw.sent()) == 2)
+    make_user(app, "planner", "plan", password="plan-pw-123")
+    web = requests.Session()
+    login = web.get(f"{url}/login", timeout=30).text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', login).group(1)
+    login_form = {"name": "plan", "password": "plan-pw-123", "csrf_token": token, "next": "/dashboard"}
+    assert web.post(f"{url}/login", data=login_form, timeout=60).status_code == 200
+    page = web.get(f"{url}/dashboard", timeout=60).text
+    form = re.search(r'<form method="post" action="([^"]+)"[^>]*id="alert-form">(.*?)</form>', page, re.S)
+    assert form is not None
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form.group(2)).group(1)
+    unit = re.search(r'<option value="([^"]+)">KAMPUNG MELAYU RW 04 \(2\)</option>', form.group(2)).group(1)
+    assert web.post(url + form.group(1), data={"unit": unit}, timeout=30).status_code == 400  # no CSRF token
+    r = web.post(url + form.group(1), data={"unit": unit, "shelter": "SDN 05", "csrf_token": token}, timeout=60)
+    assert r.status_code == 200  # followed the redirect back to the dashboard
+    assert "Alert queued for 2 subscribers." in r.text
+    wait_until(lambda: len(gw.sent()) == 4)
+    alerts = [
+        s["form"]["message"]
+        for s in gw.sent()
+        if "ALERT" in s["form"]["message"] or "PERINGATAN" in s["form"]["message"]
+    ]
+    assert sorted(alerts) == sorted(
+        [
+            "FLOOD ALERT KAMPUNG MELAYU RW 04: Move to higher ground now. Shelter: SDN 05",
+            "PERINGATAN BANJIR KAMPUNG MELAYU RW 04: Segera mengungsi ke tempat tinggi. Posko: SDN 05",
+        ]
+    )
+    # Anonymous visitors and volunteers see the counts but no form.
+    assert 'id="alert-form"' not in requests.get(f"{url}/dashboard", timeout=60).text
