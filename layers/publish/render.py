@@ -23,7 +23,7 @@ from rasterio.warp import calculate_default_transform, reproject, transform_boun
 from layers.errors import InvalidInputError
 from layers.hazard.classes import NOT_AFFECTED, ClassScheme
 from layers.io.rasters import open_raster
-from layers.publish.styles import depth_colours
+from layers.publish.styles import hazard_colours
 
 WEB_MERCATOR = "EPSG:3857"
 
@@ -44,9 +44,11 @@ class Overlay:
         return [[s, w], [n, e]]
 
 
-def legend(classes: ClassScheme, *, units: str = "m") -> list[dict]:
-    """One entry per class, least severe first: ``name``, ``label`` (e.g. "0.1–0.7 m"), ``colour``, bounds."""
-    colours = depth_colours(len(classes.names))
+def legend(classes: ClassScheme, *, units: str = "m", measure: str = "depth") -> list[dict]:
+    """One entry per class, least severe first: ``name``, ``label`` (e.g. "0.1–0.7 m"), ``colour``, bounds.
+
+    ``measure`` is the hazard kind's (layers/hazard/kinds): blues for depths, purples for the others."""
+    colours = hazard_colours(len(classes.names), measure)
     out = []
     for c, colour in zip(classes.classes, colours, strict=False):
         if classes.kind == "text":
@@ -74,6 +76,7 @@ def hazard_overlay(
     units: str = "m",
     max_size: int = 1600,
     opacity: float = 0.75,
+    measure: str = "depth",
 ) -> Overlay:
     """Render a hazard raster, or vector zones classified by ``field``, as a class-coloured PNG.
 
@@ -90,7 +93,11 @@ def hazard_overlay(
         index, transform = _vector_classes(path, classes, field=field, layer=layer, max_size=max_size)
     h, w = index.shape
     return Overlay(
-        _png(index, len(classes.names), opacity), _bounds(transform, w, h), legend(classes, units=units), w, h
+        _png(index, len(classes.names), opacity, measure),
+        _bounds(transform, w, h),
+        legend(classes, units=units, measure=measure),
+        w,
+        h,
     )
 
 
@@ -168,10 +175,10 @@ def _vector_classes(path: Path, classes: ClassScheme, *, field: str, layer: str 
     return index, transform
 
 
-def _png(index: np.ndarray, n_classes: int, opacity: float) -> bytes:
+def _png(index: np.ndarray, n_classes: int, opacity: float, measure: str = "depth") -> bytes:
     """Palette PNG: entry 0 transparent, entry i+1 the colour of class i."""
     palette = [0, 0, 0]
-    for colour in depth_colours(n_classes):
+    for colour in hazard_colours(n_classes, measure):
         palette += [int(colour[i : i + 2], 16) for i in (1, 3, 5)]
     image = Image.fromarray((index.astype(np.int16) + 1).astype(np.uint8), mode="P")
     image.putpalette(palette)

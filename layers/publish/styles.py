@@ -65,6 +65,16 @@ def depth_colours(n: int) -> list[str]:
     return _pick(DEPTH_RAMP, n)
 
 
+# Hazards that are not water (shaking, ash, wind, zones): ColorBrewer's Purples, so they never look like water
+# and stay apart from the YlOrRd exposure classes drawn over them.
+HAZARD_RAMP = ["#dadaeb", "#bcbddc", "#9e9ac8", "#807dba", "#6a51a3", "#54278f", "#3f007d"]
+
+
+def hazard_colours(n: int, measure: str = "depth") -> list[str]:
+    """``n`` overlay colours, light to dark: blues for depths, purples for every other kind of hazard."""
+    return depth_colours(n) if measure == "depth" else _pick(HAZARD_RAMP, n)
+
+
 def category_colour(category: str | None) -> str:
     return CATEGORY_COLOURS.get(category or "", OTHER_CATEGORY_COLOUR)
 

@@ -22,7 +22,7 @@ import pyogrio
 
 from layers.area import Area, HazardSpec
 from layers.errors import InvalidInputError, NotFoundError
-from layers.hazard.kinds import foreign_columns
+from layers.hazard.kinds import foreign_columns, get_kind
 from layers.publish.maplayers import (
     CATALOGUE,
     COMBINED,
@@ -234,12 +234,15 @@ def reports_index(reports: gpd.GeoDataFrame) -> TileIndex:
 
 def scenario_overlay(spec: HazardSpec) -> Overlay:
     """The rendered overlay of a hazard scenario, cached while its file is unchanged."""
-    return _overlay(spec.path, spec.path.stat().st_mtime, spec.classes, spec.field, spec.layer, spec.units)
+    measure = get_kind(spec.hazard_kind).measure  # blues for water, purples for the other hazards
+    return _overlay(spec.path, spec.path.stat().st_mtime, spec.classes, spec.field, spec.layer, spec.units, measure)
 
 
 @lru_cache(maxsize=16)
-def _overlay(path: Path, _mtime: float, classes, field: str | None, layer: str | None, units: str) -> Overlay:
-    return hazard_overlay(path, classes, field=field, layer=layer, units=units)
+def _overlay(
+    path: Path, _mtime: float, classes, field: str | None, layer: str | None, units: str, measure: str = "depth"
+) -> Overlay:
+    return hazard_overlay(path, classes, field=field, layer=layer, units=units, measure=measure)
 
 
 def page_config(
@@ -264,7 +267,8 @@ def page_config(
     for spec in hazards:
         overlay = None
         if spec.kind == "raster":
-            bounds, key = overlay_bounds(spec.path), legend(spec.classes, units=spec.units)
+            measure = get_kind(spec.hazard_kind).measure
+            bounds, key = overlay_bounds(spec.path), legend(spec.classes, units=spec.units, measure=measure)
         else:
             overlay = scenario_overlay(spec)
             bounds, key = overlay.bounds, overlay.legend
