@@ -126,7 +126,7 @@ def browser_case(built: Path, runs: int) -> dict:
     m.save(str(peer_html))
     peer_build_s = time.perf_counter() - t0
     # folium loads Leaflet, jQuery and Bootstrap from CDNs: serve the vendored Leaflet instead, drop the rest.
-    vendor = ROOT / "geoapp" / "static" / "map" / "vendor" / "leaflet"
+    vendor = ROOT / "layers" / "publish" / "assets" / "vendor" / "leaflet"
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
