@@ -57,11 +57,12 @@ def _stamp(path):
 
 @pytest.mark.slow
 def test_a_worker_killed_mid_build_leaves_the_old_build_and_a_failed_job_then_a_retry_succeeds(
-    tmp_path, db, redis_url, queue_name, procs, make_user
+    tmp_path, sqlite_db, redis_url, queue_name, procs, make_user
 ):
+    # SQLite only: the job state's storage on PostGIS is covered by test_jobs and test_worker; a build is slow.
     area = tiny_area(tmp_path / "tiny")
     out = area / "build" / "area.gpkg"
-    cfg = config(tmp_path, db, REDIS_URL=redis_url, JOB_QUEUE=queue_name, AREA=str(area), BUILD=str(out))
+    cfg = config(tmp_path, sqlite_db, REDIS_URL=redis_url, JOB_QUEUE=queue_name, AREA=str(area), BUILD=str(out))
     app = create_app(cfg)
     _, admin = make_user(app, "admin")
     _, planner = make_user(app, "planner")

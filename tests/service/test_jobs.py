@@ -160,3 +160,18 @@ def test_an_inner_lock_keeps_jobs_apart_whatever_lock_they_were_given(tmp_path, 
     spans = sorted((r["start"], r["end"]) for r in read_log(log))
     assert len(spans) == 3
     assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False)), spans
+
+
+def test_a_job_left_queued_by_a_stopped_process_is_run_by_another(tmp_path, db):
+    """Without Redis: a server process queued a job and stopped before running it; a live one's sweeper runs it."""
+    log = tmp_path / "log.jsonl"
+    app = make_app(tmp_path, db, JOB_STALE_S=1.5)
+    engine = app.extensions["geoapp.db"]
+    job_id, _ = store.create(
+        engine, "test.record", {"log": str(log), "tag": "left"}, owner=None, lock=None, dedupe_key=None, delay_s=0
+    )  # in the table, in no process's pool
+    jobs.start(app)
+    with app.app_context():
+        state = wait_for(lambda: _done(job_id), what="the sweeper to run the left job")
+    assert state.status == "finished"
+    assert [r["tag"] for r in read_log(log)] == ["left"]
