@@ -170,11 +170,25 @@ def _service_paths() -> dict[str, dict]:
         "/conformance": _get("Conformance classes", "getConformance", _ok("Conformance classes.", json_html), f),
         "/api": _get("This document", "getAPI", _ok("OpenAPI 3.0", ["application/vnd.oai.openapi+json;version=3.0"])),
         "/collections": _get("Collections", "getCollections", _ok("The feature collections.", json_html), f),
+        "/tileMatrixSets": _get("Tile matrix sets", "getTileMatrixSets", _ok("WebMercatorQuad.", ["application/json"])),
+        "/tileMatrixSets/{tileMatrixSetId}": _get(
+            "A tile matrix set",
+            "getTileMatrixSet",
+            _ok("The tile matrix set definition.", ["application/json"]),
+            [
+                {
+                    "name": "tileMatrixSetId",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string", "enum": ["WebMercatorQuad"]},
+                }
+            ],
+        ),
     }
 
 
 def _collection_paths(name: str, info: LayerInfo, crs_list: list[str]) -> dict[str, dict]:
-    """The four paths of one collection: about, queryables, items, one item."""
+    """The paths of one collection: about, queryables, items, one item, and its vector tiles."""
     params = [
         _ref("limit"),
         _ref("offset"),
@@ -228,4 +242,30 @@ def _collection_paths(name: str, info: LayerInfo, crs_list: list[str]) -> dict[s
             _ok("One feature.", geo_html),
             [_PARAMS["featureId"], _crs_param("crs", crs_list), _PARAMS["f"]],
         ),
+        f"{base}/tiles": _get(
+            f"Vector tilesets of {info.title}",
+            f"getTilesets_{name}",
+            _ok("The tileset list (OGC API – Tiles).", ["application/json"]),
+        ),
+        f"{base}/tiles/WebMercatorQuad": _get(
+            f"The WebMercatorQuad vector tileset of {info.title}",
+            f"getTileset_{name}",
+            _ok("The tileset, with its tile URL template.", ["application/json"]),
+        ),
+        f"{base}/tiles/WebMercatorQuad/{{tileMatrix}}/{{tileRow}}/{{tileCol}}": _get(
+            f"A vector tile of {info.title}",
+            f"getTile_{name}",
+            _ok("A Mapbox Vector Tile.", ["application/vnd.mapbox-vector-tile"]),
+            [_TILE_PARAMS[k] for k in ("tileMatrix", "tileRow", "tileCol")],
+        ),
     }
+
+
+_TILE_PARAMS = {
+    k: {"name": k, "in": "path", "required": True, "description": d, "schema": {"type": "integer", "minimum": 0}}
+    for k, d in (
+        ("tileMatrix", "Zoom level (0-22)."),
+        ("tileRow", "Row, from the north (XYZ's y)."),
+        ("tileCol", "Column, from the west (XYZ's x)."),
+    )
+}
