@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 # Size caps (the service may lower or raise them): the file as sent, and the cells of a raster.
 MAX_BYTES = 200 * 1024 * 1024
 MAX_PIXELS = 50_000_000
+STRIP_CELLS = 4_000_000  # cells read at a time when checking a raster's values
 RASTER_SUFFIXES = (".tif", ".tiff")
 VECTOR_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip")
 ACCEPTED = "a GeoTIFF (.tif) of depths, or zone polygons as GeoJSON, GeoPackage or a zipped Shapefile (.zip)"
@@ -210,6 +211,7 @@ def _check_raster(
 ) -> CheckedUpload:
     import rasterio
     from pyproj import CRS
+    from rasterio.windows import Window
 
     from layers.hazard.sources import _at_precision, grid_bounds
 
@@ -242,13 +244,20 @@ def _check_raster(
         bounds = grid_bounds(src.transform, src.height, src.width)
         wgs84, share = _overlap(bounds, crs, area, filename)
         scheme = _at_precision(scheme, np.dtype(src.dtypes[0]))
-        data = src.read(1, masked=True)
-    values = np.ma.filled(data.astype(np.float64), np.nan)
-    finite = values[np.isfinite(values)]
-    if not finite.size:
+        # Read in strips of rows: a big grid never sits in memory whole (a web worker checks it).
+        rows = max(1, STRIP_CELLS // max(src.width, 1))
+        lo, hi, counts = math.inf, -math.inf, np.zeros(len(scheme.names), dtype=np.int64)
+        for top in range(0, src.height, rows):
+            strip = src.read(1, window=Window(0, top, src.width, min(rows, src.height - top)), masked=True)
+            values = np.ma.filled(strip.astype(np.float64), np.nan)
+            finite = values[np.isfinite(values)]
+            if finite.size:
+                lo, hi = min(lo, float(finite.min())), max(hi, float(finite.max()))
+                counts += np.array(list(_count(scheme, scheme.classify(finite)).values()), dtype=np.int64)
+    if lo > hi:
         raise InvalidInputError(f"file: every cell of {filename} is nodata; it holds no hazard values")
-    value_range = (float(finite.min()), float(finite.max()))
-    per_class = _count(scheme, scheme.classify(finite))
+    value_range = (lo, hi)
+    per_class = {name: int(n) for name, n in zip(scheme.names, counts, strict=True)}
     _check_reaches(scheme, per_class, value_range, units, "cell")
     return CheckedUpload(
         path, "raster", scheme, units, hazard_kind, rates, crs.to_string(), wgs84, share, value_range, per_class

@@ -243,3 +243,16 @@ def test_titles_with_any_character_round_trip(area):
     title = 'Banjir "Jakarta" \\ 5 Des — π ✓ '
     uploaded.add_entry(area.root, {"id": "x", "title": uploaded.check_title(title), "file": "flood_current.tif"})
     assert uploaded.read_entries(area.root)[0]["title"] == title.strip()
+
+
+def test_strips_give_the_counts_of_the_whole_grid(area, tmp_path, monkeypatch):
+    """Values are read a strip of rows at a time: tiny strips (several per row band) count the same."""
+    values = np.random.default_rng(9).uniform(0, 3, (70, 90)).astype(np.float32)
+    values[5:9, :] = -9999.0
+    path = depth_raster(tmp_path / "d.tif", values)
+    whole = check(area, path)
+    monkeypatch.setattr(upload, "STRIP_CELLS", 100)  # one row per strip
+    stripped = check(area, path)
+    assert stripped.per_class == whole.per_class
+    assert stripped.value_range == whole.value_range
+    assert sum(whole.per_class.values()) == int(((values >= 0.1) & (values != -9999.0)).sum())
