@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 from flask import Blueprint, Response, current_app, render_template, request
 
@@ -69,5 +70,43 @@ def ranking_csv() -> Response:
     neutralise_formulas(figures["ranking"]).to_csv(buf, index=False, float_format="%.1f")
     name = f"{current_area().name}-{figures['boundary']}-{figures['ranking_scenario']}-ranking.csv"
     resp = Response(buf.getvalue(), mimetype="text/csv")
+    resp.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return resp
+
+
+ATLAS_PAGES_MAX = 30  # a web request renders at most this many neighbourhood pages; the CLI has no cap
+
+
+@bp.get("/dashboard/report.pdf")
+def report_pdf() -> Response:
+    """The printed impact report of the chosen scenario (``?atlas=1`` adds the neighbourhood pages)."""
+    import tempfile
+
+    from layers.publish.impact_report import impact_report
+
+    from ..i18n import current_language
+
+    figures = _figures()
+    area = current_area()
+    path = build_path()
+    if not path.exists():
+        raise APIError(409, "not_built", f"area '{area.name}' has no build yet: run `geoapp build` first")
+    atlas = request.args.get("atlas", "") in ("1", "true", "yes")
+    lang = current_language()
+    with tempfile.TemporaryDirectory(prefix="geoapp-report-") as tmp:
+        out = Path(tmp) / "report.pdf"
+        impact_report(
+            area,
+            _built(),  # the layers this caller may see
+            out,
+            scenario=figures["ranking_scenario"],
+            boundary=figures["boundary"],
+            lang=lang,
+            atlas=atlas,
+            atlas_limit=ATLAS_PAGES_MAX,
+        )
+        data = out.read_bytes()
+    name = f"{area.name}-{figures['ranking_scenario']}-{'atlas' if atlas else 'report'}-{lang}.pdf"
+    resp = Response(data, mimetype="application/pdf")
     resp.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return resp
