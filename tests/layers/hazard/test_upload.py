@@ -256,3 +256,19 @@ def test_strips_give_the_counts_of_the_whole_grid(area, tmp_path, monkeypatch):
     assert stripped.per_class == whole.per_class
     assert stripped.value_range == whole.value_range
     assert sum(whole.per_class.values()) == int(((values >= 0.1) & (values != -9999.0)).sum())
+
+
+def test_kind_gives_default_units_and_classes(area, tmp_path):
+    """A shakemap uploaded with kind=earthquake is classed by MMI without a class spec; unknown kinds are refused."""
+    from layers.hazard.kinds import get_kind
+
+    mmi = np.tile(np.linspace(5.0, 8.9, 30, dtype=np.float32), (30, 1))
+    path = depth_raster(tmp_path / "mmi.tif", mmi)
+    got = check(area, path, kind="earthquake")
+    scheme = get_kind("earthquake").scheme(None, units="mmi")
+    assert got.units == "mmi"
+    assert got.hazard_kind == "earthquake"
+    cls = scheme.classify(mmi.ravel())
+    assert got.per_class == {n: int((cls == i).sum()) for i, n in enumerate(scheme.names)}
+    with pytest.raises(InvalidInputError, match=r"^kind: .*unknown"):
+        check(area, path, kind="meteor")
