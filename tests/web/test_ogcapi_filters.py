@@ -215,3 +215,61 @@ def test_gdal_oapif_pages_with_the_shared_limit(app, client, built_area, tmp_pat
     assert len(set(fetches)) == pages
     assert len(fetches) <= pages + 1
     assert all(f"limit={limit}" in f for f in fetches)
+
+
+def test_field_reports_filter_sort_and_tiles_keep_the_public_view(tmp_path, built_area, make_user):
+    """Reports are filtered, sorted and tiled from the rows this caller may see: no name, blurred places."""
+    import uuid
+
+    import mapbox_vector_tile
+
+    from tests.helpers import bearer
+
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "t",
+            "BUILD": str(built_area),
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'r.db'}",
+            "ANON_RATE_LIMIT": "1000/hour",
+        }
+    )
+    client = app.test_client()
+    _, trusted = make_user(app, "volunteer", trusted=True)
+    exact = [(106.8201 + i * 0.003, -6.1899) for i in range(4)]
+    feats = [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": list(p)},
+            "properties": {
+                "id": str(uuid.uuid4()),
+                "category": "flooding_observed" if i % 2 else "blocked_drain",
+                "description": f"r{i}",
+                "observed_at": f"2025-02-0{i + 1}T08:00:00Z",
+                "reporter_name": "Siti",
+            },
+        }
+        for i, p in enumerate(exact)
+    ]
+    resp = client.post("/api/reports", json={"type": "FeatureCollection", "features": feats}, headers=bearer(trusted))
+    assert resp.status_code in (200, 201)
+    doc = client.get(
+        "/ogcapi/collections/field_reports/items",
+        query_string={"filter": "category = 'flooding_observed'", "sortby": "-observed_at"},
+    ).get_json()
+    assert [f["properties"]["description"] for f in doc["features"]] == ["r3", "r1"]
+    assert all("reporter_name" not in f["properties"] for f in doc["features"])
+    resp = client.get(
+        "/ogcapi/collections/field_reports/items",
+        query_string={"filter": "reporter_name = 'Siti'"},  # not a public queryable
+    )
+    assert resp.status_code == 400
+    z = 16
+    n = 2**z
+    x = int((exact[0][0] + 180) / 360 * n)
+    y = int((1 - np.arcsinh(np.tan(np.radians(exact[0][1]))) / np.pi) / 2 * n)
+    tile = mapbox_vector_tile.decode(
+        client.get(f"/ogcapi/collections/field_reports/tiles/WebMercatorQuad/{z}/{y}/{x}").data
+    )
+    props = [f["properties"] for layer in tile.values() for f in layer["features"]]
+    assert all("reporter_name" not in p for p in props)
