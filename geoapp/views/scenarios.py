@@ -24,6 +24,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from layers.area import Area
 from layers.errors import ConflictError, InvalidInputError, NotFoundError
 from layers.hazard import upload, uploaded
+from layers.hazard.kinds import kinds
 from layers.publish.geopackage import read_metadata
 
 from .. import auth, i18n
@@ -81,6 +82,7 @@ def page():
         api=url_for("scenarios.create"),
         map_url=url_for("riskmap.index"),
         strings=i18n.strings_for_js(),
+        kinds=list(kinds()),
     )
 
 

@@ -417,6 +417,8 @@ def test_upload_page_for_planners_with_csrf(fresh, make_user_module):
     page = c.get("/scenarios/new").get_data(as_text=True)
     assert 'name="file"' in page
     assert "scenarios.js" in page
+    assert '<option value="earthquake">' in page  # the hazard kinds to choose from
+    assert '<option value="flood" selected>' in page
     # a session POST without the CSRF token is refused before anything is read
     no_csrf = c.post("/api/scenarios", data={"title": "x"}, content_type="multipart/form-data")
     assert no_csrf.status_code == 400
