@@ -181,19 +181,14 @@ def main() -> None:
     record: dict = {"buildings": n, "raster": size, "chunk_rows": args.chunk_rows, "load_before": load_average()}
     print(f"\n== {n:,} buildings over a {size:,}² raster (2 m), chunks of {args.chunk_rows:,} ==")
     print(f"load average before: {record['load_before']} (2 cores, shared with other jobs)")
+    # Each figure is recorded as soon as it is measured (a long run stopped half-way keeps what it measured).
     record["exposure"] = measured(exp + chunk)
     print(_line("exposure, chunked", record["exposure"]))
-    same = {}
-    if n <= args.in_memory_max:
-        record["exposure_in_memory"] = measured(exp)
-        print(_line("exposure, in memory (peer)", record["exposure_in_memory"]))
-        same["exposure"] = _json_of(exp + chunk) == _json_of(exp) if n <= 200_000 else None
+    _record(record)
     if not args.skip_precarity:
         record["precarity"] = measured(pre + chunk)
         print(_line("precarity, chunked", record["precarity"]))
-        if n <= args.in_memory_max:
-            record["precarity_in_memory"] = measured(pre)
-            print(_line("precarity, in memory (peer)", record["precarity_in_memory"]))
+        _record(record)
     if args.workers:
         record["dask"] = _workers(exp + chunk)
         one, two = record["dask"]["1"], record["dask"]["2"]
@@ -201,15 +196,29 @@ def main() -> None:
             f"Dask, 1 worker {one:.1f} s, 2 workers {two:.1f} s wall: {one / two:.2f}x "
             "(each worker a process with one thread)"
         )
-    record["load_after"] = load_average()
-    record["same_answers"] = same
-    record["when"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+        _record(record)
+    if n <= args.in_memory_max:
+        record["exposure_in_memory"] = measured(exp)
+        print(_line("exposure, in memory (peer)", record["exposure_in_memory"]))
+        _record(record)
+        if not args.skip_precarity:
+            record["precarity_in_memory"] = measured(pre)
+            print(_line("precarity, in memory (peer)", record["precarity_in_memory"]))
+            _record(record)
     print(f"load average after: {record['load_after']}")
+    print(f"recorded in {RESULTS.relative_to(ROOT)}; `python scripts/readme_performance.py` updates the README")
+
+
+def _record(record: dict) -> None:
+    """Add (or replace) this size's figures in ``benchmarks/results/scale.json``."""
+    from benchmarks.measure import load_average
+
+    record["load_after"] = load_average()
+    record["when"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    results[f"{n}"] = record
+    results[f"{record['buildings']}"] = record
     RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
-    print(f"recorded in {RESULTS.relative_to(ROOT)}; `python scripts/readme_performance.py` updates the README")
 
 
 def _line(what: str, m: dict) -> str:
