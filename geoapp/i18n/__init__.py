@@ -72,7 +72,7 @@ def _kinds_here() -> list[str]:
 
     try:
         return [h.hazard_kind for h in current_area().hazards]
-    except Exception:  # no area configured or readable (a bare app): the flood words
+    except (LookupError, RuntimeError, ValueError, OSError):  # no area (a bare app) or none readable: flood words
         return []
 
 
