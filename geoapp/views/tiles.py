@@ -133,7 +133,8 @@ def hazard_cog(scenario: str) -> Response:
     from layers.publish.hazard_tiles import COG_MEDIA_TYPE, write_cog
 
     spec = _hazard_raster(scenario)
-    folder = Path(current_app.instance_path) / "hazard_cog"
+    exports = current_app.config.get("EXPORT_DIR") or Path(current_app.instance_path) / "exports"
+    folder = Path(exports) / "hazard_cog"
     out = folder / f"{spec.id}-{spec.path.stat().st_mtime_ns}.tif"
     if not out.exists():
         write_cog(spec.path, out)

@@ -52,6 +52,7 @@ def app(built_area, tmp_path_factory):
             "BUILD": str(built_area),
             "DATABASE_URL": f"sqlite:///{tmp / 'reports.db'}",
             "ANON_RATE_LIMIT": "100000/hour",
+            "EXPORT_DIR": str(tmp / "exports"),  # the COG is written there once per hazard file version
         }
     )
 
