@@ -131,6 +131,13 @@ def test_itb_test_grid():
         assert p["fatalities_by_class"]["itb"][name] == pytest.approx(dead, rel=1e-9)
     assert p["fatalities"]["itb"] == pytest.approx(expected_dead, abs=1e-3)
     assert p["displaced"] == pytest.approx(expected_displaced, abs=1e-2)
+    # InaSAFE 2.2's own figures for this grid (safe/engine/test_engine.py, test_ITB_earthquake_fatality_estimation):
+    # population 85,424,650 and ITB deaths per MMI level V-IX, total rounded to 40,900.
+    assert p["total"] == 85424650.0
+    inasafe = {"V": 31.8937368131, "VI": 2539.26369372, "VII": 1688.72362573, "VIII": 17174.9261705, "IX": 19436.834531}
+    for name, dead in inasafe.items():
+        assert p["fatalities_by_class"]["itb"][name] == pytest.approx(dead, rel=1e-9)
+    assert 100 * math.ceil(p["fatalities"]["itb"] / 100) == 40900  # InaSAFE's population_rounding
     assert p["by_class"]["VI"] > 0
     assert p["by_class"]["VII"] > 0
 
