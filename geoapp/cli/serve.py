@@ -52,6 +52,9 @@ def _after_fork(app: Flask) -> None:
     from ..jobs import rqueue
 
     rqueue.connection.cache_clear()
+    from .. import jobs
+
+    jobs.start(app)  # without Redis: this process's job threads, and the sweeper that resumes left jobs
 
 
 def _gunicorn(app: Flask, host: str, port: int, options: dict) -> None:
@@ -130,6 +133,9 @@ def _run(
     from waitress import serve as waitress_serve
 
     warm(app)
+    from .. import jobs
+
+    jobs.start(app)
     click.echo(f"Serving {app.config['AREA']} on http://{host}:{port}/ (waitress, one process)")
     waitress_serve(
         app,
