@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import time
 import warnings
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -176,6 +177,7 @@ def build_area(
     metadata.update(ran)
     if on_step is not None:
         on_step(len(steps) / (len(steps) + 1), "write")
+    _remove_leftovers(out)
     fd, name = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=".tmp.gpkg", dir=out.parent)
     os.close(fd)
     tmp = Path(name)
@@ -185,3 +187,17 @@ def build_area(
     finally:
         tmp.unlink(missing_ok=True)
     return out
+
+
+LEFTOVER_S = 3600  # a temporary build file untouched this long was left by a killed build (a live one keeps writing)
+
+
+def _remove_leftovers(out: Path) -> None:
+    """Delete the temporary files of builds of ``out`` that were killed mid-write (SIGKILL skips their cleanup)."""
+    now = time.time()
+    for tmp in out.parent.glob(f".{out.stem}.*.tmp.gpkg*"):  # with GDAL's -journal / -wal companions
+        try:
+            if now - tmp.stat().st_mtime > LEFTOVER_S:
+                tmp.unlink()
+        except OSError:  # removed by another build meanwhile
+            pass
