@@ -96,7 +96,11 @@ def submit(
             store.delete(_engine(), job_id)
             raise
     if new:
-        current_app.extensions["geoapp.jobs"].enqueue(job_id, delay_s)
+        try:
+            current_app.extensions["geoapp.jobs"].enqueue(job_id, delay_s)
+        except Exception as exc:  # e.g. Redis down: the row must not wait for ever as "queued"
+            store.fail(_engine(), job_id, f"could not queue the job: {exc}")
+            raise
     return job_id
 
 

@@ -161,3 +161,9 @@ def wait_for(check: Callable[[], object], timeout: float = 40, what: str = "cond
 
 def make_app(tmp_path: Path, db: dict, **extra):
     return create_app(config(tmp_path, db, **extra))
+
+
+@pytest.fixture
+def free_redis_port() -> int:
+    """A loopback port nothing listens on."""
+    return free_port()

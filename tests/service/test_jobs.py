@@ -175,3 +175,13 @@ def test_a_job_left_queued_by_a_stopped_process_is_run_by_another(tmp_path, db):
         state = wait_for(lambda: _done(job_id), what="the sweeper to run the left job")
     assert state.status == "finished"
     assert [r["tag"] for r in read_log(log)] == ["left"]
+
+
+def test_a_job_that_cannot_be_queued_is_failed_not_left_queued(tmp_path, sqlite_db, free_redis_port):
+    app = make_app(tmp_path, sqlite_db, REDIS_URL=f"redis://127.0.0.1:{free_redis_port}/0")  # nothing listens
+    with app.app_context():
+        with pytest.raises(Exception, match="(?i)connect"):
+            jobs.submit("test.record", {})
+        (state,) = jobs.recent()
+    assert state.status == "failed"
+    assert state.error.startswith("could not queue the job:")
