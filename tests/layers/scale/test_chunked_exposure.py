@@ -116,3 +116,17 @@ def test_ids_do_not_depend_on_batches(tmp_path, rows):
     whole = buildings_from_file(path, crs=CRS)["building_id"].tolist()
     streamed = [i for _, b in building_source(path, crs=CRS).batches(rows) for i in b["building_id"]]
     assert streamed == whole == list(range(1, 9))
+
+
+def test_open_buildings_csv_streams_like_the_whole_file(tmp_path):
+    """A Google Open Buildings CSV (see tests/layers/io/test_datasets.py) in batches of 37 rows."""
+    from tests.layers.io.test_datasets import _google_csv
+
+    path = tmp_path / "open_buildings.csv"
+    _google_csv(path)
+    hazard = open_hazard(str(SAMPLE_AREA / "flood_current.tif"), classes="low:0.1-0.7,medium:0.7-1.5,high:1.5-")
+    whole = exposure(hazard, buildings=buildings_from_file(path, crs=CRS), crs=CRS)
+    src = building_source(path, crs=CRS)
+    assert src.dataset == "google"
+    chunked = exposure_chunked(hazard, (b for _, b in src.batches(37)), crs=CRS)
+    _same(whole, chunked)
