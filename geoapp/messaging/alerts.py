@@ -17,7 +17,7 @@ from geoapp import area as areas
 from geoapp.messaging import outbox, places
 from geoapp.messaging.models import Alert, Contact, Subscription
 from geoapp.messaging.settings import configured
-from geoapp.messaging.texts import fit, text
+from geoapp.messaging.texts import fit, kind_text
 from geoapp.models import utcnow
 from geoapp.reports.store import write_transaction
 from layers.evacuation.alert_targets import alert_targets
@@ -27,14 +27,40 @@ def _key(*parts) -> str:
     return hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).hexdigest()
 
 
-def alert_body(language: str | None, *, where: str, shelter: str | None, shelter_m: float | None = None) -> str:
-    what, todo = text(language, "flood_alert"), text(language, "flood_todo")
+def alert_body(
+    language: str | None,
+    *,
+    where: str,
+    shelter: str | None,
+    shelter_m: float | None = None,
+    kind: str | None = "flood",
+) -> str:
+    """One alert SMS in the words of the hazard ``kind``: what, where, what to do, where to go."""
+    what, todo = kind_text(language, "alert_what", kind), kind_text(language, "alert_todo", kind)
     if shelter:
+        to = kind_text(language, "alert_to", kind, fallback="")
         far = f" {shelter_m / 1000:.1f}km" if shelter_m is not None and shelter_m == shelter_m else ""
         return fit(
-            "alert", language, shrink=("where", "shelter"), what=what, where=where, todo=todo, shelter=f"{shelter}{far}"
+            "alert",
+            language,
+            shrink=("where", "shelter"),
+            what=what,
+            where=where,
+            todo=todo,
+            to=to,
+            shelter=f"{shelter}{far}",
         )
     return fit("alert_no_shelter", language, shrink=("where",), what=what, where=where, todo=todo)
+
+
+def _area_kind(scenario: str | None = None) -> str:
+    """The hazard kind of ``scenario`` of the served area (its first scenario when None; flood without one)."""
+    from layers.errors import MissingInputError
+
+    try:
+        return areas.current_area().hazard(scenario).hazard_kind or "flood"
+    except MissingInputError:
+        return "flood"
 
 
 def send_area_alerts(area: str | None = None, scenario: str | None = None, *, boundary: str | None = None) -> dict:
@@ -48,7 +74,8 @@ def send_area_alerts(area: str | None = None, scenario: str | None = None, *, bo
         return {"alerts": 0, "messages": 0, "units": 0, "off": True}
     with places.using_area(area):
         a = areas.current_area()
-        scenario = scenario or a.hazard().id
+        spec = a.hazard(scenario)
+        scenario, kind = spec.id, spec.hazard_kind or "flood"
         path = areas.build_path()
         targets = alert_targets(
             path, scenario, boundary=boundary, min_people=float(current_app.config["MESSAGES_ALERT_MIN_PEOPLE"])
@@ -67,7 +94,7 @@ def send_area_alerts(area: str | None = None, scenario: str | None = None, *, bo
                         boundary_id=t.area_id,
                         name=str(t.name),
                         scenario=scenario,
-                        what="flood",
+                        what=kind,  # the hazard kind: the words of every message of this alert
                         shelter=None if t.shelter is None or t.shelter != t.shelter else str(t.shelter),
                         created_at=utcnow(),
                     )
@@ -80,9 +107,18 @@ def send_area_alerts(area: str | None = None, scenario: str | None = None, *, bo
 
 
 def planner_alert(
-    *, boundary: str, area_id: str, name: str, shelter: str | None, user_id: int | None, key: str | None
+    *,
+    boundary: str,
+    area_id: str,
+    name: str,
+    shelter: str | None,
+    user_id: int | None,
+    key: str | None,
+    kind: str | None = None,
 ) -> dict:
-    """An alert a planner sends from the dashboard to one neighbourhood's subscribers."""
+    """An alert a planner sends from the dashboard to one neighbourhood's subscribers, in the words of
+    ``kind`` (default: the kind of the area's first scenario)."""
+    kind = kind or _area_kind()
     dedupe = _key("planner", places.area_name(), boundary, area_id, key or utcnow().strftime("%Y-%m-%dT%H:%M"))
     with write_transaction() as s:
         alert = s.scalar(select(Alert).where(Alert.dedupe_key == dedupe))
@@ -92,7 +128,7 @@ def planner_alert(
                 boundary_set=boundary,
                 boundary_id=area_id,
                 name=name,
-                what="flood",
+                what=kind,
                 shelter=shelter,
                 created_by=user_id,
                 created_at=utcnow(),
@@ -118,7 +154,9 @@ def _queue_alert(s, alert: Alert, *, shelter_m) -> list[int]:
     ).scalars()
     ids = []
     for contact in rows:
-        body = alert_body(contact.language, where=alert.name, shelter=alert.shelter, shelter_m=shelter_m)
+        body = alert_body(
+            contact.language, where=alert.name, shelter=alert.shelter, shelter_m=shelter_m, kind=alert.what
+        )
         i = outbox.queue(
             s, contact, kind="alert", body=body, dedupe_key=f"alert:{alert.id}:{contact.id}", alert_id=alert.id
         )

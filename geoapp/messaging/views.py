@@ -32,6 +32,7 @@ from geoapp.messaging.signatures import secret_valid, twilio_valid
 from geoapp.models import utcnow
 from geoapp.reports.store import write_transaction
 from layers.errors import InvalidInputError
+from layers.hazard.kinds import get_kind
 
 bp = Blueprint("messages", __name__, url_prefix="/api/messages")
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
@@ -238,7 +239,8 @@ def add_subscription():
 @bp.post("/alerts")
 @auth.require("view_exact")
 def send_alert():
-    """A planner alerts one neighbourhood: ``{"place" or "boundary"+"area_id", "scenario"?, "shelter"?, "key"?}``."""
+    """A planner alerts one neighbourhood: ``{"place" or "boundary"+"area_id", "scenario"?, "shelter"?, "key"?,
+    "kind"?}`` (``kind``: the hazard kind whose words the alert speaks; default the area's first scenario's)."""
     settings.require_any()
     user = auth.current_user()
     if user is None or user.role not in ("planner", "admin"):
@@ -255,7 +257,9 @@ def send_alert():
     shelter = body.get("shelter")
     if shelter is not None and (not isinstance(shelter, str) or len(shelter) > 100):
         raise InvalidInputError("shelter must be a name of at most 100 characters")
+    kind = get_kind(str(body["kind"])).key if body.get("kind") else None
     done = alerts.planner_alert(
+        kind=kind,
         boundary=place.boundary_set or "",
         area_id=place.boundary_ids[0],
         name=place.name,
