@@ -11,7 +11,6 @@ from pathlib import Path
 from flask import current_app
 
 from layers.area import load_area
-from layers.errors import NotFoundError
 
 from .progress import Progress
 from .registry import task
@@ -19,7 +18,9 @@ from .runner import held
 
 
 def area_dir(payload: dict) -> Path:
-    """The folder of ``payload["area"]``: a folder path, or the served area's name (default: the served area)."""
+    """The folder of ``payload["area"]``: a folder path, or an area's URL name (default: the default area)."""
+    from ..area import get_area
+
     served = Path(current_app.config["AREA"])
     name = payload.get("area")
     if not name:
@@ -28,7 +29,7 @@ def area_dir(payload: dict) -> Path:
         return Path(name)
     if name in (served.name, load_area(served).name):
         return served
-    raise NotFoundError(f"no area '{name}': give an area folder or the served area's name ({served.name})")
+    return Path(get_area(str(name)).root)  # NotFoundError naming the areas there are
 
 
 @task("build")

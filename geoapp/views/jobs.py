@@ -9,6 +9,8 @@ retries, and area builds.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Blueprint, current_app, jsonify, request, url_for
 
 from geoapp import jobs
@@ -97,9 +99,16 @@ def build():
         raise InvalidInputError(f"'only' names unknown steps {bad}; steps are {', '.join(STEP_NAMES)}")
     from ..jobs.tasks import area_dir
 
-    payload: dict = {"area": str(body.get("area") or "")}
-    folder = area_dir(payload)  # an unknown area is a 404 now, not a failed job later
-    name = load_area(folder).name
+    requested = str(body.get("area") or "")
+    folder = area_dir({"area": requested})  # an unknown area is a 404 now, not a failed job later
+    # The lock names the area as its URL does (as the scenario upload's builds do); the build also holds
+    # one per output file, so two builds of one area never overlap whatever they are called.
+    if not requested:
+        from ..area import default_name
+
+        name = default_name()
+    else:
+        name = load_area(folder).name if Path(requested).is_dir() else requested
     payload = {"area": str(folder.resolve())} | ({"only": only} if only else {})
     user = auth.current_user()
     current_app.logger.info("build of %s queued by %s", name, user.name if user else "?")
