@@ -74,14 +74,11 @@ def main() -> None:
 
 
 def _register() -> None:
-    from . import build, evacuate, export, exposure, precarity, report, reports, serve, users
+    from . import areas, build, evacuate, export, exposure, feeds, precarity, report, reports, serve, users, worker
 
-    for module in (build, serve, reports, users, evacuate, export, exposure, precarity, report):
+    for module in (build, serve, worker, areas, reports, feeds, users, evacuate, export, exposure, precarity, report):
         for command in module.COMMANDS:
             main.add_command(command)
 
 
 _register()
-main.add_command(__import__("geoapp.cli.areas", fromlist=["areas"]).areas)  # geoapp areas add|list
-main.add_command(__import__("geoapp.cli.feeds", fromlist=["feeds"]).feeds)  # geoapp feeds dry-run|pull
-main.add_command(__import__("geoapp.cli.worker", fromlist=["worker"]).worker)  # geoapp worker: job processes
