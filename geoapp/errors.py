@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 
 from flask import Flask, jsonify, request
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
 from layers.errors import (
@@ -65,7 +66,20 @@ def status_for(exc: Exception) -> tuple[int, str]:
     return 500, "internal_error"
 
 
+class JSONProvider(DefaultJSONProvider):
+    """Flask's JSON, with a body nested too deep to decode (``[[[[...``) read as bad JSON (a 400, or None for
+    ``get_json(silent=True)``) rather than a RecursionError and a 500."""
+
+    def loads(self, s, **kwargs):
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("the JSON body is nested too deeply") from None
+
+
 def init_app(app: Flask) -> None:
+    app.json = JSONProvider(app)
+
     @app.errorhandler(APIError)
     def _api_error(exc: APIError):
         return error_response(exc.status, exc.code, exc.message)

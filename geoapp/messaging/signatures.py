@@ -39,7 +39,8 @@ def twilio_valid(auth_token: str) -> bool:
     if not given:
         return False
     params = request.form
-    return any(hmac.compare_digest(twilio_signature(u, params, auth_token), given) for u in _urls())
+    # Bytes: compare_digest refuses str with non-ASCII characters (a 500 on a garbage header).
+    return any(hmac.compare_digest(twilio_signature(u, params, auth_token).encode(), given.encode()) for u in _urls())
 
 
 def secret_valid(expected: str, given: str | None) -> bool:

@@ -79,7 +79,7 @@ def answer(*, session_id: str, phone: str, path: str) -> str:
         options.append(f"{JOIN} {text(lang, 'ussd_join')}")
         return "CON " + text(lang, "ussd_menu", options="\n".join(options))
     choice = parts[0]
-    if choice != JOIN and not (choice.isdigit() and 1 <= int(choice) <= len(MENU)):
+    if choice != JOIN and not (_digits(choice) and 1 <= int(choice) <= len(MENU)):
         return text(lang, "ussd_bad")
     unit, rest = _pick_unit(parts[1:])
     if unit is None:
@@ -99,6 +99,11 @@ def answer(*, session_id: str, phone: str, path: str) -> str:
     return _finish_report(session_id, phone, lang, category, depth, unit)
 
 
+def _digits(part: str) -> bool:
+    """A keypad number: ASCII digits only ("²" passes isdigit but not int) and short (int refuses 5,000 digits)."""
+    return part.isascii() and part.isdigit() and len(part) <= 6
+
+
 def _pick_unit(parts: list[str]) -> tuple[object, str]:
     """Walk the neighbourhood pages: ``0`` is the next page, ``n`` picks, a name is looked up.
 
@@ -109,7 +114,7 @@ def _pick_unit(parts: list[str]) -> tuple[object, str]:
         if part == "0":
             page += 1
             continue
-        if part.isdigit():
+        if _digits(part):
             k = page * PAGE + int(part) - 1
             if not (1 <= int(part) <= PAGE) or k >= len(units):
                 return None, "bad"

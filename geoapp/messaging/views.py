@@ -248,6 +248,8 @@ def send_alert():
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise InvalidInputError("the body must be a JSON object naming a 'place' (or 'boundary' and 'area_id')")
+    if any(not isinstance(body.get(k), (str, type(None))) for k in ("place", "area_id", "scenario", "boundary")):
+        raise InvalidInputError("place, area_id, scenario and boundary must be strings (names or codes)")
     if body.get("scenario"):
         done = alerts.send_area_alerts(None, str(body["scenario"]), boundary=body.get("boundary"))
         return jsonify(done), 202
@@ -295,7 +297,7 @@ def send_alert_form():
 def log():
     """The outbound log with delivery statuses (numbers masked; a moderator opens one with /sender)."""
     raw = request.args.get("limit", "200")
-    if not raw.isdigit() or not 1 <= int(raw) <= 1000:
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 4) or not 1 <= int(raw) <= 1000:  # not "²"
         raise InvalidInputError("limit must be a whole number from 1 to 1000")
     limit = int(raw)
     with db.transaction() as s:
