@@ -147,7 +147,7 @@ def hazard_tile(scenario: str, z: int, x: int, y: int) -> Response:
     from layers.publish.hazard_tiles import tile_png
 
     spec = _hazard_raster(scenario)
-    resp = Response(tile_png(spec.path, spec.classes, z, x, y), mimetype="image/png")
+    resp = Response(tile_png(spec.path, spec.classes, z, x, y, kind=spec.hazard_kind), mimetype="image/png")
     resp.cache_control.max_age = TILE_MAX_AGE_S
     return resp
 

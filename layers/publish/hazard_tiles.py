@@ -25,8 +25,9 @@ from rasterio.warp import reproject
 
 from layers.errors import InvalidInputError
 from layers.hazard.classes import ClassScheme
+from layers.hazard.kinds import get_kind
 from layers.io.rasters import open_raster
-from layers.publish.styles import depth_colours
+from layers.publish.styles import hazard_colours
 from layers.publish.tiles import check_tile, tile_bounds
 
 TILE_PX = 256
@@ -82,11 +83,13 @@ def tile_classes(path: str | Path, classes: ClassScheme, z: int, x: int, y: int)
 
 
 @functools.lru_cache(maxsize=2048)
-def _tile_png(path: str, _mtime_ns: int, classes: ClassScheme, z: int, x: int, y: int, opacity: float) -> bytes:
+def _tile_png(
+    path: str, _mtime_ns: int, classes: ClassScheme, z: int, x: int, y: int, opacity: float, measure: str
+) -> bytes:
     index = tile_classes(path, classes, z, x, y)
     n = len(classes.names)
     palette = [0, 0, 0]
-    for colour in depth_colours(n):
+    for colour in hazard_colours(n, measure):
         palette += [int(colour[i : i + 2], 16) for i in (1, 3, 5)]
     image = Image.fromarray((index.astype(np.int16) + 1).astype(np.uint8), mode="P")
     image.putpalette(palette)
@@ -95,9 +98,22 @@ def _tile_png(path: str, _mtime_ns: int, classes: ClassScheme, z: int, x: int, y
     return buf.getvalue()
 
 
-def tile_png(path: str | Path, classes: ClassScheme, z: int, x: int, y: int, *, opacity: float = 0.75) -> bytes:
-    """Tile z/x/y (XYZ, y from the north) of a hazard raster as a palette PNG: one colour per class, else clear."""
+def tile_png(
+    path: str | Path,
+    classes: ClassScheme,
+    z: int,
+    x: int,
+    y: int,
+    *,
+    opacity: float = 0.75,
+    kind: str | None = None,
+) -> bytes:
+    """Tile z/x/y (XYZ, y from the north) of a hazard raster as a palette PNG: one colour per class, else clear.
+
+    The colours are the web map's for the hazard ``kind`` (default flood): blues for water depths, purples for
+    shaking, ash, wind and zones (:func:`layers.publish.styles.hazard_colours`)."""
+    measure = get_kind(kind).measure
     path = Path(path)
     if not path.exists():
         raise InvalidInputError(f"hazard file {path} does not exist")
-    return _tile_png(str(path), path.stat().st_mtime_ns, classes, z, x, y, opacity)
+    return _tile_png(str(path), path.stat().st_mtime_ns, classes, z, x, y, opacity, measure)

@@ -34,8 +34,9 @@ from rasterio.transform import from_origin
 from rasterio.warp import reproject, transform_bounds
 
 from layers.errors import InvalidInputError, MissingInputError, TooLargeError
+from layers.hazard.kinds import get_kind
 from layers.io.rasters import open_raster
-from layers.publish.styles import class_colours, depth_colours
+from layers.publish.styles import class_colours, hazard_colours
 from layers.publish.tiles import EARTH_HALF
 
 TILE_PX = 256
@@ -171,7 +172,8 @@ def _draw_band(layers, hazard, transform, shape: tuple[int, int]) -> np.ndarray:
     west, north = transform.c, transform.f
     box = (west, north + transform.e * h, west + transform.a * w, north)
     index = _hazard_classes(hazard, transform, shape)
-    for k, colour in enumerate(depth_colours(len(hazard.classes.names))):
+    measure = get_kind(getattr(hazard, "hazard_kind", None)).measure  # the web map's colours for the kind
+    for k, colour in enumerate(hazard_colours(len(hazard.classes.names), measure)):
         hit = index == k
         rgb[hit] = (1 - HAZARD_OPACITY) * rgb[hit] + HAZARD_OPACITY * np.array(_rgb(colour), dtype=np.float32)
         drawn |= hit

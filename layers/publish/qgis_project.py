@@ -28,8 +28,9 @@ import pyogrio
 from pyproj import CRS
 
 from layers.errors import MissingInputError
+from layers.hazard.kinds import get_kind
 from layers.publish.hazard_tiles import write_cog
-from layers.publish.styles import depth_colours
+from layers.publish.styles import hazard_colours
 
 QGIS_VERSION = "3.22.16-Białowieża"
 SCENARIO_EXPOSURE = ("exposure_facilities", "exposure_roads", "exposure_buildings", "exposure_areas")
@@ -134,7 +135,10 @@ def write_project(area, gpkg: Path, out: Path, *, hazards: dict[str, Path] | Non
             vector(g, name, scenario=h.id)
         if h.id in hazards:
             layer_id, source = f"hazard_{h.id}", f"./hazard/{hazards[h.id].name}"
-            layers_el.append(_raster_layer(layer_id, f"Hazard: {h.title}", source, crs, h.classes, h.units))
+            measure = get_kind(h.hazard_kind).measure  # the web map's colours: blues for water, purples else
+            layers_el.append(
+                _raster_layer(layer_id, f"Hazard: {h.title}", source, crs, h.classes, h.units, measure=measure)
+            )
             _tree_layer(g, layer_id, f"Hazard: {h.title}", source, "gdal", True)
             order.append(layer_id)
     precarity = group("Precarity", checked=False)
@@ -210,7 +214,9 @@ def _vector_layer(layer_id: str, title: str, source: str, geom: str, crs: CRS, s
     return el
 
 
-def _raster_layer(layer_id: str, title: str, source: str, crs: CRS, classes, units: str) -> ET.Element:
+def _raster_layer(
+    layer_id: str, title: str, source: str, crs: CRS, classes, units: str, *, measure: str = "depth"
+) -> ET.Element:
     """The hazard raster classed as the map classes it: clear below the first class, a blue per class."""
     el = ET.Element("maplayer", type="raster", styleCategories="All")
     ET.SubElement(el, "id").text = layer_id
@@ -232,7 +238,7 @@ def _raster_layer(layer_id: str, title: str, source: str, crs: CRS, classes, uni
     first = classes.classes[0].lower
     if first > float("-inf"):
         ET.SubElement(shader, "item", value=repr(first), color="#ffffff", alpha="0", label="not affected")
-    for c, colour in zip(classes.classes, depth_colours(len(classes.classes)), strict=True):
+    for c, colour in zip(classes.classes, hazard_colours(len(classes.classes), measure), strict=True):
         value = "inf" if c.upper == float("inf") else repr(c.upper)
         ET.SubElement(shader, "item", value=value, color=colour, alpha="255", label=f"{c.name} ({units})")
     return el
