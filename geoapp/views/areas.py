@@ -44,21 +44,35 @@ def list_areas():
 @bp.post("/areas")
 @require("admin")
 def add():
-    """Add an area: multipart ``file`` = a zip of an area folder (with its area.toml), optional ``name``."""
+    """Add an area: multipart ``file`` = a zip of an area folder (with its area.toml), optional ``name``;
+    ``build=1`` also queues its build (as ``geoapp areas add --build``), answered as ``job``."""
+    from geoapp import jobs
+
+    from .. import auth
+
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise InvalidInputError("send the zip of an area folder as the multipart field 'file' (and optionally 'name')")
     name = (request.form.get("name") or "").strip() or None
+    build = (request.form.get("build") or "").strip().lower() in ("1", "true", "yes")
     with tempfile.TemporaryDirectory(prefix="geoapp-area-") as tmp:
         path = Path(tmp) / "area.zip"
         upload.save(path)
         added = add_area(path, name)
-    resp = jsonify(
-        {
-            **_describe(added),
-            "hint": f"not built yet: run `geoapp build {get_area(added).root}` (or a build job) to make its layers",
-        }
-    )
+    body = _describe(added)
+    if build:
+        user = auth.current_user()
+        job = jobs.submit(
+            "build",
+            {"area": added},
+            owner=user.id if user else None,
+            lock=f"build:{added}",
+            dedupe_key=f"build:{added}",
+        )
+        body["job"] = {"id": job, "url": url_for("jobs.show", job_id=job, _external=True)}
+    else:
+        body["hint"] = f"not built yet: send build=1, or run `geoapp build {get_area(added).root}`, to make its layers"
+    resp = jsonify(body)
     resp.status_code = 201
     resp.headers["Location"] = url_for("areas.list_areas", _external=True)
     return resp

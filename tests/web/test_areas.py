@@ -174,6 +174,7 @@ def test_add_by_http(areas_app, second, tmp_path, make_user):
     assert body["title"] == TITLE
     assert body["built"] is False
     assert "geoapp build" in body["hint"]
+    assert "job" not in body
     assert [a["name"] for a in c.get("/api/areas").get_json()["areas"]] == ["jakarta", "kebon-kacang"]
     # Not built yet: its layers list is empty, its pages still answer.
     assert [n["name"] for n in c.get("/a/kebon-kacang/api/layers").get_json()["layers"]] == ["field_reports"]
@@ -221,3 +222,34 @@ def test_add_by_http(areas_app, second, tmp_path, make_user):
     # Nothing half-made is left behind, and failed uploads added no area.
     left = sorted(p.name for p in Path(areas_app.config["AREAS_DIR"]).iterdir())
     assert left == ["kebon-kacang", "top-level"]
+
+
+def test_add_by_http_with_build_queues_its_build(areas_app, second, tmp_path, make_user):
+    """build=1 queues the new area's build (as `geoapp areas add --build`): the job finishes and the area's
+    layers are served under its URL, with as many buildings as its own input file holds."""
+    import time
+
+    from geoapp import jobs
+
+    folder, _ = second
+    c = areas_app.test_client()
+    _, admin = make_user(areas_app, "admin")
+    resp = c.post(
+        "/api/areas",
+        data={"file": (io.BytesIO(zip_folder(folder, tmp_path / "b.zip").read_bytes()), "b.zip"), "name": "built-now"}
+        | {"build": "1"},
+        headers=bearer(admin),
+        content_type="multipart/form-data",
+    )
+    assert resp.status_code == 201, resp.get_json()
+    job = resp.get_json()["job"]["id"]
+    with areas_app.app_context():
+        deadline = time.monotonic() + 300
+        while (state := jobs.get(job)).status in ("queued", "running") and time.monotonic() < deadline:
+            time.sleep(0.5)
+    assert state.status == "finished", state.error
+    layers = {n["name"] for n in c.get("/a/built-now/api/layers").get_json()["layers"]}
+    assert "exposure_buildings" in layers
+    raw = pyogrio.read_info(folder / "buildings.gpkg")["features"]
+    items = c.get("/a/built-now/ogcapi/collections/buildings/items?limit=10000").get_json()
+    assert items["numberMatched"] == raw
