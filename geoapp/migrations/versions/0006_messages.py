@@ -1,7 +1,7 @@
 """Messages: SMS, WhatsApp and USSD reports, subscriptions and alerts.
 
 Revision ID: 0006
-Revises: 0005
+Revises: 0004
 Create Date: 2026-12-05
 
 Tables of :mod:`geoapp.messaging.models`: contacts (phone numbers keyed-hashed and encrypted, never in
@@ -15,7 +15,7 @@ from alembic import op
 from geoapp.models import UTCDateTime
 
 revision = "0006"
-down_revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
