@@ -107,7 +107,9 @@ def _osm_ids(gdf: gpd.GeoDataFrame) -> pd.Series:
 
 def buildings_from_osm(path: str | Path, *, crs=None) -> gpd.GeoDataFrame:
     """Every ``building=*`` area of an OSM file in the building schema."""
-    polys = _with_tags(read_osm_layer(path, "multipolygons"), "building:levels", "capacity")
+    # building:structure / structure / building:material: the structure type earthquake damage reads
+    tags = ("building:levels", "capacity", "building:structure", "structure", "building:material")
+    polys = _with_tags(read_osm_layer(path, "multipolygons"), *tags)
     polys = polys[polys["building"].notna() & (polys["building"] != "no")].copy()
     polys["osm_way_id"] = _osm_ids(polys)
     # GDAL's own ``type`` column is the relation type (multipolygon), not the building's.

@@ -23,6 +23,7 @@ from layers.io.categories import first_category
 from layers.io.crs import working_crs
 from layers.io.schema import BOUNDARY_COLUMNS, BUILDING_COLUMNS, FACILITY_COLUMNS, ROAD_COLUMNS
 from layers.io.sources import choose_layer, data_layers, is_virtual, split_layer
+from layers.io.structure import structure_from_tags
 from layers.io.usable import fitting_features, usable_features
 from layers.io.values import parse_bool, parse_capacity, parse_levels, snake
 
@@ -200,6 +201,9 @@ def buildings_from_frame(raw: gpd.GeoDataFrame, *, crs=None, source: str = "buil
         "name": _text(column(raw, "name"), n),
     }
     out = _frame(data, raw.geometry, raw.crs, BUILDING_COLUMNS)
+    structure = structure_from_tags(raw)  # OSM building:structure/structure/building:material, for earthquakes
+    if structure is not None:
+        out.insert(len(BUILDING_COLUMNS), "structure", structure.to_numpy())
     return _to_crs(out, crs)
 
 
