@@ -71,6 +71,8 @@ def attributes(node) -> set[str]:
     while stack:
         n = stack.pop()
         if isinstance(n, ast.Attribute):
+            if not isinstance(n.name, str):  # cql2-json {"property": ["a"]}: a 500 (unhashable) otherwise
+                raise InvalidInputError(f"filter: a property is named by a string, not {json.dumps(n.name)[:60]}")
             out.add(n.name)
         elif isinstance(n, ast.Node):
             stack.extend(n.get_sub_nodes())
@@ -87,7 +89,34 @@ def check_attributes(node, queryables: Mapping[str, str]) -> set[str]:
         raise InvalidInputError(
             f"filter names {', '.join(unknown)}, not a queryable; queryables are {', '.join([*queryables, GEOMETRY])}"
         )
+    _check_types(node, queryables)
     return names - {GEOMETRY}
+
+
+def _check_types(node, queryables: Mapping[str, str]) -> None:
+    """Refuse a number property compared with text (or NaN), or LIKE on a number: pandas would match no row,
+    a silent zero, where the caller has a typo to fix."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, ast.Node):
+            stack.extend(n.get_sub_nodes())
+        elif isinstance(n, (list, tuple)):
+            stack.extend(n)
+        lhs = getattr(n, "lhs", None)
+        if not (isinstance(n, ast.Predicate | ast.Comparison) and isinstance(lhs, ast.Attribute)):
+            continue
+        if queryables.get(lhs.name) not in ("number", "integer"):
+            continue
+        if isinstance(n, ast.Like):
+            raise InvalidInputError(f"filter: wrong type: LIKE needs text and '{lhs.name}' is a number (use =, <, >)")
+        given = [getattr(n, k, None) for k in ("rhs", "low", "high")] + list(getattr(n, "sub_nodes", None) or [])
+        for v in given:
+            if isinstance(v, str) or (isinstance(v, float) and v != v):
+                raise InvalidInputError(
+                    f"filter: a value has the wrong type for its property: '{lhs.name}' is a number, not {v!r}; "
+                    "write a number (no quotes)"
+                )
 
 
 class _Evaluator(GeoPandasEvaluator):
@@ -181,6 +210,8 @@ def mask(gdf: gpd.GeoDataFrame, node, *, filter_crs: CRS | None = None) -> np.nd
         raise
     except (TypeError, ValueError, KeyError, AttributeError) as exc:
         raise InvalidInputError(f"filter cannot be evaluated: {_problem(exc)}") from None
+    except RecursionError:  # thousands of nested AND/OR: the evaluator recurses once per level
+        raise InvalidInputError("filter is nested too deeply; combine fewer conditions (or use IN)") from None
     if isinstance(result, (bool, np.bool_)):
         return np.full(len(gdf), bool(result))
     if not isinstance(result, pd.Series):
