@@ -62,7 +62,7 @@ def figures_markdown(results: Path = RESULTS) -> str:
             load = r["load_after"].split("/")[0]
             big = n >= 5_000_000
             target = "< 5 min, < 4 GB" if big else ("< 20 s" if n == 1_000_000 else "–")
-            peer = f"in memory {_run(r['exposure_in_memory'])}" if "exposure_in_memory" in r else "– (does not fit)"
+            peer = f"in memory {_run(r['exposure_in_memory'])}" if "exposure_in_memory" in r else "not run"
             what = f"{n:,} buildings, {size:,}² raster, chunks of {r['chunk_rows']:,}"
             lines.append(
                 f"| exposure (`bench_scale.py`) | {what} | {_run(r['exposure'])} | {peer} | {target} | {load} |"
