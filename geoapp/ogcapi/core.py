@@ -22,7 +22,7 @@ from urllib.parse import quote, urlencode
 from pyproj import CRS
 
 from layers.errors import InvalidInputError, NotFoundError
-from layers.publish import cql2, features
+from layers.publish import cql2, feature_pages, features
 
 from . import crs as crsmod
 from . import html, params
@@ -300,10 +300,10 @@ class ItemQuery:
         )
 
 
-def _select(svc: Service, info: LayerInfo, q: ItemQuery) -> tuple[gpd.GeoDataFrame, int]:
-    """One page of features (index = feature id) and how many match in all."""
-    if info.name == REPORTS:
-        return features.select_rows(
+def _select(svc: Service, info: LayerInfo, q: ItemQuery) -> tuple[list[str], int]:
+    """One page of features as GeoJSON texts in the output CRS, and how many match in all."""
+    if info.name == REPORTS:  # read per request with the caller's privacy: never cached
+        page, matched = features.select_rows(
             svc.reports_frame(),
             bbox=q.bbox,
             bbox_crs=q.bbox_crs,
@@ -316,18 +316,22 @@ def _select(svc: Service, info: LayerInfo, q: ItemQuery) -> tuple[gpd.GeoDataFra
             cql_crs=q.cql_crs,
             sortby=q.sortby,
         )
-    return features.select_features(
+        if q.properties is not None:
+            page = page[[*q.properties, page.geometry.name]]
+        return features.features_geojson_texts(page, crs=q.out_crs), matched
+    return feature_pages.select_texts(
         svc.build,
         info.name,
+        crs=q.out_crs,
+        columns=q.properties,
+        offset=q.offset,
+        limit=q.limit,
         bbox=q.bbox,
         bbox_crs=q.bbox_crs,
         filters=q.filters,
-        offset=q.offset,
-        limit=q.limit,
         cql=q.cql,
         cql_crs=q.cql_crs,
         sortby=q.sortby,
-        columns=q.properties,
     )
 
 
@@ -363,10 +367,7 @@ def items(svc: Service, name: str, args: Args, accept: str) -> Response:
     info = svc.info(name)
     html_wanted = params.wants_html(args, accept)
     q = ItemQuery.parse(svc, info, args, html_wanted=html_wanted)
-    page, matched = _select(svc, info, q)
-    if q.properties is not None:
-        page = page[[*q.properties, page.geometry.name]]
-    texts = features.features_geojson_texts(page, crs=q.out_crs)
+    texts, matched = _select(svc, info, q)
     collection_url = f"{svc.base_url}/collections/{quote(name, safe='')}"
     base = f"{collection_url}/items"
     doc: dict = {

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import orjson
 import pandas as pd
 import pyogrio
 import shapely
@@ -141,41 +142,67 @@ def select_features(
     columns
         The properties to return (all when None).
     """
+    cols = list(columns) if columns is not None else None
+    chosen, matched = select_fids(
+        path,
+        layer,
+        bbox=bbox,
+        bbox_crs=bbox_crs,
+        filters=filters,
+        offset=offset,
+        limit=limit,
+        cql=cql,
+        cql_crs=cql_crs,
+        sortby=sortby,
+    )
+    if chosen is None:  # no condition: the page in the layer's own order
+        if offset >= matched:
+            return _empty(path, layer, cols), matched
+        page = pyogrio.read_dataframe(
+            path, layer=layer, fid_as_index=True, skip_features=offset, max_features=limit, columns=cols
+        )
+        return page, matched
+    if len(chosen) == 0:
+        return _empty(path, layer, cols), matched
+    page = pyogrio.read_dataframe(path, layer=layer, fids=np.sort(chosen), fid_as_index=True, columns=cols)
+    return page.loc[chosen], matched
+
+
+def select_fids(
+    path: str | Path,
+    layer: str,
+    *,
+    bbox: BBox | None = None,
+    bbox_crs: CRS | None = None,
+    filters: Mapping[str, str] | None = None,
+    offset: int = 0,
+    limit: int = DEFAULT_LIMIT,
+    cql=None,
+    cql_crs: CRS | None = None,
+    sortby: Sequence[tuple[str, bool]] = (),
+) -> tuple[np.ndarray | None, int]:
+    """The fids of one page of :func:`select_features` (in page order) and how many match in all.
+
+    Only the columns the conditions read are loaded. With no condition at all the
+    fids are None: the page is rows ``offset:offset + limit`` of the layer in its own order.
+    """
     info = pyogrio.read_info(path, layer=layer)
     crs = CRS.from_user_input(info["crs"]) if info["crs"] else CRS.from_epsg(4326)
     where = _sql_where(dict(zip(info["fields"], map(_schema_type, info["dtypes"]), strict=False)), filters or {})
-    total = int(info["features"])
-    cols = list(columns) if columns is not None else None
     if cql is not None or sortby:
         box = bbox_to_crs(bbox, bbox_crs, crs) if bbox is not None and bbox_crs is not None else bbox
         fids = _query_fids(
             path, layer, list(info["fields"]), crs, where=where, bbox=box, cql=cql, cql_crs=cql_crs, sortby=sortby
         )
-        chosen = fids[offset : offset + limit]
-        if len(chosen) == 0:
-            return _empty(path, layer, cols), len(fids)
-        page = pyogrio.read_dataframe(path, layer=layer, fids=np.sort(chosen), fid_as_index=True, columns=cols)
-        return page.loc[chosen], len(fids)
-    if bbox is None and where is None:
-        page = (
-            pyogrio.read_dataframe(
-                path, layer=layer, fid_as_index=True, skip_features=offset, max_features=limit, columns=cols
-            )
-            if offset < total
-            else _empty(path, layer, cols)
-        )
-        return page, total
-    if bbox is not None:
+    elif bbox is not None:
         fids = _matching_fids(path, layer, bbox_to_crs(bbox, bbox_crs, crs) if bbox_crs is not None else bbox)
         if where is not None and len(fids):
             fids = np.intersect1d(fids, _where_fids(path, layer, where))
     elif where is not None:
         fids = np.sort(_where_fids(path, layer, where))
-    chosen = fids[offset : offset + limit]
-    if len(chosen) == 0:
-        return _empty(path, layer, cols), len(fids)
-    page = pyogrio.read_dataframe(path, layer=layer, fids=chosen, fid_as_index=True, columns=cols).sort_index()
-    return page, len(fids)
+    else:
+        return None, int(info["features"])
+    return np.asarray(fids[offset : offset + limit], dtype="int64"), len(fids)
 
 
 def _query_fids(
@@ -390,15 +417,36 @@ def features_geojson_texts(
     geoms = shapely.transform(geoms, lambda c: np.round(c, digits))
     geo_text = shapely.to_geojson(geoms)
     props = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
-    for col in props.columns:
-        if pd.api.types.is_datetime64_any_dtype(props[col]):
-            props[col] = props[col].map(lambda v: None if pd.isna(v) else v.isoformat())
-    records = props.astype(object).where(props.notna(), None).to_dict(orient="records")
-    dumps = json.JSONEncoder(ensure_ascii=False, default=json_default).encode
-    return [
-        f'{{"type":"Feature","id":{dumps(fid)},"geometry":{g if g is not None else "null"},"properties":{dumps(p)}}}'
-        for fid, g, p in zip(gdf.index.tolist(), geo_text, records, strict=False)
+    names = [str(c) for c in props.columns]
+    columns = [_json_values(props[c]) for c in props.columns]
+    dumps = orjson.dumps
+    ids = [dumps(v, default=json_default).decode() for v in gdf.index.tolist()]
+    # one C call per feature: orjson writes NaN/inf as null and UTF-8 as is (RFC 7946 / RFC 8259)
+    props_text = [
+        dumps(dict(zip(names, row, strict=True)), default=json_default).decode() for row in zip(*columns, strict=True)
     ]
+    if not names:
+        props_text = ["{}"] * len(ids)
+    return [
+        f'{{"type":"Feature","id":{fid},"geometry":{g if g is not None else "null"},"properties":{p}}}'
+        for fid, g, p in zip(ids, geo_text, props_text, strict=True)
+    ]
+
+
+def _json_values(col: pd.Series) -> list:
+    """A column as Python values orjson writes: datetimes as ISO 8601, missing values as None."""
+    if pd.api.types.is_datetime64_any_dtype(col):
+        return [None if pd.isna(v) else v.isoformat() for v in col]
+    if pd.api.types.is_float_dtype(col.dtype) and isinstance(col.dtype, np.dtype):
+        return col.tolist()  # NaN stays NaN: orjson writes null
+    if col.dtype == object or pd.api.types.is_extension_array_dtype(col.dtype):
+        missing = col.isna().to_numpy()
+        values = col.astype(object).tolist()
+        if missing.any():
+            for i in np.flatnonzero(missing):
+                values[i] = None
+        return values
+    return col.tolist()
 
 
 def json_default(v: object) -> object:
