@@ -38,10 +38,10 @@ def connect(address: str):
     """A ``dask.distributed`` client of the scheduler at ``address`` (closed afterwards; the cluster stays)."""
     from distributed import Client
 
-    _reachable(address)
     try:
+        _reachable(address)
         client = Client(address, timeout="30s", set_as_default=False)
-    except (OSError, TimeoutError) as exc:
+    except (OSError, TimeoutError, ValueError) as exc:  # ValueError: no port, or a port over 65535
         raise InvalidInputError(
             f"cannot reach the Dask scheduler at {address} ({exc}); start one (`dask scheduler`) or fix the address"
         ) from None

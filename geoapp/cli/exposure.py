@@ -70,7 +70,7 @@ _file = click.Path()
 @click.option("--out", type=click.Path(dir_okay=False), help="GeoPackage to write the exposure_* layers to.")
 @click.option(
     "--chunk-rows",
-    type=int,
+    type=click.IntRange(1, 2**31 - 1),  # a whole number of rows; 400 digits was an OverflowError traceback
     help="Stream the buildings this many at a time: memory bounded by it, figures identical (e.g. 250000).",
 )
 @click.option(

@@ -71,6 +71,8 @@ def worker(count: int, redis: str | None, db: str | None, queue: str | None, bur
     from .. import create_app
 
     config = _config(db, redis, queue)
+    if redis and not redis.startswith(("redis://", "rediss://", "unix://")):  # else a limits traceback
+        raise InvalidInputError(f"--redis {redis[:60]!r} is not a Redis URL; give redis://HOST:6379/0")
     app = create_app({**config, "DB_AUTO_UPGRADE": True})  # check the settings and migrate once, here
     if not app.config.get("REDIS_URL"):
         raise InvalidInputError("geoapp worker needs Redis: give --redis redis://HOST:6379/0 or set GEOAPP_REDIS_URL")

@@ -303,8 +303,8 @@ def _working_crs(hazard: Hazard, files: dict[str, str | None], from_osm: dict[st
                 warnings.simplefilter("ignore")
                 layer = choose_layer(path, what=what) if layer is None else layer
                 info = pyogrio.read_info(path, layer=layer, force_total_bounds=True)
-        except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, AmbiguousLayerError):
-            info = None  # the loader gives the clear error
+        except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, AmbiguousLayerError, UnicodeDecodeError):
+            info = None  # the loader gives the clear error (a Latin-1 CSV header is a UnicodeDecodeError here)
         bounds = None if info is None else info.get("total_bounds")
         # A header spoilt by a NaN or wild vertex falls back on the hazard; the loader drops that feature.
         if info is not None and info["crs"] and bounds is not None and plausible_bounds(bounds, info["crs"]):

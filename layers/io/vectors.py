@@ -65,6 +65,10 @@ def read_vector(path: str | Path, *, layer: str | int | None = None, what: str =
     except pyogrio.errors.DataLayerError:
         names = [name for name, _ in data_layers(path)]
         raise NotFoundError(f"{what} file {path} has no layer '{layer}'; its layers are {names}") from None
+    except UnicodeDecodeError as exc:  # a Latin-1 CSV/GeoJSON header: pyogrio decodes names as UTF-8
+        raise UnreadableFileError(
+            f"{what} file {path} is not UTF-8 text (byte {exc.object[exc.start : exc.start + 1]!r}); save it as UTF-8"
+        ) from None
     except VECTOR_READ_ERRORS as exc:
         if _is_raster(path):
             raise WrongFileTypeError(
