@@ -86,7 +86,10 @@ def retry(job_id: str):
 @auth.require("admin")
 def build():
     """Queue a build of an area (default: the served one); two builds of one area never run at once."""
-    body = request.get_json(silent=True) or {}
+    body = request.get_json(silent=True)
+    if body is None and request.get_data():  # a body that is not JSON is not "build the default area"
+        body = []
+    body = {} if body is None else body
     if not isinstance(body, dict):
         raise InvalidInputError('send a JSON object, e.g. {"area": "jakarta", "only": ["evacuation"]}')
     only = body.get("only")

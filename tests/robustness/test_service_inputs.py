@@ -319,3 +319,40 @@ def test_job_of_another_user_is_hidden(svc):
     retry = client.post(f"/api/jobs/{job_id}/retry", headers=bearer(svc.tokens["planner2"]))
     _check(retry)
     assert retry.status_code in (403, 404)
+
+
+BOMB = "[" * 50000 + "]" * 50000
+# (url, role, raw JSON body, expected status)
+JSON_BODIES = {
+    "builds_list": ("/api/builds", "admin", "[1]", 400),
+    "builds_only_string": ("/api/builds", "admin", '{"only": "evacuation"}', 400),
+    "builds_only_unknown": ("/api/builds", "admin", '{"only": ["explode"]}', 400),
+    "builds_only_nested": ("/api/builds", "admin", '{"only": [["evacuation"]]}', 400),
+    "builds_unknown_area": ("/api/builds", "admin", '{"area": "atlantis"}', 404),
+    "builds_area_traversal": ("/api/builds", "admin", '{"area": "../../etc"}', 400),
+    "builds_bomb": ("/api/builds", "admin", BOMB, 400),
+    "builds_planner": ("/api/builds", "planner", "{}", 403),
+    "reports_bomb": ("/api/reports", "volunteer", BOMB, 400),
+    "reports_nan": (
+        "/api/reports",
+        "volunteer",
+        '{"type": "Feature", "geometry": {"type": "Point", "coordinates": [NaN, 1]}}',
+        400,
+    ),
+    "exports_bomb": ("/api/exports", "planner", BOMB, 400),
+    "exports_layers_number": ("/api/exports", "planner", '{"layers": 5}', 400),
+    "exports_bad_format": ("/api/exports", "planner", '{"layers": ["buildings"], "f": "docx"}', 400),
+    "builds_not_json": ("/api/builds", "admin", "area=jakarta", 400),
+    "scenario_patch_bomb": ("/api/scenarios/current", "planner", BOMB, 409),
+}
+
+
+@pytest.mark.parametrize("case", list(JSON_BODIES))
+def test_json_bodies(svc, case):
+    url, role, raw, status = JSON_BODIES[case]
+    method = "PATCH" if case.startswith("scenario_patch") else "POST"
+    resp = svc.test_client().open(
+        url, method=method, data=raw, content_type="application/json", headers=bearer(svc.tokens[role])
+    )
+    _check(resp)
+    assert resp.status_code == status, resp.get_data()[:300]
