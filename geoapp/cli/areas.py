@@ -47,12 +47,18 @@ def add(source: Path, name: str | None, build_now: bool, areas_dir: str | None) 
 @AREAS_DIR_OPTION
 def list_areas(areas_dir: str | None) -> None:
     """One line per area: URL name, built or not, title, folder."""
+    from layers.errors import GeoappError
+
     from ..area import area_names, build_path_of, get_area
 
     app = _app(areas_dir)
     with app.app_context():
         for name in area_names():
-            area = get_area(name)
+            try:
+                area = get_area(name)
+            except GeoappError as exc:  # one broken folder does not hide the other areas
+                click.echo(f"warning: area '{name}' cannot be loaded: {exc}", err=True)
+                continue
             built = "built" if build_path_of(name).exists() else "not built"
             click.echo(f"{name}\t{built}\t{area.title}\t{area.root}")
 

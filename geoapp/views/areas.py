@@ -7,9 +7,9 @@ from pathlib import Path
 
 from flask import Blueprint, jsonify, request, url_for
 
-from layers.errors import InvalidInputError
+from layers.errors import GeoappError, InvalidInputError
 
-from ..area import add_area, area_names, build_path_of, default_name, get_area, request_area_name
+from ..area import add_area, area_names, areas_dir, build_path_of, default_name, get_area, request_area_name
 from ..auth import require
 
 bp = Blueprint("areas", __name__, url_prefix="/api")
@@ -38,7 +38,15 @@ def _describe(name: str) -> dict:
 
 @bp.get("/areas")
 def list_areas():
-    return jsonify({"areas": [_describe(n) for n in area_names()]})
+    return jsonify({"areas": [_describe_or_error(n) for n in area_names()]})
+
+
+def _describe_or_error(name: str) -> dict:
+    """An area whose folder no longer loads is listed with its error, not a failure of the whole list."""
+    try:
+        return _describe(name)
+    except GeoappError as exc:
+        return {"name": name, "error": str(exc).replace(str(areas_dir()), "<areas>")}
 
 
 @bp.post("/areas")

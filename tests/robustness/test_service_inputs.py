@@ -356,3 +356,33 @@ def test_json_bodies(svc, case):
     )
     _check(resp)
     assert resp.status_code == status, resp.get_data()[:300]
+
+
+def test_a_broken_area_folder_does_not_hide_the_others(tmp_path, monkeypatch):
+    """An added area whose area.toml was spoilt on disk is listed with its error; the default area still is,
+    over HTTP and by `geoapp areas list` (a warning line, exit 0)."""
+    from geoapp import create_app
+    from tests.robustness.checks import run_cli
+
+    broken = tmp_path / "areas" / "broken"
+    broken.mkdir(parents=True)
+    (broken / "area.toml").write_bytes(b"[area\x00")
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "x",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'r.db'}",
+        "BUILD": str(tmp_path / "nb" / "area.gpkg"),
+        "AREAS_DIR": str(tmp_path / "areas"),
+    }
+    resp = create_app(config).test_client().get("/api/areas")
+    assert resp.status_code == 200, resp.get_data()[:300]
+    listed = {a["name"]: a for a in resp.get_json()["areas"]}
+    assert "error" in listed["broken"]
+    assert str(tmp_path) not in listed["broken"]["error"]
+    assert any("links" in a for a in listed.values())
+    monkeypatch.setenv("GEOAPP_AREAS_DIR", str(tmp_path / "areas"))
+    monkeypatch.setenv("GEOAPP_DATABASE_URL", f"sqlite:///{tmp_path / 'c.db'}")
+    result, _ = run_cli(["areas", "list"])
+    assert result.exit_code == 0, result.output
+    assert "warning: area 'broken'" in result.stderr
+    assert len(result.stdout.strip().splitlines()) == len(listed) - 1
