@@ -31,7 +31,13 @@ DRY_RUN_ROWS = 5
 
 def feeds() -> dict[str, dict]:
     cfg = current_app.config.get("FEEDS") or {}
-    return json.loads(cfg) if isinstance(cfg, str) else dict(cfg)
+    try:
+        cfg = json.loads(cfg) if isinstance(cfg, str) else cfg
+    except ValueError as exc:
+        raise InvalidInputError(f"FEEDS (GEOAPP_FEEDS) is not valid JSON: {exc}") from None
+    if not isinstance(cfg, dict) or not all(isinstance(v, dict) for v in cfg.values()):
+        raise InvalidInputError('FEEDS must map each feed name to a dict, e.g. {"camps": {"platform": "odk", ...}}')
+    return dict(cfg)
 
 
 def feed(name: str) -> dict:
@@ -39,6 +45,8 @@ def feed(name: str) -> dict:
     if name not in known:
         raise NotFoundError(f"no feed '{name}' in the instance config FEEDS (known: {', '.join(known) or 'none'})")
     f = dict(known[name])
+    if f.get("platform", "kobo") not in ("odk", "kobo"):
+        raise InvalidInputError(f"feed '{name}': platform must be 'odk' or 'kobo', not {str(f['platform'])[:40]!r}")
     need = (
         ("url", "project", "form", "username", "password") if f.get("platform") == "odk" else ("url", "asset", "token")
     )

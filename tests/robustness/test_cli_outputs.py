@@ -6,6 +6,7 @@ and exit 1 (2 for click usage errors), never a traceback or a silent success."""
 from __future__ import annotations
 
 import io
+import json
 import zipfile
 
 import pytest
@@ -487,3 +488,37 @@ def test_cli_bad_values(case, files, corner_area, corner_build, tmp_path, monkey
         problem = None if len(lines) == 1 and lines[0].startswith("error:") else problem
     assert problem is None, problem
     assert not (tmp_path.parent / "escape.txt").exists()
+
+
+_ODK = {
+    "platform": "odk",
+    "url": "http://127.0.0.1:1",  # loopback, nothing listens: a connection error, never the network
+    "project": 19,
+    "form": "f",
+    "username": "u",
+    "password": "p",
+    "category": "shelter_site",
+    "fields": {"location": "where"},
+}
+# name -> GEOAPP_FEEDS text (the feed is named "f")
+FEED_CONFIGS = {
+    "not_json": "{not json",
+    "entry_not_dict": '{"f": "hello"}',
+    "top_list": "[1, 2]",
+    "bad_platform": json.dumps({"f": {**_ODK, "platform": "nope"}}),
+    "no_url": json.dumps({"f": {k: v for k, v in _ODK.items() if k != "url"}}),
+    "url_garbage": json.dumps({"f": {**_ODK, "url": "not a url"}}),
+    "closed_port": json.dumps({"f": _ODK}),
+    "kobo_no_token": json.dumps({"f": {"platform": "kobo", "url": "http://127.0.0.1:1", "asset": "x"}}),
+    "other_feed_only": json.dumps({"g": _ODK}),
+}
+
+
+@pytest.mark.parametrize("command", ["dry-run", "pull"])
+@pytest.mark.parametrize("case", list(FEED_CONFIGS))
+def test_feeds_bad_config(case, command, tmp_path, monkeypatch):
+    monkeypatch.setenv("GEOAPP_FEEDS", FEED_CONFIGS[case])
+    monkeypatch.setenv("GEOAPP_DATABASE_URL", f"sqlite:///{tmp_path / 'f.db'}")
+    result, caught = run_cli(["feeds", command, "f"])
+    problem = cli_problem(result, caught, ERROR)
+    assert problem is None, problem
