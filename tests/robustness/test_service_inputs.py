@@ -175,10 +175,6 @@ def test_scenario_calls(svc, case):
         assert resp.status_code == status, resp.get_data()[:200]
 
 
-def _patch_unknown_scenario_title(svc, title):
-    return svc.test_client().patch("/api/scenarios/nope", json={"title": title}, headers=bearer(svc.tokens["admin"]))
-
-
 # --- areas --------------------------------------------------------------------------------------
 
 GOOD_TOML = b'[area]\nname = "z"\ntitle = "Z"\ncrs = "EPSG:32748"\n[layers]\nbuildings = "b.gpkg"\n'
