@@ -6,20 +6,10 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from . import areas, dashboard, layers_api, ogcapi, report_pages, reports, riskmap, tiles
+    from geoapp import messaging
 
-    app.register_blueprint(riskmap.bp)
-    app.register_blueprint(tiles.bp)
-    app.register_blueprint(dashboard.bp)
-    app.register_blueprint(reports.bp)
-    app.register_blueprint(report_pages.bp)
-    app.register_blueprint(ogcapi.bp)
-    app.register_blueprint(layers_api.bp)
-    app.register_blueprint(areas.bp)
-    app.register_blueprint(__import__("geoapp.views.jobs", fromlist=["bp"]).bp)  # /api/jobs, /api/builds
-    from . import scenarios
+    from . import areas, dashboard, jobs, layers_api, ogcapi, report_pages, reports, riskmap, scenarios, tiles
 
-    app.register_blueprint(scenarios.bp)
-    from geoapp import messaging  # SMS, WhatsApp and USSD webhooks and the message API (off without a gateway)
-
-    messaging.init_app(app)
+    for module in (riskmap, tiles, dashboard, reports, report_pages, ogcapi, layers_api, areas, jobs, scenarios):
+        app.register_blueprint(module.bp)
+    messaging.init_app(app)  # SMS, WhatsApp and USSD webhooks and the message API (off without a gateway)
