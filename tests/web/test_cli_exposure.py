@@ -49,7 +49,8 @@ def test_json_keys_per_contract(jakarta_run):
     result, _ = jakarta_run
     assert result.exit_code == 0, result.output
     s = json.loads(result.stdout)
-    assert set(s) == {"kind", "units", "classes", "population", "buildings", "roads", "by_area"}  # no --facilities: no key
+    # no --facilities: no "facilities" key
+    assert set(s) == {"kind", "units", "classes", "population", "buildings", "roads", "by_area"}
     assert s["classes"] == ["low", "medium", "high"]
     assert {"total", "affected", "by_class", "displaced", "needs"} <= set(s["population"])
     assert set(s["population"]["needs"]) == {"rice_kg", "drinking_water_l", "clean_water_l", "family_kits", "toilets"}
