@@ -38,6 +38,7 @@ def report(
 ) -> None:
     """Write an A4 PDF impact report of one scenario: map, exposure, needs, facilities, evacuation, disclaimer."""
     from layers.publish.impact_report import impact_report  # matplotlib: loaded only when a report is written
+
     area = load_area(area_dir)
     gpkg = Path(built) if built else area.default_build_path
     if not gpkg.exists():
