@@ -121,7 +121,11 @@ def get_area(name: str) -> Area:
     mtime = toml.stat().st_mtime_ns
     cache = current_app.extensions["geoapp.areas"]
     if name not in cache or cache[name][0] != mtime or cache[name][1].is_stale():
-        cache[name] = (mtime, load_area(toml))
+        try:
+            cache[name] = (mtime, load_area(toml))
+        except AreaConfigError as exc:  # the folder's path on this server is not the caller's business
+            folder = str(toml.parent)
+            raise AreaConfigError(str(exc).replace(str(toml.parent.resolve()), name).replace(folder, name)) from None
     return cache[name][1]
 
 

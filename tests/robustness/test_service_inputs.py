@@ -376,6 +376,11 @@ def test_a_broken_area_folder_does_not_hide_the_others(tmp_path, monkeypatch):
     assert "error" in listed["broken"]
     assert str(tmp_path) not in listed["broken"]["error"]
     assert any("links" in a for a in listed.values())
+    # its own pages answer with the error, naming the area, not this server's folders
+    page = create_app(config).test_client().get("/a/broken/api/layers")
+    assert 400 <= page.status_code < 500
+    assert str(tmp_path) not in page.get_data(as_text=True)
+    assert "broken" in page.get_json()["error"]["message"]
     monkeypatch.setenv("GEOAPP_AREAS_DIR", str(tmp_path / "areas"))
     monkeypatch.setenv("GEOAPP_DATABASE_URL", f"sqlite:///{tmp_path / 'c.db'}")
     result, _ = run_cli(["areas", "list"])
