@@ -56,6 +56,8 @@ class CoreGroup(click.Group):
     def invoke(self, ctx):
         with warnings.catch_warnings():
             warnings.simplefilter("default")
+            # a library's notice to itself (rasterio's use of affine), nothing a user can act on
+            warnings.filterwarnings("ignore", "Use `@` matmul", PendingDeprecationWarning)
             warnings.showwarning = _warning_line
             try:
                 return super().invoke(ctx)
