@@ -29,6 +29,8 @@ _file = click.Path()
 )
 @click.option(
     "--radii-km",
+    "--radii",
+    "radii_km",
     help="Volcano vent points: ring radii in km (default 3,5,10).",
 )
 @click.option("--classes", help="Hazard classes, e.g. 'low:0.1-0.7,medium:0.7-1.5,high:1.5-' (default) or 'wet:yes'.")

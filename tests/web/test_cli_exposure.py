@@ -272,3 +272,30 @@ def test_reads_the_geopackage_geoapp_build_wrote(built_area, sample_area_dir):
     assert s["buildings"]["total"] == 7689
     assert s["roads"] == built["roads"]
     assert s["facilities"] == built["facilities"]
+
+
+def test_volcano_radii_on_the_command_line(tmp_path):
+    """`--radii` (the reserved contract name) and `--radii-km` give the same rings: people 1, 4, 7 and 12 km east
+    of a vent; rings of 2 and 13 km put the first in the inner ring and the other three in the outer one."""
+    import geopandas as gpd
+    import numpy as np
+    from click.testing import CliRunner
+    from rasterio.transform import from_origin
+    from shapely.geometry import Point
+
+    from geoapp.cli import main
+    from tests.helpers import UTM, write_raster
+
+    gpd.GeoDataFrame({"NAME": ["v"]}, geometry=[Point(500_000, 9_300_000)], crs=UTM).to_file(tmp_path / "vent.gpkg")
+    row = np.zeros((1, 14))
+    for km, n in ((1, 10), (4, 20), (7, 30), (12, 40)):
+        row[0, km] = n
+    write_raster(tmp_path / "pop.tif", row, transform=from_origin(500_000, 9_300_500, 1000, 1000))
+    base = ["exposure", "--hazard", str(tmp_path / "vent.gpkg"), "--kind", "volcano"]
+    base += ["--population", str(tmp_path / "pop.tif"), "--json"]
+    answers = []
+    for flag in ("--radii", "--radii-km"):
+        result = CliRunner().invoke(main, [*base, flag, "2,13"])
+        assert result.exit_code == 0, result.output
+        answers.append(json.loads(result.stdout)["population"]["by_class"])
+    assert answers[0] == answers[1] == {"low": 0.0, "medium": 90.0, "high": 10.0}
