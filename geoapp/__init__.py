@@ -8,7 +8,7 @@ from pathlib import Path
 
 from flask import Flask
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 # The embedded sample area, shipped beside the packages in a source checkout.
 SAMPLE_AREA = Path(__file__).resolve().parent.parent / "data" / "jakarta"

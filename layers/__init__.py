@@ -4,4 +4,4 @@ Never imports Flask or geoapp. Loaders return one column schema
 (:mod:`layers.io.schema`) in a metric working CRS; analyses are keyed by stable ids.
 """
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
