@@ -17,6 +17,7 @@ from geoapp import jobs
 from layers.errors import InvalidInputError, NotFoundError
 
 from .. import auth
+from ..area import NAME as AREA_NAME
 from ..errors import APIError
 from ..jobs.store import JobState
 
@@ -95,23 +96,20 @@ def build():
     only = body.get("only")
     if only is not None and (not isinstance(only, list) or not all(isinstance(s, str) for s in only)):
         raise InvalidInputError("'only' must be a list of step names, e.g. [\"evacuation\"]")
-    from layers.area import load_area
     from layers.build import STEP_NAMES
 
     if only is not None and (bad := [s for s in only if s not in STEP_NAMES]):
         raise InvalidInputError(f"'only' names unknown steps {bad}; steps are {', '.join(STEP_NAMES)}")
-    from ..jobs.tasks import area_dir
+    from ..area import default_name, get_area
 
-    requested = str(body.get("area") or "")
-    folder = area_dir({"area": requested})  # an unknown area is a 404 now, not a failed job later
+    requested = body.get("area") or ""
+    if not isinstance(requested, str) or (requested and not AREA_NAME.match(requested)):
+        # an area's URL name, never a folder of this server (`../../etc`)
+        raise InvalidInputError("'area' must be an area's name as GET /api/areas lists it, e.g. \"jakarta\"")
     # The lock names the area as its URL does (as the scenario upload's builds do); the build also holds
     # one per output file, so two builds of one area never overlap whatever they are called.
-    if not requested:
-        from ..area import default_name
-
-        name = default_name()
-    else:
-        name = load_area(folder).name if Path(requested).is_dir() else requested
+    name = requested or default_name()
+    folder = Path(get_area(name).root)  # an unknown area is a 404 now, not a failed job later
     payload = {"area": str(folder.resolve())} | ({"only": only} if only else {})
     user = auth.current_user()
     current_app.logger.info("build of %s queued by %s", name, user.name if user else "?")
