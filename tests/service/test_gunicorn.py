@@ -45,7 +45,8 @@ def _serve(procs, cfg: dict, area) -> str:
             return False
 
     wait_for(up, timeout=90, what="gunicorn to answer")
-    assert len(psutil.Process(proc.pid).children()) == 2  # two worker processes serve
+    # two worker processes serve: the first can answer before the second has booted
+    wait_for(lambda: len(psutil.Process(proc.pid).children()) == 2, timeout=60, what="two gunicorn workers")
     return f"http://127.0.0.1:{port}"
 
 
