@@ -42,7 +42,8 @@ def _count_reports():
     return participation_counts
 
 
-def _figures() -> dict:
+def _choice():
+    """The area as built, and the boundary set and scenario asked for (None: the first), checked."""
     area = built_view(current_area())  # a scenario added from the web shows once built
     boundary = request.args.get("boundary") or None
     scenario = request.args.get("scenario") or None
@@ -50,6 +51,11 @@ def _figures() -> dict:
         raise APIError(404, "not_found", f"no boundary set '{boundary}'; sets are {[b.id for b in area.boundaries]}")
     if scenario is not None:
         area.hazard(scenario)  # NotFoundError -> 404
+    return area, boundary, scenario
+
+
+def _figures() -> dict:
+    area, boundary, scenario = _choice()
     figures = dashboard(area, _built(), boundary=boundary, ranking_scenario=scenario, count_reports=_count_reports())
     if "layer_updated" in figures:  # names only the layers this caller may see
         figures["layer_updated"] = {n: t for n, t in figures["layer_updated"].items() if access.visible(n)}
@@ -86,27 +92,25 @@ def report_pdf() -> Response:
 
     from ..i18n import current_language
 
-    figures = _figures()
-    area = current_area()
-    path = build_path()
-    if not path.exists():
+    area, boundary, scenario = _choice()  # impact_report computes the dashboard's figures itself
+    if not build_path().exists():
         raise APIError(409, "not_built", f"area '{area.name}' has no build yet: run `geoapp build` first")
     atlas = request.args.get("atlas", "") in ("1", "true", "yes")
     lang = current_language()
     with tempfile.TemporaryDirectory(prefix="geoapp-report-") as tmp:
         out = Path(tmp) / "report.pdf"
-        impact_report(
+        result = impact_report(
             area,
             _built(),  # the layers this caller may see
             out,
-            scenario=figures["ranking_scenario"],
-            boundary=figures["boundary"],
+            scenario=scenario,
+            boundary=boundary,
             lang=lang,
             atlas=atlas,
             atlas_limit=ATLAS_PAGES_MAX,
         )
         data = out.read_bytes()
-    name = f"{area.name}-{figures['ranking_scenario']}-{'atlas' if atlas else 'report'}-{lang}.pdf"
+    name = f"{area.name}-{result['figures']['scenario']}-{'atlas' if atlas else 'report'}-{lang}.pdf"
     resp = Response(data, mimetype="application/pdf")
     resp.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return resp
