@@ -67,10 +67,16 @@ def _reachable(address: str) -> None:
         ) from None
 
 
-def partitions(source: BuildingSource, rows: int = CHUNK_BUILDINGS) -> gpd.GeoDataFrame:
-    """The buildings as a dask-geopandas frame of row-range partitions, each read by a worker."""
+def partitions(source: BuildingSource, rows: int = CHUNK_BUILDINGS, plan: list | None = None) -> gpd.GeoDataFrame:
+    """The buildings as a dask-geopandas frame of partitions, each read by a worker: the spatial batches of
+    ``plan`` (:meth:`~layers.io.stream.BuildingSource.spatial_plan`) when given, else row ranges."""
     import dask.dataframe as dd
     import dask_geopandas
+
+    if plan:
+        meta = source.read_fids(plan[0][:1]).iloc[:0]
+        frame = dd.from_map(source.read_fids, plan, meta=meta, enforce_metadata=False)
+        return dask_geopandas.from_dask_dataframe(frame, geometry="geometry")
 
     n = max(1, -(-source.features // max(1, rows)))
     ranges = source.partitions(n)
@@ -88,13 +94,15 @@ def _in_order(client, tasks) -> Iterator:
         future.release()
 
 
-def exposure_rows(client, source: BuildingSource, hazard, *, crs, units=None, rows: int = CHUNK_BUILDINGS):
+def exposure_rows(
+    client, source: BuildingSource, hazard, *, crs, units=None, rows: int = CHUNK_BUILDINGS, plan: list | None = None
+):
     """A ``rows_of`` for :func:`layers.hazard.chunked.exposure_chunked` that runs the batches on the cluster."""
     import dask
 
     from layers.hazard.chunked import building_rows
 
-    parts = partitions(source, rows).to_delayed()
+    parts = partitions(source, rows, plan).to_delayed()
     tasks = [dask.delayed(building_rows)(p, hazard, crs=crs, units=units) for p in parts]
 
     def rows_of(_batches) -> Iterator[gpd.GeoDataFrame]:

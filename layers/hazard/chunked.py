@@ -24,7 +24,8 @@ import numpy as np
 import pandas as pd
 
 from layers.hazard.exposed import buildings_exposure
-from layers.hazard.sources import Hazard
+from layers.hazard.sources import Hazard, HazardRaster
+from layers.io.stream import FID, file_order
 from layers.settings import CHUNK_BUILDINGS
 
 UNIT = "_unit"  # the boundary unit of each building, computed per batch (see layers.hazard.by_area)
@@ -38,6 +39,8 @@ def building_rows(
     from layers.hazard.kinds import get_kind
 
     rows = buildings_exposure(chunk.to_crs(crs) if chunk.crs != crs else chunk, hazard)
+    if FID in chunk:  # a spatial batch: its file order comes back at the end
+        rows[FID] = chunk[FID].to_numpy()
     damage = get_kind(hazard.hazard_kind).building_damage
     if damage is not None:
         structure = chunk["structure"].to_numpy() if "structure" in chunk else None
@@ -60,9 +63,14 @@ def exposure_chunked(
     needs: str = "bnpb",
     out: str | Path | None = None,
     rows_of: Callable[[Iterable[gpd.GeoDataFrame]], Iterator[gpd.GeoDataFrame]] | None = None,
+    renumber: bool = False,
 ):
     """:func:`layers.hazard.exposure.exposure` over buildings given as batches (an iterable of frames in
     the building schema, e.g. :meth:`layers.io.stream.BuildingSource.batches`).
+
+    Batches of :meth:`~layers.io.stream.BuildingSource.read_fids` (spatial batches) carry their feature
+    ids: the results are put back in file order, and with ``renumber`` (a file without an id column)
+    the provisional ids become the whole-file loader's 1..N, in ``out`` too.
 
     ``rows_of`` turns the batches into per-batch exposure rows (default: here, one batch after the
     other; :mod:`layers.distributed` passes one that runs them on a Dask cluster). Returns the
@@ -81,10 +89,15 @@ def exposure_chunked(
     first = True
     for rows in rows_of(buildings):
         if out is not None and len(rows):
-            _append(rows.drop(columns=[UNIT], errors="ignore"), out, first=first)
+            _append(rows.drop(columns=[UNIT, FID], errors="ignore"), out, first=first)
             first = False
         kept.append(_light(rows))
     light = pd.concat(kept, ignore_index=True) if kept else None
+    if light is not None and FID in light:
+        provisional = light["building_id"].to_numpy()
+        light = file_order(light, renumber=renumber)
+        if renumber and out is not None and not first:
+            _renumber(out, np.sort(provisional))
     # Everything but the buildings by the in-memory path; then the buildings' figures from the kept rows.
     result = (
         exposure(
@@ -155,6 +168,51 @@ def _append(rows: gpd.GeoDataFrame, out: str | Path, *, first: bool) -> None:
     )
 
 
+def _renumber(out: str | Path, provisional: np.ndarray) -> None:
+    """Give ``out``'s buildings the whole-file loader's ids 1..N (``provisional``, ascending, are their places in
+    the file): each id drops by the number of places before it that hold no building (features the
+    normalisation dropped). Nothing to do when none was dropped; else the layer is copied batch by batch
+    (a GeoPackage's R-tree triggers need SpatiaLite functions for an UPDATE in place)."""
+    import os
+
+    import pyogrio
+
+    gaps = np.setdiff1d(np.arange(1, int(provisional[-1]) + 1 if len(provisional) else 1), provisional)
+    if not len(gaps):
+        return
+    tmp = Path(f"{out}.renumber.gpkg")
+    tmp.unlink(missing_ok=True)
+    total = int(pyogrio.read_info(out, layer="exposure_buildings")["features"])
+    for start in range(0, total, CHUNK_BUILDINGS):
+        part = pyogrio.read_dataframe(
+            out, layer="exposure_buildings", skip_features=start, max_features=CHUNK_BUILDINGS
+        )
+        ids = part["building_id"].to_numpy()
+        part["building_id"] = ids - np.searchsorted(gaps, ids)
+        pyogrio.write_dataframe(part, tmp, layer="exposure_buildings", append=start > 0, promote_to_multi=True)
+    os.replace(tmp, out)
+
+
+def band_key(hazard: Hazard, file_crs) -> Callable[[np.ndarray, np.ndarray], np.ndarray] | None:
+    """For :meth:`~layers.io.stream.BuildingSource.spatial_plan`: the raster band of rows (as
+    :mod:`layers.hazard.sampling` reads them) holding each point of the file's CRS. None for zones."""
+    if not isinstance(hazard, HazardRaster) or file_crs is None:
+        return None
+    from pyproj import Transformer
+
+    with hazard.windows() as raster:
+        rows = raster.band_rows
+    to_hazard = Transformer.from_crs(file_crs, hazard.crs, always_xy=True)
+    inverse = ~hazard.transform
+
+    def key(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        hx, hy = to_hazard.transform(x, y)
+        row = inverse.d * np.asarray(hx) + inverse.e * np.asarray(hy) + inverse.f
+        return np.floor(np.nan_to_num(row / rows, nan=0.0, posinf=0.0, neginf=0.0)).astype(np.int64)
+
+    return key
+
+
 def batches_of(frame: gpd.GeoDataFrame, rows: int = CHUNK_BUILDINGS) -> Iterator[gpd.GeoDataFrame]:
     """An in-memory frame as batches of ``rows`` (tests; callers with files stream them instead)."""
     for s in range(0, max(len(frame), 1), rows):
@@ -219,15 +277,19 @@ def exposure_chunked_from_files(
     for name, layer in (("roads", r), ("facilities", f)):
         if layer is not None and len(layer):
             check_overlap(haz, layer, what=name)
-    batches = (b for _, b in src.batches(chunk_rows))
+    # Spatial batches where the file allows: each band of the raster is then decoded once in all.
+    key = band_key(haz, src.file_crs)
+    plan = src.spatial_plan(chunk_rows, key) if key is not None else []
+    batches = (src.read_fids(fids) for fids in plan) if plan else (b for _, b in src.batches(chunk_rows))
     kw: dict[str, Any] = {"crs": crs, "roads": r, "facilities": f, "population": pop, "boundaries": units}
+    kw |= {"displacement": rates, "needs": needs, "out": out, "renumber": bool(plan) and src.id_column is None}
     if scheduler:
         from layers.distributed import connect, exposure_rows
 
         with connect(scheduler) as client:
-            rows_of = exposure_rows(client, src, haz, crs=crs, units=_units(units, crs), rows=chunk_rows)
-            return exposure_chunked(haz, batches, displacement=rates, needs=needs, out=out, rows_of=rows_of, **kw)
-    return exposure_chunked(haz, batches, displacement=rates, needs=needs, out=out, **kw)
+            rows_of = exposure_rows(client, src, haz, crs=crs, units=_units(units, crs), rows=chunk_rows, plan=plan)
+            return exposure_chunked(haz, batches, rows_of=rows_of, **kw)
+    return exposure_chunked(haz, batches, **kw)
 
 
 def _units(boundaries, crs):

@@ -1,8 +1,8 @@
 """What each geometry touches of a hazard: highest class, maximum depth, flooded share.
 
 Geometries are brought into the hazard's CRS (never the raster into theirs), so
-cells are never resampled. Rasters are read by windows of :data:`BAND_ROWS`
-rows; the cells each geometry touches come from :mod:`layers.hazard.touched`.
+cells are never resampled. Rasters are read by windows of a band of rows
+(:class:`~layers.hazard.sources.RasterWindows`); the cells each geometry touches come from :mod:`layers.hazard.touched`.
 """
 
 from __future__ import annotations
@@ -18,11 +18,9 @@ from rasterio.windows import Window
 
 from layers.errors import InvalidInputError
 from layers.hazard.classes import NOT_AFFECTED
-from layers.hazard.sources import Hazard, HazardRaster, HazardZones
+from layers.hazard.sources import Hazard, HazardZones, RasterWindows
 from layers.hazard.touched import Touched, grid_origin, touched_cells
 
-# Geometries are processed by bands of this many raster rows, each band's window read on its own.
-BAND_ROWS = 256
 # Geometries are placed on the grid this many at a time.
 GEOM_CHUNK = 250_000
 # Geometries are matched with vector zones this many at a time (one progress step each).
@@ -51,17 +49,17 @@ def _to_crs(geoms, crs) -> np.ndarray:
     return np.asarray(geoms, dtype=object)
 
 
-def _windowed(touched: Touched, hazard: HazardRaster, n: int, reducer, *, progress: str | None = None) -> None:
+def _windowed(touched: Touched, raster: RasterWindows, reducer, *, progress: str | None = None) -> None:
     """Call ``reducer(values, part, (row_off, col_off))`` per band of rows, reading only that window.
 
-    Geometries are grouped by the band (:data:`BAND_ROWS` rows) holding their first row, so memory
+    Geometries are grouped by the band (``raster.band_rows`` rows) holding their first row, so memory
     stays bounded by one band (plus the tallest geometry) whatever the raster's size.
     """
     if not len(touched.index):
         return
     idx = touched.index
     first = np.flatnonzero(np.r_[True, idx[1:] != idx[:-1]])  # first interval (lowest row) of each geometry
-    band_of_geom = touched.row[first] // BAND_ROWS
+    band_of_geom = touched.row[first] // raster.band_rows
     band = np.repeat(band_of_geom, np.diff(np.r_[first, len(idx)]))
     order = np.argsort(band, kind="stable")  # keeps each geometry's intervals together and in order
     idx, r_all, c0s, c1s, band = idx[order], touched.row[order], touched.col0[order], touched.col1[order], band[order]
@@ -71,7 +69,7 @@ def _windowed(touched: Touched, hazard: HazardRaster, n: int, reducer, *, progre
         rows, c0, c1 = r_all[s:e], c0s[s:e], c1s[s:e]
         rmin, rmax, cmin, cmax = rows.min(), rows.max(), c0.min(), c1.max()
         win = Window(int(cmin), int(rmin), int(cmax - cmin + 1), int(rmax - rmin + 1))
-        reducer(hazard.read(win), Touched(idx[s:e], rows - rmin, c0 - cmin, c1 - cmin), (int(rmin), int(cmin)))
+        reducer(raster.read(win), Touched(idx[s:e], rows - rmin, c0 - cmin, c1 - cmin), (int(rmin), int(cmin)))
 
 
 def geometry_hazard(geoms, hazard: Hazard, *, share: bool = False, progress: str | None = None) -> pd.DataFrame:
@@ -94,7 +92,7 @@ def geometry_hazard(geoms, hazard: Hazard, *, share: bool = False, progress: str
 
     def reducer(values: np.ndarray, part: Touched, offset: tuple[int, int]) -> None:
         idx, row, col = part.cells()
-        v = values[row, col]
+        v = values[row, col].astype(np.float64)  # classes and depths as read() gives them
         c = hazard.classes.classify(v)
         starts = np.flatnonzero(np.r_[True, idx[1:] != idx[:-1]])
         owners = idx[starts]
@@ -114,10 +112,11 @@ def geometry_hazard(geoms, hazard: Hazard, *, share: bool = False, progress: str
 
     # Chunks of geometries in north-south order: each chunk's cells stay few and its windows compact.
     order = np.argsort(shapely.bounds(g)[:, 1], kind="stable") if n > GEOM_CHUNK else np.arange(n)
-    for s in range(0, n, GEOM_CHUNK):
-        sel = order[s : s + GEOM_CHUNK]
-        t = touched_cells(g[sel], hazard.transform, (hazard.height, hazard.width))
-        _windowed(Touched(sel[t.index], t.row, t.col0, t.col1), hazard, n, reducer, progress=progress)
+    with hazard.windows() as raster:
+        for s in range(0, n, GEOM_CHUNK):
+            sel = order[s : s + GEOM_CHUNK]
+            t = touched_cells(g[sel], hazard.transform, (hazard.height, hazard.width))
+            _windowed(Touched(sel[t.index], t.row, t.col0, t.col1), raster, reducer, progress=progress)
     out = pd.DataFrame({"hazard_class": cls, "depth_max_m": depth})
     if share:
         x0, a, y0, e = grid_origin(hazard.transform)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -28,6 +30,10 @@ from layers.errors import InvalidInputError, OutsideExtentError
 from layers.hazard.classes import NOT_AFFECTED, ClassScheme, parse_classes
 from layers.io.rasters import open_raster
 
+# Windows are read by bands of at least this many rows (a whole number of the file's blocks).
+BAND_ROWS = 256
+# GDAL's block cache (MB) while a raster is read window after window.
+WINDOW_CACHE_MB = 256
 # Class polygons are made per block of this many cells a side.
 POLY_BLOCK = 32
 
@@ -59,6 +65,14 @@ class HazardRaster:
         with rasterio.open(self.path) as src:
             data = src.read(self.band, window=window, masked=True)
         return np.ma.filled(data.astype(np.float64), np.nan)
+
+    @contextmanager
+    def windows(self) -> Iterator[RasterWindows]:
+        """The raster held open for many window reads (see :class:`RasterWindows`)."""
+        # GDAL decodes the blocks of one read on every core. RasterWindows keeps the bands it needs, so
+        # GDAL's block cache need not: its default (5 % of RAM) would keep every block ever read.
+        with rasterio.Env(GDAL_NUM_THREADS="ALL_CPUS", GDAL_CACHEMAX=WINDOW_CACHE_MB), rasterio.open(self.path) as src:
+            yield RasterWindows(src, self.band)
 
     def class_grid(self, window: Window | None = None) -> np.ndarray:
         """Class index (int8, -1 = not affected) of every cell of ``window``."""
@@ -99,6 +113,71 @@ class HazardRaster:
                 values.append(NOT_AFFECTED)
         out = gpd.GeoDataFrame({"hazard_class": np.asarray(values, dtype=np.int8)}, geometry=geoms, crs=self.crs)
         return out.to_crs(crs) if crs is not None else out
+
+
+class RasterWindows:
+    """Windows of one band of an open raster, in the narrowest float type holding its values exactly
+    (float32 for float32 and small integers), nodata and masked cells as NaN.
+
+    Windows are assembled from whole bands of :attr:`band_rows` rows (a whole number of the file's
+    blocks), the last few kept: a block is decoded once even when consecutive windows share it (GDAL's
+    multi-threaded reads skip its block cache, so an unaligned window would decode its edge blocks
+    again). Callers that compare values with class bounds convert the cells they keep to float64
+    first, as :meth:`HazardRaster.read` gives them: converting only those cells is what makes this cheaper.
+    """
+
+    KEEP = 3  # bands kept for the next windows
+
+    def __init__(self, src, band: int):
+        self.src, self.band = src, band
+        block_rows, self.block_cols = (int(v) for v in src.block_shapes[band - 1])
+        self.band_rows = -(-BAND_ROWS // block_rows) * block_rows
+        dtype = np.dtype(src.dtypes[band - 1])
+        exact32 = dtype == np.float32 or (dtype.kind in "iu" and dtype.itemsize <= 2)
+        self.dtype = np.dtype(np.float32 if exact32 else np.float64)
+        flags = src.mask_flag_enums[band - 1]
+        nodata = src.nodata if flags == [rasterio.enums.MaskFlags.nodata] else None
+        if nodata is not None and np.isnan(nodata):
+            exact = dtype.kind == "f"  # NaN cells stay NaN
+        else:
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                exact = nodata is not None and float(np.array(nodata).astype(dtype)) == nodata
+        # A nodata value the cells cannot hold, or a mask band: GDAL's own mask says which are valid.
+        self._nodata = dtype.type(nodata) if exact else None
+        self._mask = flags != [rasterio.enums.MaskFlags.all_valid] and self._nodata is None
+        self._bands: dict[tuple[int, int, int], np.ndarray] = {}
+
+    def read(self, window: Window) -> np.ndarray:
+        """The cells of ``window`` (a view where it lies in one band: read it, do not write to it)."""
+        r0, c0 = int(window.row_off), int(window.col_off)
+        r1, c1 = r0 + int(window.height), c0 + int(window.width)
+        bc = self.block_cols
+        cb0, cb1 = c0 // bc * bc, min(-(-c1 // bc) * bc, self.src.width)
+        br = self.band_rows
+        parts = []
+        for j in range(r0 // br, (r1 - 1) // br + 1):
+            cells = self._band(j, cb0, cb1)
+            parts.append(cells[max(r0 - j * br, 0) : min(r1 - j * br, br), c0 - cb0 : c1 - cb0])
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+    def _band(self, j: int, cb0: int, cb1: int) -> np.ndarray:
+        for (k, a, b), cells in self._bands.items():
+            if k == j and a <= cb0 and cb1 <= b:
+                return cells[:, cb0 - a : cb1 - a]
+        r0 = j * self.band_rows
+        win = Window(cb0, r0, cb1 - cb0, min(self.band_rows, self.src.height - r0))
+        data = self.src.read(self.band, window=win)
+        out = data if data.dtype == self.dtype else data.astype(self.dtype)
+        if self._nodata is not None:
+            if not np.isnan(self._nodata):  # NaN cells are NaN already
+                out[data == self._nodata] = np.nan
+        elif self._mask:
+            out[self.src.read_masks(self.band, window=win) == 0] = np.nan
+        if len(self._bands) >= self.KEEP:
+            self._bands.pop(next(iter(self._bands)))  # the oldest
+        self._bands[(j, cb0, cb1)] = out
+        return out
 
 
 @dataclass

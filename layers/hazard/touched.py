@@ -101,20 +101,6 @@ def _segment_intervals(segments, transform):
     return owner[seg], row, np.minimum(xa, xb), np.maximum(xa, xb)
 
 
-def _reduce_intervals(owner, row, xlo, xhi):
-    """Min xlo / max xhi per (owner, row), sorted by owner then row."""
-    key = owner.astype(np.int64) * (int(row.max()) - int(row.min()) + 1 if len(row) else 1) + (
-        row - (row.min() if len(row) else 0)
-    )
-    order = np.argsort(key, kind="stable")
-    owner, row, xlo, xhi = owner[order], row[order], xlo[order], xhi[order]
-    if not len(owner):
-        return owner, row, xlo, xhi
-    brk = np.flatnonzero((owner[1:] != owner[:-1]) | (row[1:] != row[:-1])) + 1
-    starts = np.concatenate([[0], brk])
-    return owner[starts], row[starts], np.minimum.reduceat(xlo, starts), np.maximum.reduceat(xhi, starts)
-
-
 def touched_cells(geoms, transform, shape: tuple[int, int]) -> Touched:
     """All-touched cells of every geometry (in the grid's CRS), clipped to the grid.
 
@@ -123,7 +109,10 @@ def touched_cells(geoms, transform, shape: tuple[int, int]) -> Touched:
     """
     geoms = np.asarray(geoms, dtype=object)
     height, width = shape
-    parts, pidx = shapely.get_parts(geoms, return_index=True)
+    if (shapely.get_type_id(geoms) == 3).all():  # single polygons (footprints): no parts to take apart
+        parts, pidx = geoms, np.arange(len(geoms))
+    else:
+        parts, pidx = shapely.get_parts(geoms, return_index=True)
     ptype = shapely.get_type_id(parts)
     out = []
     # Points: the cell holding them.
@@ -154,11 +143,9 @@ def touched_cells(geoms, transform, shape: tuple[int, int]) -> Touched:
     return Touched(owner, row, c0, c1)
 
 
-def _convex_rings(rings: np.ndarray) -> np.ndarray:
-    """Whether each closed ring is convex: every turn the same way and one full turn in all
-    (numpy over the vertices; a star turns twice)."""
-    xy, ring = shapely.get_coordinates(rings, return_index=True)
-    n = len(rings)
+def _convex_rings(xy: np.ndarray, ring: np.ndarray, n: int) -> np.ndarray:
+    """Whether each of ``n`` closed rings (vertices ``xy`` of ring ``ring``) is convex: every turn the same
+    way and one full turn in all (numpy over the vertices; a star turns twice)."""
     if not len(xy):
         return np.zeros(n, dtype=bool)
     # Edges of each ring (the closing vertex repeats the first, so edges stay within rings).
@@ -187,17 +174,26 @@ def _polygon_intervals(polys: np.ndarray, owner: np.ndarray, transform):
     area = shapely.area(polys)
     keep = area > 0
     polys, owner, area = polys[keep], owner[keep], area[keep]
-    convex = (shapely.get_num_interior_rings(polys) == 0) & _convex_rings(shapely.get_exterior_ring(polys))
+    # The vertices of each polygon: its exterior ring's alone when it has no hole (the only convex ones).
+    xy, ring = shapely.get_coordinates(polys, return_index=True)
+    convex = (shapely.get_num_interior_rings(polys) == 0) & _convex_rings(xy, ring, len(polys))
     res = []
     b = shapely.bounds(polys)
     prow0, prow1 = _rows_of(b[:, 1], b[:, 3], transform, open_=True)
     if convex.any():
+        from layers.hazard.strips import strip_extents
+
         ids = np.flatnonzero(convex)
-        rings = shapely.get_exterior_ring(polys[ids])
-        o, row, xlo, xhi = _segment_intervals(_segments(rings, ids), transform)
-        # Keep only rows where the polygon has positive area (open row range of its bounds).
-        ok = (row >= prow0[o]) & (row <= prow1[o])
-        o, row, xlo, xhi = _reduce_intervals(o[ok], row[ok], xlo[ok], xhi[ok])
+        on = convex[ring]
+        # Where each convex ring's vertices start (rings are contiguous and in order).
+        start = np.searchsorted(ring[on], ids)
+        start = np.r_[start, on.sum()]
+        _, _, y0, e = grid_origin(transform)
+        k, row, xlo, xhi = strip_extents(
+            np.ascontiguousarray(xy[on, 0]), np.ascontiguousarray(xy[on, 1]), start, prow0[ids], prow1[ids], y0, e
+        )
+        # Only rows where the polygon has positive area (its open row range), sorted by polygon then row.
+        o = ids[k]
         c0, c1 = _cols_of(xlo, xhi, transform, open_=True)
         res.append((owner[o], row, c0, c1))
     if (~convex).any():

@@ -1,7 +1,11 @@
 """Buildings streamed from a file in row batches, each normalised exactly as the whole file would be.
 
 GDAL's Arrow stream (``pyogrio.open_arrow``) hands over ``batch_rows`` features at a time, so memory
-is bounded by the batch, not by the file. The open building datasets (:mod:`layers.io.datasets`)
+is bounded by the batch, not by the file. Files GDAL reads by feature id (GeoPackage, FlatGeobuf,
+shapefile) can also be read in *spatial* batches (:meth:`BuildingSource.spatial_plan`): the features'
+bounding boxes are read first (about 40 bytes a building), grouped by a key such as the hazard
+raster's band of rows, and each batch is read by its feature ids; then a raster is decoded once in
+all, not once per batch. The open building datasets (:mod:`layers.io.datasets`)
 stream through their own readers. What depends on the whole file is settled before the first batch:
 the working CRS (from the layer's extent, as :func:`layers.io.crs.working_crs` would pick it) and the
 ids (the first id column holding unique integers over the *whole* file, else 1..N in file order).
@@ -9,8 +13,8 @@ ids (the first id column holding unique integers over the *whole* file, else 1..
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -21,6 +25,26 @@ import shapely
 from pyproj import CRS
 
 from layers.settings import CHUNK_BUILDINGS
+
+# Drivers whose random reads by feature id are fast (an index on the id, or fixed-size records).
+SPATIAL_DRIVERS = {"GPKG", "FlatGeobuf", "ESRI Shapefile"}
+# The feature id column that spatial batches carry, so results can be put back in file order.
+FID = "_fid"
+
+
+def _id_names() -> tuple[str, ...]:
+    from layers.io.vectors import ID_COLUMNS
+
+    return ("building_id", *ID_COLUMNS)
+
+
+def file_order(rows: pd.DataFrame, *, renumber: bool) -> pd.DataFrame:
+    """Rows of spatial batches back in file order, without :data:`FID`; with ``renumber`` (a file without
+    an id column) ``building_id`` becomes 1..N over the kept buildings, as the whole-file loader numbers them."""
+    rows = rows.sort_values(FID, kind="stable").drop(columns=FID).reset_index(drop=True)
+    if renumber:
+        rows["building_id"] = np.arange(1, len(rows) + 1, dtype=np.int64)
+    return rows
 
 
 @dataclass(frozen=True)
@@ -33,10 +57,63 @@ class BuildingSource:
     crs: CRS
     id_column: str | None  # the column giving building ids; None = row numbers 1..N
     dataset: str | None  # "google", "microsoft", "overture" or None (any GDAL layer)
+    file_crs: str | None = None  # the layer's own CRS (feature bounds are in it)
+    random_read: bool = False  # GDAL reads features by id quickly: spatial batches are possible
 
     def batches(self, batch_rows: int = CHUNK_BUILDINGS) -> Iterator[tuple[int, gpd.GeoDataFrame]]:
         """``(first row, buildings)`` per batch: the building schema in :attr:`crs`."""
         yield from _batches(self, batch_rows)
+
+    def spatial_plan(self, batch_rows: int, key: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> list[np.ndarray]:
+        """Feature ids of each spatial batch (at most ``batch_rows`` each), or ``[]`` when the file cannot
+        be read by feature id or fits in one batch (then :meth:`batches` is as good).
+
+        ``key(x, y)`` maps the centres of the features' bounding boxes (in :attr:`file_crs`) to integer
+        groups; batches take whole groups in ascending order while they fit, and a group larger than a
+        batch is cut west to east. Features without a geometry go to the last batch (the normalisation
+        drops them, with its warning).
+        """
+        if not self.random_read or self.dataset or self.features <= batch_rows:
+            return []
+        fids, b = pyogrio.read_bounds(self.path, layer=self.layer)
+        x, y = (b[0] + b[2]) / 2, (b[1] + b[3]) / 2
+        del b
+        empty = ~(np.isfinite(x) & np.isfinite(y))
+        group = np.asarray(key(np.where(empty, 0, x), np.where(empty, 0, y)), dtype=np.int64)
+        group[empty] = group.max(initial=0) + 1
+        order = np.lexsort((x, group))
+        fids, group = fids[order], group[order]
+        del x, y, order
+        starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+        ends = np.r_[starts[1:], len(group)]
+        plan: list[np.ndarray] = []
+        cut = 0  # first feature of the batch being filled
+        for s, e in zip(starts, ends, strict=True):
+            if e - cut > batch_rows and s > cut:  # this group does not fit: close the batch before it
+                plan.append(np.sort(fids[cut:s]))
+                cut = int(s)
+            while e - cut > batch_rows:  # a group larger than a batch, cut west to east
+                plan.append(np.sort(fids[cut : cut + batch_rows]))
+                cut += batch_rows
+        if cut < len(fids):
+            plan.append(np.sort(fids[cut:]))
+        return plan
+
+    def read_fids(self, fids: np.ndarray) -> gpd.GeoDataFrame:
+        """The buildings with feature ids ``fids`` (ascending), normalised as in :meth:`batches`, with their
+        feature id in :data:`FID`. Without an id column, ``building_id`` is provisional: the feature's
+        place in the file (:func:`file_order` turns it into the whole-file loader's numbering)."""
+        raw = pyogrio.read_dataframe(self.path, layer=self.layer, fids=fids, use_arrow=True)
+        raw = raw.reset_index(drop=True)
+        if self.id_column is None:
+            raw = raw.drop(columns=[c for c in raw.columns if str(c).lower() in _id_names()])
+            raw.insert(0, "building_id", np.asarray(fids, dtype=np.int64) - _first_fid(self) + 1)
+            src = replace(self, id_column="building_id")
+        else:
+            src = self
+        out, kept = _normalise_kept(src, raw)
+        out[FID] = np.asarray(fids, dtype=np.int64)[kept]
+        return out
 
     def partitions(self, n: int) -> list[tuple[int, int]]:
         """``n`` row ranges ``(start, stop)`` covering the file (for workers reading their own rows)."""
@@ -90,6 +167,7 @@ def building_source(path: str | Path, *, crs=None, layer=None) -> BuildingSource
     if layer is None:
         layer = choose_layer(p, what="buildings")
     info = pyogrio.read_info(p, layer=layer, force_total_bounds=True)
+    random_read = bool(info.get("capabilities", {}).get("random_read")) and info["driver"] in SPATIAL_DRIVERS
     fields = [str(f) for f in info["fields"]]
     lower = {f.lower(): f for f in fields}
     cand = [lower[c] for c in ("building_id", *ID_COLUMNS) if c in lower]
@@ -108,7 +186,9 @@ def building_source(path: str | Path, *, crs=None, layer=None) -> BuildingSource
         bounds = info.get("total_bounds")
         extent = gpd.GeoSeries([shapely.box(*bounds)], crs=info["crs"]) if bounds is not None else None
         target = working_crs(extent) if extent is not None else CRS.from_user_input(info["crs"])
-    return BuildingSource(str(p), layer, int(info["features"]), CRS.from_user_input(target), id_column, None)
+    file_crs = info["crs"]
+    n = int(info["features"])
+    return BuildingSource(str(p), layer, n, CRS.from_user_input(target), id_column, None, file_crs, random_read)
 
 
 def _batches(src: BuildingSource, batch_rows: int) -> Iterator[tuple[int, gpd.GeoDataFrame]]:
@@ -129,6 +209,23 @@ def _batches(src: BuildingSource, batch_rows: int) -> Iterator[tuple[int, gpd.Ge
             out = _normalise(src, raw, kept)
             yield kept, out
             kept += len(out)
+
+
+def _first_fid(src: BuildingSource) -> int:
+    """The feature id of the file's first feature (1 in a GeoPackage, 0 in a shapefile)."""
+    first = pyogrio.read_dataframe(src.path, layer=src.layer, max_features=1, read_geometry=False, fid_as_index=True)
+    return int(first.index[0]) if len(first) else 0
+
+
+def _normalise_kept(src: BuildingSource, raw: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, np.ndarray]:
+    """The building schema of ``raw`` (its id column is ``src.id_column``) and the rows of ``raw`` it kept."""
+    from layers.io.usable import fitting_features, usable_features
+    from layers.io.vectors import _polygons
+
+    raw = raw.reset_index(drop=True)
+    if len(raw):
+        raw = _polygons(fitting_features(usable_features(raw, "buildings", src.path), "buildings", src.path), src.path)
+    return _normalise(src, raw, 0), raw.index.to_numpy()
 
 
 def _normalise(src: BuildingSource, raw: gpd.GeoDataFrame, offset: int) -> gpd.GeoDataFrame:
