@@ -50,8 +50,44 @@ def _one_line(text: str) -> str:
     return "; ".join(line.strip() for line in text.splitlines() if line.strip())
 
 
+# Each command's module, imported when the command is looked up: ``geoapp evacuate`` then loads the
+# evacuation code only, not Flask, the server and every other command (import time counts on the CLI).
+COMMAND_MODULES = {
+    "build": "build",
+    "serve": "serve",
+    "demo": "serve",
+    "worker": "worker",
+    "areas": "areas",
+    "reports": "reports",
+    "feeds": "feeds",
+    "users": "users",
+    "db": "users",
+    "evacuate": "evacuate",
+    "export": "export",
+    "exposure": "exposure",
+    "precarity": "precarity",
+    "report": "report",
+}
+
+
 class CoreGroup(click.Group):
     """Runs a command with warnings as plain lines and core errors as one ``error:`` line."""
+
+    def get_command(self, ctx, cmd_name):
+        if cmd_name not in self.commands and cmd_name in COMMAND_MODULES:
+            self._load(COMMAND_MODULES[cmd_name])
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx):
+        for module in dict.fromkeys(COMMAND_MODULES.values()):
+            self._load(module)
+        return super().list_commands(ctx)
+
+    def _load(self, module: str) -> None:
+        from importlib import import_module
+
+        for command in import_module(f"{__name__}.{module}").COMMANDS:
+            self.add_command(command)
 
     def invoke(self, ctx):
         with warnings.catch_warnings():
@@ -73,14 +109,3 @@ class CoreGroup(click.Group):
 @click.version_option(package_name="geoapp")
 def main() -> None:
     """Community flood-risk mapping: exposure, evacuation, precarity, field reports, exports."""
-
-
-def _register() -> None:
-    from . import areas, build, evacuate, export, exposure, feeds, precarity, report, reports, serve, users, worker
-
-    for module in (build, serve, worker, areas, reports, feeds, users, evacuate, export, exposure, precarity, report):
-        for command in module.COMMANDS:
-            main.add_command(command)
-
-
-_register()

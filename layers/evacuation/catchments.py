@@ -58,7 +58,7 @@ def _partition(xy: np.ndarray, codes: np.ndarray, n_labels: int, *, margin_m: fl
     from rasterio.transform import Affine
     from scipy.spatial import cKDTree
 
-    hull = shapely.buffer(shapely.convex_hull(shapely.multipoints(xy)), margin_m)
+    hull = shapely.buffer(shapely.convex_hull(shapely.multipoints(_hull_candidates(xy))), margin_m)
     if n_labels == 1:
         return [hull]
     xmin, ymin, xmax, ymax = hull.bounds
@@ -93,6 +93,19 @@ def _partition(xy: np.ndarray, codes: np.ndarray, n_labels: int, *, margin_m: fl
         for label in np.unique(piece_label):
             parts[label].extend(pieces[piece_label == label])
     return [shapely.intersection(shapely.union_all(p), hull) if p else shapely.Polygon() for p in parts]
+
+
+def _hull_candidates(xy: np.ndarray) -> np.ndarray:
+    """The points of ``xy`` on its convex hull (in their order), found by qhull: GEOS then builds the same
+    hull from a few dozen points instead of a multipoint of every building."""
+    from scipy.spatial import ConvexHull, QhullError
+
+    if len(xy) < 16:
+        return xy
+    try:
+        return xy[np.sort(ConvexHull(xy).vertices)]
+    except QhullError:  # all on one line (or fewer than three distinct points): GEOS copes
+        return xy
 
 
 def _split_mixed(xy, codes, flat, mixed_cells, width, transform) -> tuple[np.ndarray, np.ndarray]:

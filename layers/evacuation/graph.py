@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
+import shapely
 from scipy import sparse
 from scipy.sparse.csgraph import dijkstra
 
@@ -74,13 +75,74 @@ def edge_depth_m(network: Network, hazard, *, classes=None) -> np.ndarray:
     outside the hazard; ``inf`` on edges touching text-classed zones, which have no depth).
 
     ``hazard`` is anything :func:`layers.hazard.sources.open_hazard` takes (a path, a HazardSpec) or an
-    opened hazard.
+    opened hazard. On a raster, only the edges near a non-zero cell (:func:`_near_wet_cells`) are
+    sampled cell by cell: every other edge crosses only zero or nodata cells, so its depth is 0 anyway.
     """
     from layers.hazard.sampling import max_depth_along_lines
     from layers.hazard.sources import HazardRaster, HazardZones, open_hazard
 
     h = hazard if isinstance(hazard, (HazardRaster, HazardZones)) else open_hazard(hazard, classes=classes)
-    return np.nan_to_num(max_depth_along_lines(network.edges.geometry, h), nan=0.0, posinf=np.inf)
+    lines = network.edges.geometry
+    if not isinstance(h, HazardRaster) or len(lines) == 0:
+        return np.nan_to_num(max_depth_along_lines(lines, h), nan=0.0, posinf=np.inf)
+    if lines.crs is not None and not lines.crs.equals(h.crs):
+        lines = lines.to_crs(h.crs)  # once, for the check and the sampling
+    near = _near_wet_cells(shapely.bounds(lines.to_numpy()), h)
+    depth = np.zeros(len(lines))
+    if near.any():
+        depth[near] = np.nan_to_num(max_depth_along_lines(lines[near], h), nan=0.0, posinf=np.inf)
+    return depth
+
+
+WET_GRID_CELLS = 4_000_000  # the coarse grid of wet blocks stays a few tens of MB however large the raster
+
+
+def _near_wet_cells(bounds: np.ndarray, raster) -> np.ndarray:
+    """Whether each box (minx, miny, maxx, maxy, in the raster CRS) grown by one cell reaches a block of
+    the raster holding a cell that is neither 0 nor nodata.
+
+    The raster is read once over the boxes' extent, by bands of rows, and kept as a coarse grid of
+    blocks (wet or not); a box is then answered from the grid's summed-area table.
+    """
+    from rasterio.windows import Window
+
+    x0, a, y0, e = raster.transform.c, raster.transform.a, raster.transform.f, raster.transform.e
+    ca, cb = (bounds[:, 0] - x0) / a, (bounds[:, 2] - x0) / a
+    ra, rb = (bounds[:, 1] - y0) / e, (bounds[:, 3] - y0) / e
+    col0 = np.floor(np.minimum(ca, cb)).astype(np.int64) - 1
+    col1 = np.floor(np.maximum(ca, cb)).astype(np.int64) + 1
+    row0 = np.floor(np.minimum(ra, rb)).astype(np.int64) - 1
+    row1 = np.floor(np.maximum(ra, rb)).astype(np.int64) + 1
+    inside = (col1 >= 0) & (col0 < raster.width) & (row1 >= 0) & (row0 < raster.height)
+    near = np.zeros(len(bounds), dtype=bool)
+    if not inside.any():
+        return near
+    c0, c1 = np.clip(col0, 0, raster.width - 1), np.clip(col1, 0, raster.width - 1)
+    r0, r1 = np.clip(row0, 0, raster.height - 1), np.clip(row1, 0, raster.height - 1)
+    wc0, wc1 = int(c0[inside].min()), int(c1[inside].max()) + 1
+    wr0, wr1 = int(r0[inside].min()), int(r1[inside].max()) + 1
+    w, h = wc1 - wc0, wr1 - wr0
+    block = max(1, int(np.ceil(np.sqrt(w * h / WET_GRID_CELLS))))
+    gw, gh = -(-w // block), -(-h // block)
+    wet = np.zeros((gh, gw), dtype=bool)
+    band = block * max(1, 1024 // block)  # rows per read: whole blocks
+    with raster.windows() as src:
+        for top in range(0, h, band):
+            rows = min(band, h - top)
+            v = src.read(Window(wc0, wr0 + top, w, rows))
+            cells = np.isfinite(v) & (v != 0)
+            pad = np.zeros((-(-rows // block) * block, gw * block), dtype=bool)
+            pad[:rows, :w] = cells
+            wet[top // block : top // block + pad.shape[0] // block] = pad.reshape(
+                pad.shape[0] // block, block, gw, block
+            ).any(axis=(1, 3))
+    sat = np.zeros((gh + 1, gw + 1), dtype=np.int64)
+    sat[1:, 1:] = wet.cumsum(axis=0).cumsum(axis=1)
+    i = np.flatnonzero(inside)
+    g0, g1 = (r0[i] - wr0) // block, (r1[i] - wr0) // block + 1
+    k0, k1 = (c0[i] - wc0) // block, (c1[i] - wc0) // block + 1
+    near[i] = (sat[g1, k1] - sat[g0, k1] - sat[g1, k0] + sat[g0, k0]) > 0
+    return near
 
 
 def snap_buildings(network: Network, geoms, passable: Arr, *, max_snap_m: float) -> Snap:

@@ -1,0 +1,165 @@
+"""The shortcuts of a city-scale evacuation give the answers of the plain computations they skip:
+edges far from any wet cell, nearest-edge search by chunks, the catchments' hull from qhull candidates."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import rasterio
+import shapely
+from rasterio.transform import from_origin
+
+from layers.evacuation import catchments, snap
+from layers.evacuation.graph import _near_wet_cells, edge_depth_m
+from layers.evacuation.network import network_from_roads
+from layers.hazard.sampling import max_depth_along_lines
+from layers.hazard.sources import open_hazard
+
+CRS = "EPSG:32748"
+
+
+def _grid_network(side: int = 30, block: float = 50.0, seed: int = 3):
+    """A jittered street grid of ``side`` x ``side`` nodes, lines unsplit at junctions."""
+    rng = np.random.default_rng(seed)
+    ii, jj = np.meshgrid(np.arange(side), np.arange(side), indexing="ij")
+    xy = np.stack([jj * block, ii * block], axis=-1) + rng.uniform(-8, 8, (side, side, 2)) + [500_000.0, 9_300_000.0]
+    rows = shapely.linestrings(xy.reshape(-1, 2), indices=np.repeat(np.arange(side), side))
+    cols = shapely.linestrings(xy.transpose(1, 0, 2).reshape(-1, 2), indices=np.repeat(np.arange(side), side))
+    lines = np.concatenate([rows, cols])
+    roads = gpd.GeoDataFrame(
+        {"road_id": np.arange(1, len(lines) + 1), "road_class": "residential", "oneway": False},
+        geometry=lines,
+        crs=CRS,
+    )
+    return network_from_roads(roads, mode="walk")
+
+
+def _raster(path, values: np.ndarray, x0: float, y0: float, cell: float, nodata=-9999.0, crs=CRS) -> str:
+    profile = {
+        "driver": "GTiff",
+        "width": values.shape[1],
+        "height": values.shape[0],
+        "count": 1,
+        "dtype": "float32",
+        "crs": crs,
+        "transform": from_origin(x0, y0, cell, cell),
+        "nodata": nodata,
+        "tiled": True,
+        "blockxsize": 16,
+        "blockysize": 16,
+    }
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(values.astype(np.float32)[None])
+    return str(path)
+
+
+def _plain_depth(net, hazard) -> np.ndarray:
+    return np.nan_to_num(max_depth_along_lines(net.edges.geometry, hazard), nan=0.0, posinf=np.inf)
+
+
+@pytest.fixture(scope="module")
+def net():
+    return _grid_network()
+
+
+@pytest.fixture(scope="module")
+def patchy_raster(net, tmp_path_factory):
+    """Wet patches, a negative cell, a nodata block; the raster covers only part of the network."""
+    xmin, ymin, xmax, ymax = net.edges.total_bounds
+    cell = 5.0
+    h, w = int((ymax - ymin) / cell * 0.7), int((xmax - xmin) / cell * 0.8)
+    v = np.zeros((h, w))
+    v[20:40, 30:90] = np.linspace(0.1, 1.9, 60)  # a wet patch
+    v[150, 5:200] = 0.3  # a thin wet line across several blocks
+    v[100, 100] = -0.2  # a negative value is not dry
+    v[170:190, 10:40] = -9999.0  # nodata
+    v[195, 220] = 2.5  # one wet cell alone
+    return _raster(tmp_path_factory.mktemp("wet") / "wet.tif", v, xmin + 30, ymax - 20, cell)
+
+
+def test_edge_depth_equals_sampling_every_edge(net, patchy_raster):
+    hazard = open_hazard(patchy_raster)
+    plain = _plain_depth(net, hazard)
+    fast = edge_depth_m(net, hazard)
+    assert np.array_equal(fast, plain)
+    assert (plain > 0).sum() > 20  # wet edges were sampled: the check is not vacuous
+    assert plain.max() > 1.0
+
+
+def test_edge_depth_in_another_crs_equals_sampling(net, tmp_path):
+    """The raster in UTM 49S: edges are brought into its CRS once, for the check and the sampling."""
+    edges = net.edges.to_crs("EPSG:32749")
+    xmin, ymin, xmax, ymax = edges.total_bounds
+    v = np.zeros((int((ymax - ymin) / 5) + 4, int((xmax - xmin) / 5) + 4))
+    v[50:60, 40:120] = 0.8
+    hazard = open_hazard(_raster(tmp_path / "h49.tif", v, xmin - 10, ymax + 10, 5.0, crs="EPSG:32749"))
+    plain = _plain_depth(net, hazard)
+    assert np.array_equal(edge_depth_m(net, hazard), plain)
+    assert np.isclose(plain, 0.8).sum() > 5
+
+
+def test_dry_raster_and_raster_beside_the_network_give_zero_depth(net, tmp_path):
+    xmin, ymin, xmax, ymax = net.edges.total_bounds
+    dry = open_hazard(_raster(tmp_path / "dry.tif", np.zeros((300, 300)), xmin, ymax, 5.0))
+    away = open_hazard(_raster(tmp_path / "away.tif", np.full((50, 50), 3.0), xmax + 500, ymax, 5.0))
+    for hazard in (dry, away):
+        assert np.array_equal(edge_depth_m(net, hazard), np.zeros(net.n_edges))
+        assert np.array_equal(_plain_depth(net, hazard), np.zeros(net.n_edges))
+
+
+def test_near_wet_cells_uses_coarse_blocks_when_the_raster_is_large(net, patchy_raster, monkeypatch):
+    """Blocks of several cells (a large raster) flag more edges, never fewer; the depths stay exact."""
+    hazard = open_hazard(patchy_raster)
+    bounds = shapely.bounds(net.edges.geometry.to_numpy())
+    fine = _near_wet_cells(bounds, hazard)
+    from layers.evacuation import graph
+
+    monkeypatch.setattr(graph, "WET_GRID_CELLS", 50)
+    coarse = _near_wet_cells(bounds, hazard)
+    assert coarse[fine].all()
+    assert coarse.sum() > fine.sum()
+    assert np.array_equal(edge_depth_m(net, hazard), _plain_depth(net, hazard))
+
+
+def test_snapping_by_chunks_equals_one_pass(net, monkeypatch):
+    rng = np.random.default_rng(7)
+    xmin, ymin, xmax, ymax = net.edges.total_bounds
+    x, y = rng.uniform(xmin - 100, xmax + 100, 3000), rng.uniform(ymin - 100, ymax + 100, 3000)
+    boxes = shapely.box(x - 4, y - 3, x + 4, y + 3)
+    usable = np.arange(net.n_edges) % 5 != 0
+    one = [net.snap(boxes, max_distance_m=60), net.snap(boxes, max_distance_m=60, usable=usable)]
+    monkeypatch.setattr(snap, "SNAP_CHUNK", 37)
+    chunked = [net.snap(boxes, max_distance_m=60), net.snap(boxes, max_distance_m=60, usable=usable)]
+    for a, b in zip(one, chunked, strict=True):
+        for u, v in zip(a, b, strict=True):
+            assert np.array_equal(u, v)
+    # Exact nearest edge: the same distance as GEOS measures to every edge.
+    pts = shapely.point_on_surface(boxes)
+    lines = net.edges.geometry.to_numpy()
+    ok = one[0].edge >= 0
+    assert ok.sum() > 2000
+    nearest = shapely.distance(pts[ok], lines[one[0].edge[ok]])
+    brute = np.array([shapely.distance(p, lines).min() for p in pts[ok][:300]])
+    assert np.allclose(nearest[:300], brute, atol=1e-9)
+    assert np.allclose(one[0].gap_m[ok], nearest, atol=1e-9)
+
+
+def test_edge_pieces_split_long_edges_evenly():
+    lines = np.array([shapely.LineString([(0, 0), (100, 0)]), shapely.LineString([(0, 0), (0, 30), (30, 30)])])
+    p = snap.edge_pieces(lines)
+    assert p["owner"].tolist() == [0, 0, 0, 1, 1]
+    assert np.allclose(p["a"][:3, 0], [0, 100 / 3, 200 / 3])
+    assert np.allclose(p["b"][2], [100, 0])
+    assert np.allclose(p["before"], [0, 100 / 3, 200 / 3, 0, 30])
+
+
+def test_hull_from_candidates_equals_hull_of_every_point():
+    rng = np.random.default_rng(1)
+    xy = rng.normal(size=(5000, 2)) * [300, 100] + [500_000, 9_300_000]
+    full = shapely.convex_hull(shapely.multipoints(xy))
+    fast = shapely.convex_hull(shapely.multipoints(catchments._hull_candidates(xy)))
+    assert shapely.to_wkb(fast) == shapely.to_wkb(full)
+    line = np.column_stack([np.arange(40.0), np.arange(40.0) * 2])  # collinear: qhull fails, GEOS copes
+    assert np.array_equal(catchments._hull_candidates(line), line)
+    assert shapely.convex_hull(shapely.multipoints(line)).geom_type == "LineString"

@@ -1,0 +1,23 @@
+"""The CLI imports a command's module only when that command is looked up (geoapp.cli.COMMAND_MODULES)."""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+from geoapp.cli import COMMAND_MODULES, main
+
+
+def test_every_command_of_every_module_is_listed_under_its_module():
+    for module in set(COMMAND_MODULES.values()):
+        names = {c.name for c in importlib.import_module(f"geoapp.cli.{module}").COMMANDS}
+        assert names == {name for name, m in COMMAND_MODULES.items() if m == module}
+
+
+def test_commands_are_listed_and_found_by_name():
+    ctx = click.Context(main)
+    assert main.list_commands(ctx) == sorted(COMMAND_MODULES)
+    assert main.get_command(ctx, "evacuate").name == "evacuate"
+    assert main.get_command(ctx, "db").name == "db"
+    assert main.get_command(ctx, "no-such-command") is None
