@@ -111,13 +111,13 @@ def exposure_rows(
     return rows_of
 
 
-def precarity_rows(client, source: BuildingSource, *, rows: int = CHUNK_BUILDINGS):
+def precarity_rows(client, source: BuildingSource, *, rows: int = CHUNK_BUILDINGS, plan: list | None = None):
     """A ``rows_of`` for :func:`layers.precarity.chunked.precarity_chunked` that runs the batches on the cluster."""
     import dask
 
     from layers.precarity.chunked import building_rows
 
-    parts = partitions(source, rows).to_delayed()
+    parts = partitions(source, rows, plan).to_delayed()
 
     def rows_of(_batches, ctx) -> Iterator[pd.DataFrame]:
         [shared] = client.scatter([ctx], broadcast=True)  # the network travels once per worker

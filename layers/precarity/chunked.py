@@ -22,6 +22,8 @@ import pandas as pd
 import shapely
 
 from layers.errors import InvalidInputError
+from layers.hazard.chunked import band_key
+from layers.io.stream import FID, file_order
 from layers.precarity import indicators as ind
 from layers.precarity.composite import INDICATORS, check_weights
 from layers.precarity.grid import DEFAULT_RESOLUTION, h3_cell_polygons, h3_cells_of_points
@@ -146,6 +148,8 @@ def building_rows(batch: gpd.GeoDataFrame, ctx: BatchContext) -> pd.DataFrame:
         rows[f"walk:{name}"] = d
     if ctx.units is not None:
         rows["unit"] = ind.units_of_points(gpd.GeoSeries(centres, crs=ctx.crs), ctx.units).to_numpy()
+    if FID in b:  # a spatial batch: put back in file order at the end
+        rows[FID] = b[FID].to_numpy()
     return rows
 
 
@@ -205,6 +209,8 @@ def precarity_chunked(
     if not parts:
         raise InvalidInputError("no buildings: the precarity index needs building footprints")
     rows = pd.concat(parts, ignore_index=True)
+    if FID in rows:
+        rows = file_order(rows, renumber=False)
     return _index(rows, ctx, people, hazard_classes, reports, weights, threshold, n_classes)
 
 
@@ -323,12 +329,16 @@ def precarity_chunked_from_files(
         "road_distance_m": road_distance_m,
         "hazard": hz,
     }
-    batches = (b for _, b in src.batches(chunk_rows))
+    # Classing buildings on a hazard raster: spatial batches, so the raster is decoded once in all.
+    key = band_key(hz, src.file_crs) if hz is not None else None
+    plan = src.spatial_plan(chunk_rows, key) if key is not None else []
+    batches = (src.read_fids(fids) for fids in plan) if plan else (b for _, b in src.batches(chunk_rows))
     if scheduler:
         from layers.distributed import connect, precarity_rows
 
         with connect(scheduler) as client:
-            return precarity_chunked(batches, rows_of=precarity_rows(client, src, rows=chunk_rows), **kw)
+            rows_of = precarity_rows(client, src, rows=chunk_rows, plan=plan)
+            return precarity_chunked(batches, rows_of=rows_of, **kw)
     return precarity_chunked(batches, **kw)
 
 

@@ -88,3 +88,17 @@ def test_spatial_batches_follow_the_hazard_in_another_crs(tmp_path, city):
     assert chunked.summary() == whole.summary()
     assert chunked.buildings["building_id"].tolist() == whole.buildings["building_id"].tolist()
     np.testing.assert_array_equal(chunked.buildings["depth_max_m"], whole.buildings["depth_max_m"])
+
+
+def test_precarity_classed_on_the_hazard_in_spatial_batches(city):
+    """Precarity classing every building on the raster reads it in spatial batches: the same index."""
+    from layers.precarity.chunked import precarity_chunked_from_files
+    from layers.precarity.inputs import precarity_from_files
+
+    kw = {"roads": str(SAMPLE_AREA / "roads.gpkg"), "hazard": HAZARD, "classes": CLASSES}
+    src = building_source(city)
+    assert len(src.spatial_plan(2_500, band_key(open_hazard(HAZARD, classes=CLASSES), src.file_crs))) >= 6
+    single = precarity_from_files(str(city), **kw)
+    chunked = precarity_chunked_from_files(str(city), chunk_rows=2_500, **kw)
+    assert chunked.summary() == single.summary()
+    assert chunked.cells.drop(columns="geometry").equals(single.cells.drop(columns="geometry"))
