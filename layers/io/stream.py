@@ -13,6 +13,7 @@ ids (the first id column holding unique integers over the *whole* file, else 1..
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -70,17 +71,21 @@ class BuildingSource:
 
         ``key(x, y)`` maps the centres of the features' bounding boxes (in :attr:`file_crs`) to integer
         groups; batches take whole groups in ascending order while they fit, and a group larger than a
-        batch is cut west to east. Features without a geometry go to the last batch (the normalisation
-        drops them, with its warning).
+        batch is cut west to east. Features without a geometry are left out, with a warning, as the
+        whole-file loader drops them (a batch of nothing but those would be an error).
         """
         if not self.random_read or self.dataset or self.features <= batch_rows:
             return []
         fids, b = pyogrio.read_bounds(self.path, layer=self.layer)
         x, y = (b[0] + b[2]) / 2, (b[1] + b[3]) / 2
         del b
-        empty = ~(np.isfinite(x) & np.isfinite(y))
-        group = np.asarray(key(np.where(empty, 0, x), np.where(empty, 0, y)), dtype=np.int64)
-        group[empty] = group.max(initial=0) + 1
+        placed = np.isfinite(x) & np.isfinite(y)
+        if not placed.all():
+            warnings.warn(
+                f"buildings file {self.path}: skipped {int((~placed).sum())} features without a geometry", stacklevel=2
+            )
+            fids, x, y = fids[placed], x[placed], y[placed]
+        group = np.asarray(key(x, y), dtype=np.int64)
         order = np.lexsort((x, group))
         fids, group = fids[order], group[order]
         del x, y, order

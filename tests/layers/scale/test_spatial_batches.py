@@ -102,3 +102,21 @@ def test_precarity_classed_on_the_hazard_in_spatial_batches(city):
     chunked = precarity_chunked_from_files(str(city), chunk_rows=2_500, **kw)
     assert chunked.summary() == single.summary()
     assert chunked.cells.drop(columns="geometry").equals(single.cells.drop(columns="geometry"))
+
+
+def test_features_without_geometry_are_left_out_of_the_plan(tmp_path):
+    """More features without a geometry than a batch holds: left out with a warning, never a batch of nothing."""
+    raw = pyogrio.read_dataframe(SAMPLE_AREA / "buildings.gpkg").to_crs(CRS).iloc[:3_000]
+    geoms = raw.geometry.to_numpy().copy()
+    geoms[500:2_000] = None
+    path = tmp_path / "holes.gpkg"
+    pyogrio.write_dataframe(gpd.GeoDataFrame({"TYPE": raw["TYPE"]}, geometry=geoms, crs=CRS), path)
+    kw = {"hazard": HAZARD, "classes": CLASSES, "buildings": str(path)}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        whole = exposure_from_files(**kw)
+    with pytest.warns(UserWarning, match="skipped 1500 features without a geometry"):
+        chunked = exposure_chunked_from_files(chunk_rows=400, **kw)
+    assert len(whole.buildings) == 1_500
+    assert chunked.buildings["building_id"].tolist() == whole.buildings["building_id"].tolist()
+    assert chunked.summary() == whole.summary()
