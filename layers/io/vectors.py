@@ -371,9 +371,9 @@ def buildings_from_file(path, *, crs=None, layer=None) -> gpd.GeoDataFrame:
 
 def roads_from_file(path, *, crs=None, layer=None) -> gpd.GeoDataFrame:
     """Road lines from ``path`` (or ``PATH:LAYER``), geoapp's own ``roads`` layer included, or an osmnx GraphML."""
-    from layers.io.graphml import is_graphml, roads_from_graphml
+    if Path(str(path)).suffix.lower() == ".graphml":  # layers.io.graphml.is_graphml, without importing networkx
+        from layers.io.graphml import roads_from_graphml
 
-    if is_graphml(path):
         return roads_from_graphml(path, crs=crs)
     return roads_from_frame(read_vector(path, layer=layer, what="roads"), crs=crs, source=str(path))
 
