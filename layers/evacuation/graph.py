@@ -75,7 +75,7 @@ def edge_depth_m(network: Network, hazard, *, classes=None) -> np.ndarray:
     outside the hazard; ``inf`` on edges touching text-classed zones, which have no depth).
 
     ``hazard`` is anything :func:`layers.hazard.sources.open_hazard` takes (a path, a HazardSpec) or an
-    opened hazard. On a raster, only the edges near a non-zero cell (:func:`_near_wet_cells`) are
+    opened hazard. On a raster, only the edges near a non-zero cell (:func:`near_wet_cells`) are
     sampled cell by cell: every other edge crosses only zero or nodata cells, so its depth is 0 anyway.
     """
     from layers.hazard.sampling import max_depth_along_lines
@@ -87,7 +87,7 @@ def edge_depth_m(network: Network, hazard, *, classes=None) -> np.ndarray:
         return np.nan_to_num(max_depth_along_lines(lines, h), nan=0.0, posinf=np.inf)
     if lines.crs is not None and not lines.crs.equals(h.crs):
         lines = lines.to_crs(h.crs)  # once, for the check and the sampling
-    near = _near_wet_cells(shapely.bounds(lines.to_numpy()), h)
+    near = near_wet_cells(shapely.bounds(lines.to_numpy()), h)
     depth = np.zeros(len(lines))
     if near.any():
         depth[near] = np.nan_to_num(max_depth_along_lines(lines[near], h), nan=0.0, posinf=np.inf)
@@ -97,9 +97,9 @@ def edge_depth_m(network: Network, hazard, *, classes=None) -> np.ndarray:
 WET_GRID_CELLS = 4_000_000  # the coarse grid of wet blocks stays a few tens of MB however large the raster
 
 
-def _near_wet_cells(bounds: np.ndarray, raster) -> np.ndarray:
+def near_wet_cells(bounds: np.ndarray, raster) -> np.ndarray:
     """Whether each box (minx, miny, maxx, maxy, in the raster CRS) grown by one cell reaches a block of
-    the raster holding a cell that is neither 0 nor nodata.
+    the raster holding a cell that is neither 0 nor nodata (False for an empty geometry's NaN box).
 
     The raster is read once over the boxes' extent, by bands of rows, and kept as a coarse grid of
     blocks (wet or not); a box is then answered from the grid's summed-area table.
@@ -107,13 +107,15 @@ def _near_wet_cells(bounds: np.ndarray, raster) -> np.ndarray:
     from rasterio.windows import Window
 
     x0, a, y0, e = raster.transform.c, raster.transform.a, raster.transform.f, raster.transform.e
+    finite = np.isfinite(bounds).all(axis=1)
+    bounds = np.where(finite[:, None], bounds, 0.0)
     ca, cb = (bounds[:, 0] - x0) / a, (bounds[:, 2] - x0) / a
     ra, rb = (bounds[:, 1] - y0) / e, (bounds[:, 3] - y0) / e
     col0 = np.floor(np.minimum(ca, cb)).astype(np.int64) - 1
     col1 = np.floor(np.maximum(ca, cb)).astype(np.int64) + 1
     row0 = np.floor(np.minimum(ra, rb)).astype(np.int64) - 1
     row1 = np.floor(np.maximum(ra, rb)).astype(np.int64) + 1
-    inside = (col1 >= 0) & (col0 < raster.width) & (row1 >= 0) & (row0 < raster.height)
+    inside = finite & (col1 >= 0) & (col0 < raster.width) & (row1 >= 0) & (row0 < raster.height)
     near = np.zeros(len(bounds), dtype=bool)
     if not inside.any():
         return near

@@ -21,9 +21,10 @@ from collections.abc import Iterable
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from layers.errors import InvalidInputError
-from layers.hazard.classes import ClassScheme, class_names
+from layers.hazard.classes import NOT_AFFECTED, ClassScheme, class_names
 from layers.io.values import parse_capacity
 from layers.settings import DEFAULT_SHELTER_CATEGORIES, M2_PER_PERSON
 
@@ -190,6 +191,7 @@ def _footprints(shelters: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame) -> tupl
 
 def _site_safety(site: gpd.GeoSeries, hazard, classes) -> dict:
     """Depth and class of each site (all cells or zones it touches); safe = in no hazard class."""
+    from layers.evacuation.graph import near_wet_cells
     from layers.hazard.sampling import geometry_hazard
     from layers.hazard.sources import HazardRaster, HazardZones, open_hazard
 
@@ -197,13 +199,18 @@ def _site_safety(site: gpd.GeoSeries, hazard, classes) -> dict:
     if hazard is None:
         return {"depth_m": np.zeros(n), "hazard_class": pd.array([pd.NA] * n, dtype="string"), "safe": np.ones(n, bool)}
     h = hazard if isinstance(hazard, (HazardRaster, HazardZones)) else open_hazard(hazard, classes=classes)
-    res = geometry_hazard(site, h)
-    cls = res["hazard_class"].to_numpy()
-    return {
-        "depth_m": np.nan_to_num(res["depth_max_m"].to_numpy(), nan=0.0),
-        "hazard_class": class_names(cls, h.classes.names),
-        "safe": cls < 0,
-    }
+    near = np.ones(n, dtype=bool)
+    if isinstance(h, HazardRaster) and (h.classes.classify(np.array([0.0, np.nan])) < 0).all():
+        # Sites touching only 0 or nodata cells are in no class at depth 0: sample only the others.
+        g = site.to_crs(h.crs) if site.crs is not None and not site.crs.equals(h.crs) else site
+        near = near_wet_cells(shapely.bounds(g.to_numpy()), h)
+    cls = np.full(n, NOT_AFFECTED, dtype=np.int8)
+    depth = np.zeros(n)
+    if near.any():
+        res = geometry_hazard(site[near], h)
+        cls[near] = res["hazard_class"].to_numpy()
+        depth[near] = np.nan_to_num(res["depth_max_m"].to_numpy(), nan=0.0)
+    return {"depth_m": depth, "hazard_class": class_names(cls, h.classes.names), "safe": cls < 0}
 
 
 def _empty(crs) -> gpd.GeoDataFrame:

@@ -11,7 +11,7 @@ import shapely
 from rasterio.transform import from_origin
 
 from layers.evacuation import catchments, snap
-from layers.evacuation.graph import _near_wet_cells, edge_depth_m
+from layers.evacuation.graph import edge_depth_m, near_wet_cells
 from layers.evacuation.network import network_from_roads
 from layers.hazard.sampling import max_depth_along_lines
 from layers.hazard.sources import open_hazard
@@ -108,15 +108,15 @@ def test_dry_raster_and_raster_beside_the_network_give_zero_depth(net, tmp_path)
         assert np.array_equal(_plain_depth(net, hazard), np.zeros(net.n_edges))
 
 
-def test_near_wet_cells_uses_coarse_blocks_when_the_raster_is_large(net, patchy_raster, monkeypatch):
+def testnear_wet_cells_uses_coarse_blocks_when_the_raster_is_large(net, patchy_raster, monkeypatch):
     """Blocks of several cells (a large raster) flag more edges, never fewer; the depths stay exact."""
     hazard = open_hazard(patchy_raster)
     bounds = shapely.bounds(net.edges.geometry.to_numpy())
-    fine = _near_wet_cells(bounds, hazard)
+    fine = near_wet_cells(bounds, hazard)
     from layers.evacuation import graph
 
     monkeypatch.setattr(graph, "WET_GRID_CELLS", 50)
-    coarse = _near_wet_cells(bounds, hazard)
+    coarse = near_wet_cells(bounds, hazard)
     assert coarse[fine].all()
     assert coarse.sum() > fine.sum()
     assert np.array_equal(edge_depth_m(net, hazard), _plain_depth(net, hazard))
@@ -163,3 +163,24 @@ def test_hull_from_candidates_equals_hull_of_every_point():
     line = np.column_stack([np.arange(40.0), np.arange(40.0) * 2])  # collinear: qhull fails, GEOS copes
     assert np.array_equal(catchments._hull_candidates(line), line)
     assert shapely.convex_hull(shapely.multipoints(line)).geom_type == "LineString"
+
+
+def test_site_safety_samples_only_sites_near_wet_cells_and_answers_as_sampling_all(net, patchy_raster):
+    """Shelter sites (points and footprints): depth, class and safety as geometry_hazard gives for every site."""
+    from layers.evacuation.shelters import _site_safety
+    from layers.hazard.classes import class_names
+    from layers.hazard.sampling import geometry_hazard
+
+    hazard = open_hazard(patchy_raster)
+    rng = np.random.default_rng(5)
+    xmin, ymin, xmax, ymax = net.edges.total_bounds
+    x, y = rng.uniform(xmin, xmax, 400), rng.uniform(ymin, ymax, 400)
+    geoms = np.where(np.arange(400) % 2 == 0, shapely.points(x, y), shapely.box(x - 6, y - 6, x + 6, y + 6))
+    site = gpd.GeoSeries(geoms, crs=CRS)
+    got = _site_safety(site, hazard, None)
+    res = geometry_hazard(site, hazard)
+    cls = res["hazard_class"].to_numpy()
+    assert np.array_equal(got["depth_m"], np.nan_to_num(res["depth_max_m"].to_numpy(), nan=0.0))
+    assert np.array_equal(got["safe"], cls < 0)
+    assert list(got["hazard_class"]) == list(class_names(cls, hazard.classes.names))
+    assert 0 < (~got["safe"]).sum() < 400  # some sites are wet: both paths were taken
