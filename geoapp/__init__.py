@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from flask import Flask
+if TYPE_CHECKING:  # imported by create_app: a CLI command such as `geoapp evacuate` never loads Flask
+    from flask import Flask
 
 __version__ = "0.3.0"
 
@@ -22,6 +24,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     ``PROXY_FIX`` (the number of reverse proxies in front, default 0) trusts their
     ``X-Forwarded-*`` headers, so the session cookie is ``Secure`` behind TLS.
     """
+    from flask import Flask
+
     app = Flask(__name__, instance_relative_config=True)
     instance = Path(app.instance_path)
     instance.mkdir(parents=True, exist_ok=True)

@@ -21,3 +21,17 @@ def test_commands_are_listed_and_found_by_name():
     assert main.get_command(ctx, "evacuate").name == "evacuate"
     assert main.get_command(ctx, "db").name == "db"
     assert main.get_command(ctx, "no-such-command") is None
+
+
+def test_running_one_command_loads_neither_flask_nor_the_other_commands():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, click\n"
+        "from geoapp.cli import main\n"
+        "main.get_command(click.Context(main), 'evacuate')\n"
+        "print(sorted(m for m in sys.modules if m == 'flask' or m.startswith('geoapp.cli.')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "['geoapp.cli.evacuate']"
