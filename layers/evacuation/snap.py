@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 SNAP_PIECE_M = 40.0  # edges are cut into pieces this long for nearest-edge search
 SNAP_K = 8  # candidate pieces measured exactly per point
 SNAP_CHUNK = 65_536  # points measured at a time
+PIECE_CHUNK = 262_144  # edge segments cut into pieces at a time
 
 
 class Snap(NamedTuple):
@@ -45,11 +46,7 @@ def snap_to_edges(network: Network, geoms, *, max_distance_m: float, usable: np.
     from scipy.spatial import cKDTree
 
     geoms = np.asarray(geoms, dtype=object)
-    is_point = shapely.get_type_id(geoms) == 0
-    pts = geoms.copy()
-    if not is_point.all():
-        pts[~is_point] = shapely.point_on_surface(geoms[~is_point])
-    n = len(pts)
+    n = len(geoms)
     edge = np.full(n, -1, dtype=np.int64)
     frac = np.zeros(n)
     dist = np.full(n, np.inf)
@@ -67,7 +64,7 @@ def snap_to_edges(network: Network, geoms, *, max_distance_m: float, usable: np.
         tree = pieces["tree"]
     else:
         tree = cKDTree((a + b) / 2.0, balanced_tree=False, compact_nodes=False)
-    pxy = shapely.get_coordinates(pts)
+    pxy = _representative_xy(geoms)
     piece, dist_best, t, proven, low = _nearest_pieces(tree, a, b, pxy, min(SNAP_K, len(a)))
     proven |= low > max_distance_m  # surely off the network: no need to know its nearest edge
     retry = np.flatnonzero(~proven)
@@ -83,15 +80,36 @@ def snap_to_edges(network: Network, geoms, *, max_distance_m: float, usable: np.
     if len(todo):
         ids = np.arange(network.n_edges) if usable is None else np.flatnonzero(usable)
         lines = network.edges.geometry.to_numpy()[ids]
-        (src, tgt), dd = shapely.STRtree(lines).query_nearest(pts[todo], return_distance=True, all_matches=False)
+        pts = _representative_points(geoms[todo])
+        (src, tgt), dd = shapely.STRtree(lines).query_nearest(pts, return_distance=True, all_matches=False)
         first = np.unique(src, return_index=True)[1]
-        src, tgt, dd = todo[src[first]], ids[tgt[first]], dd[first]
+        local, tgt, dd = src[first], ids[tgt[first]], dd[first]
+        src = todo[local]
         edge[src], dist[src] = tgt, dd
         lines_hit = network.edges.geometry.to_numpy()[tgt]
-        frac[src] = np.nan_to_num(shapely.line_locate_point(lines_hit, pts[src], normalized=True))
+        frac[src] = np.nan_to_num(shapely.line_locate_point(lines_hit, pts[local], normalized=True))
     far = dist > max_distance_m
     edge[far], frac[far], dist[far] = -1, 0.0, np.inf
     return Snap(edge, frac, dist)
+
+
+def _representative_points(geoms: np.ndarray) -> np.ndarray:
+    """Points as they are, other geometries by ``shapely.point_on_surface``."""
+    is_point = shapely.get_type_id(geoms) == 0
+    pts = geoms.copy()
+    if not is_point.all():
+        pts[~is_point] = shapely.point_on_surface(geoms[~is_point])
+    return pts
+
+
+def _representative_xy(geoms: np.ndarray) -> np.ndarray:
+    """Coordinates of :func:`_representative_points`, a chunk at a time: the point objects of a whole
+    city's buildings are never alive at once, only their coordinates."""
+    parts = [
+        shapely.get_coordinates(_representative_points(geoms[s : s + SNAP_CHUNK]))
+        for s in range(0, len(geoms), SNAP_CHUNK)
+    ]
+    return np.concatenate(parts) if parts else np.zeros((0, 2))
 
 
 def edge_pieces(geoms: np.ndarray) -> dict[str, np.ndarray]:
@@ -101,18 +119,30 @@ def edge_pieces(geoms: np.ndarray) -> dict[str, np.ndarray]:
     same = owner[1:] == owner[:-1]
     x, y = xy[:, 0], xy[:, 1]
     ax, ay, bx, by, own = x[:-1][same], y[:-1][same], x[1:][same], y[1:][same], owner[:-1][same]
+    del xy, owner, x, y, same
+    # Long segments are split into equal sub-pieces (numpy, no GEOS), x and y apart and a chunk of segments
+    # at a time: the temporaries stay a chunk's size, not a country's.
     dx, dy = bx - ax, by - ay
-    # Split long segments into equal sub-pieces (numpy, no GEOS), x and y apart: fewer, smaller temporaries.
     cut = np.maximum(np.ceil(np.hypot(dx, dy) / SNAP_PIECE_M), 1).astype(np.int64)
-    rep = np.repeat(np.arange(len(ax)), cut)
-    k = np.arange(len(rep)) - np.repeat(np.cumsum(cut) - cut, cut)
-    c = cut[rep]
-    f0, f1 = k / c, (k + 1) / c
-    ax, ay, dx, dy, own = ax[rep], ay[rep], dx[rep], dy[rep], own[rep]
-    a, b = np.empty((len(rep), 2)), np.empty((len(rep), 2))
-    a[:, 0], a[:, 1] = ax + f0 * dx, ay + f0 * dy
-    b[:, 0], b[:, 1] = ax + f1 * dx, ay + f1 * dy
-    seg_len = np.hypot(b[:, 0] - a[:, 0], b[:, 1] - a[:, 1])
+    ends = np.cumsum(cut)
+    total = int(ends[-1]) if len(ends) else 0
+    a, b = np.empty((total, 2)), np.empty((total, 2))
+    pown, seg_len = np.empty(total, dtype=own.dtype), np.empty(total)
+    for s0 in range(0, len(cut), PIECE_CHUNK):
+        s1 = min(s0 + PIECE_CHUNK, len(cut))
+        p0, p1 = int(ends[s0] - cut[s0]), int(ends[s1 - 1])
+        ch = cut[s0:s1]
+        rep = np.repeat(np.arange(s0, s1), ch)
+        k = np.arange(len(rep)) - np.repeat(np.cumsum(ch) - ch, ch)
+        c = cut[rep]
+        f0, f1 = k / c, (k + 1) / c
+        cax, cay, cdx, cdy = ax[rep], ay[rep], dx[rep], dy[rep]
+        ca, cb = a[p0:p1], b[p0:p1]
+        ca[:, 0], ca[:, 1] = cax + f0 * cdx, cay + f0 * cdy
+        cb[:, 0], cb[:, 1] = cax + f1 * cdx, cay + f1 * cdy
+        pown[p0:p1] = own[rep]
+        seg_len[p0:p1] = np.hypot(cb[:, 0] - ca[:, 0], cb[:, 1] - ca[:, 1])
+    own = pown
     csum = np.cumsum(seg_len)
     start = np.r_[True, own[1:] != own[:-1]]
     base = np.maximum.accumulate(np.where(start, np.arange(len(own)), 0))

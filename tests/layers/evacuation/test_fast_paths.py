@@ -184,3 +184,27 @@ def test_site_safety_samples_only_sites_near_wet_cells_and_answers_as_sampling_a
     assert np.array_equal(got["safe"], cls < 0)
     assert list(got["hazard_class"]) == list(class_names(cls, hazard.classes.names))
     assert 0 < (~got["safe"]).sum() < 400  # some sites are wet: both paths were taken
+
+
+def test_points_left_unproven_are_answered_by_geos_alike(net, monkeypatch):
+    """One candidate, then eight: many points stay unproven and go to the GEOS fallback, same answers."""
+    rng = np.random.default_rng(11)
+    xmin, ymin, xmax, ymax = net.edges.total_bounds
+    x, y = rng.uniform(xmin, xmax, 2000), rng.uniform(ymin, ymax, 2000)
+    geoms = np.where(np.arange(2000) % 3 == 0, shapely.points(x, y), shapely.box(x - 5, y - 4, x + 5, y + 4))
+    ref = net.snap(geoms, max_distance_m=500)
+    calls = []
+    real = shapely.STRtree
+
+    def counting(lines):
+        calls.append(len(lines))
+        return real(lines)
+
+    monkeypatch.setattr(snap, "SNAP_K", 1)
+    monkeypatch.setattr(snap.shapely, "STRtree", counting)
+    got = net.snap(geoms, max_distance_m=500)
+    assert calls == [net.n_edges]  # the fallback ran
+    assert (got.edge == ref.edge).mean() > 0.999
+    same = got.edge == ref.edge
+    assert np.allclose(got.gap_m, ref.gap_m, atol=1e-9)
+    assert np.allclose(got.frac[same], ref.frac[same], atol=1e-9)
