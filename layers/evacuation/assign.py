@@ -121,6 +121,7 @@ def evacuate(
     flood_penalty: float = 10.0,
     max_snap_m: float = 500.0,
     building_routes: bool = False,
+    keep_snap_index: bool = True,
 ) -> EvacuationResult:
     """Assign every building to a safe shelter with room (see the module docstring for the rules).
 
@@ -139,6 +140,9 @@ def evacuate(
         People in each building (array aligned with ``buildings``) or one number for all.
     building_routes
         Also return one route line per reachable building.
+    keep_snap_index
+        False: the network forgets its snapping index once buildings and shelters are snapped
+        (:meth:`~layers.evacuation.network.Network.drop_pieces`), for one-off runs on large networks.
     """
     _check_inputs(network, buildings, shelters)
     check_walk_speed(walk_speed_m_s)
@@ -148,6 +152,8 @@ def evacuate(
     )
     b_snap = snap_buildings(network, buildings.geometry.to_numpy(), passable, max_snap_m=max_snap_m)
     s_snap = snap_shelters(network, shelters.geometry.to_numpy(), passable, max_snap_m=max_snap_m)
+    if not keep_snap_index:
+        network.drop_pieces()
     clock["snapped"] = time.process_time()
     plan = _plan(network, buildings, shelters, people, passable, flooded, b_snap, s_snap, walk_speed_m_s)
     clock["built"] = time.process_time()

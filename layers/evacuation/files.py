@@ -74,6 +74,7 @@ def evacuation_from_files(
             shelter_categories=categories,
             walk_speed_m_s=walk_speed_m_s,
             building_routes=building_routes,
+            keep_snap_index=False,  # this network is routed once
         )
         bar.update(2)
     return layers, res

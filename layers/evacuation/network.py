@@ -150,6 +150,11 @@ class Network:
             self._piece_cache = edge_pieces(self.edges.geometry.to_numpy())
         return self._piece_cache
 
+    def drop_pieces(self) -> None:
+        """Forget the pieces and their KD-tree (:meth:`pieces`; rebuilt when next needed): a city's take
+        hundreds of MB that a one-off run need not keep while it routes."""
+        self._piece_cache = None
+
 
 def arcs_matrix(tail: np.ndarray, head: np.ndarray, w: np.ndarray, n: int) -> tuple[sparse.csr_matrix, np.ndarray]:
     """CSR matrix of the finite arcs keeping the cheapest of parallel arcs, and which input arc each entry is.

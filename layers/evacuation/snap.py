@@ -53,11 +53,14 @@ def snap_to_edges(network: Network, geoms, *, max_distance_m: float, usable: np.
     if network.n_edges == 0 or n == 0:
         return Snap(edge, frac, dist)
     pieces = network.pieces()
-    keep = np.ones(len(pieces["owner"]), bool) if usable is None else np.asarray(usable, bool)[pieces["owner"]]
-    if not keep.any():
+    a, b, owner, before = pieces["a"], pieces["b"], pieces["owner"], pieces["before"]
+    if usable is not None:  # (all edges: the cached pieces themselves, not a copy of them)
+        keep = np.asarray(usable, bool)[owner]
+        if not keep.any():
+            return Snap(edge, frac, dist)
+        a, b, owner, before = a[keep], b[keep], owner[keep], before[keep]
+    if len(a) == 0:
         return Snap(edge, frac, dist)
-    a, b = pieces["a"][keep], pieces["b"][keep]
-    owner, before = pieces["owner"][keep], pieces["before"][keep]
     if usable is None:
         if "tree" not in pieces:
             pieces["tree"] = cKDTree((a + b) / 2.0, balanced_tree=False, compact_nodes=False)

@@ -40,6 +40,7 @@ def evacuation_layers(
     building_routes: bool = False,
     scenario: str | None = None,
     hazard_on_roads: bool = True,
+    keep_snap_index: bool = True,
 ) -> tuple[dict[str, gpd.GeoDataFrame], EvacuationResult]:
     """Everything an evacuation plan publishes, for one hazard scenario.
 
@@ -50,7 +51,8 @@ def evacuation_layers(
     ``evacuation_buildings``, ``evacuation_routes``, ``catchments``, ``unreachable`` (and
     ``evacuation_building_routes`` when asked), each with a ``scenario`` column when given.
     ``hazard_on_roads`` False (hazards that are not water: shaking, ash, zones): every road is walkable,
-    the hazard only decides which shelters are safe.
+    the hazard only decides which shelters are safe. ``keep_snap_index`` False: the network's snapping
+    index is dropped once everything is snapped (a one-off run, see :func:`~layers.evacuation.assign.evacuate`).
     """
     from layers.evacuation.catchments import catchments_and_unreachable
     from layers.evacuation.shelters import DEFAULT_SHELTER_CATEGORIES, M2_PER_PERSON, shelters_from_facilities
@@ -86,6 +88,7 @@ def evacuation_layers(
         max_walk_depth_m=max_walk_depth_m,
         max_snap_m=max_snap_m,
         building_routes=building_routes,
+        keep_snap_index=keep_snap_index,
     )
     catch, lost = catchments_and_unreachable(res.buildings)
     layers = {

@@ -208,3 +208,27 @@ def test_points_left_unproven_are_answered_by_geos_alike(net, monkeypatch):
     same = got.edge == ref.edge
     assert np.allclose(got.gap_m, ref.gap_m, atol=1e-9)
     assert np.allclose(got.frac[same], ref.frac[same], atol=1e-9)
+
+
+def test_dropping_the_snap_index_after_snapping_changes_no_answer(net):
+    from layers.evacuation.assign import evacuate
+
+    rng = np.random.default_rng(2)
+    xmin, ymin, xmax, ymax = net.edges.total_bounds
+    x, y = rng.uniform(xmin, xmax, 500), rng.uniform(ymin, ymax, 500)
+    buildings = gpd.GeoDataFrame(
+        {"building_id": np.arange(1, 501)}, geometry=shapely.box(x - 4, y - 4, x + 4, y + 4), crs=CRS
+    )
+    shelters = gpd.GeoDataFrame(
+        {"shelter_id": [1, 2, 3], "capacity": [np.nan, 400.0, np.nan], "safe": [True, True, True]},
+        geometry=shapely.points(net.nodes_xy[[10, 400, 800]]),
+        crs=CRS,
+    )
+    kept = evacuate(net, buildings, shelters)
+    assert net._piece_cache is not None
+    dropped = evacuate(net, buildings, shelters, keep_snap_index=False)
+    assert net._piece_cache is None
+    assert kept.buildings.drop(columns="geometry").equals(dropped.buildings.drop(columns="geometry"))
+    assert kept.routes.drop(columns="geometry").equals(dropped.routes.drop(columns="geometry"))
+    assert kept.buildings["reachable"].all()
+    assert net.pieces()["a"].shape[1] == 2  # rebuilt when needed again
