@@ -210,14 +210,17 @@ def network_from_roads(
         )
         return Network(edges=empty, nodes_xy=np.zeros((0, 2)), mode=mode, crs=roads.crs)
     cut = _cut_at_nodes(coords, line_of, vid)
-    src = lines.iloc[cut.line]
+    del coords, line_of, vid
+    # The attributes each edge takes from its line (not the lines' geometry), text kept as Arrow strings:
+    # a country's edges are never millions of Python string objects.
+    src = pd.DataFrame(lines[[c for c in ("road_class", "oneway", "road_id", "name") if c in lines]]).iloc[cut.line]
     n_pieces = len(cut.line)
     cols = {
         "edge_id": np.arange(n_pieces, dtype=np.int64),
         "u": cut.u,
         "v": cut.v,
         "length_m": shapely.length(cut.geoms),
-        "road_class": src["road_class"].astype("string").str.lower().to_numpy(),
+        "road_class": src["road_class"].astype("string").str.lower().astype("str").array,
         "oneway": (
             src["oneway"].fillna(False).astype(bool).to_numpy() if "oneway" in src else np.zeros(n_pieces, bool)
         ),
