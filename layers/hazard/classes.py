@@ -41,6 +41,11 @@ class ClassScheme:
     right_closed: bool = False
 
     @property
+    def edges(self) -> np.ndarray:
+        """Numeric classes' bounds (float64): every lower bound, then the last upper bound."""
+        return np.array([c.lower for c in self.classes] + [self.classes[-1].upper], dtype=np.float64)
+
+    @property
     def names(self) -> list[str]:
         return [c.name for c in self.classes]
 
@@ -75,7 +80,7 @@ class ClassScheme:
             raise InvalidInputError(
                 f"hazard values are not numbers ({exc}); use a text class spec such as 'wet:yes' for text attributes"
             ) from None
-        edges = np.array([c.lower for c in self.classes] + [self.classes[-1].upper], dtype=dtype)
+        edges = self.edges.astype(dtype)
         # searchsorted over the lower bounds; values at or above the last upper bound are out
         # (right-closed: values at or below the first lower bound, or above the last upper bound).
         idx = np.searchsorted(edges, arr, side="left" if self.right_closed else "right") - 1

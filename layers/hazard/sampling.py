@@ -7,8 +7,6 @@ cells are never resampled. Rasters are read by windows of a band of rows
 
 from __future__ import annotations
 
-import warnings
-
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -90,24 +88,21 @@ def geometry_hazard(geoms, hazard: Hazard, *, share: bool = False, progress: str
     fraction = np.zeros(n)
     mixed: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
 
+    from layers.hazard.cell_stats import cell_stats
+
+    edges, right_closed = hazard.classes.edges, hazard.classes.right_closed
+
     def reducer(values: np.ndarray, part: Touched, offset: tuple[int, int]) -> None:
-        idx, row, col = part.cells()
-        v = values[row, col].astype(np.float64)  # classes and depths as read() gives them
-        c = hazard.classes.classify(v)
-        starts = np.flatnonzero(np.r_[True, idx[1:] != idx[:-1]])
-        owners = idx[starts]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            depth[owners] = np.fmax.reduceat(v, starts)
-        cls[owners] = np.maximum.reduceat(c, starts)
+        # Values compared in float64, as read() gives them (the window may be float32).
+        stats = cell_stats(part.index, part.row, part.col0, part.col1, values, edges, right_closed, share)
+        owners, vmax, cmax, nhit, ncell, idx, row, col = stats
+        depth[owners] = vmax
+        cls[owners] = cmax
         if share:
-            nhit = np.add.reduceat((c >= 0).astype(np.int64), starts)
-            ncell = np.diff(np.r_[starts, len(idx)])
             fraction[owners[nhit == ncell]] = 1.0
-            some = np.flatnonzero(np.isin(idx, owners[(nhit > 0) & (nhit < ncell)]) & (c >= 0))
             # A concave footprint's strip pieces may share a cell: count each cell once.
-            key = (idx[some].astype(np.int64) * values.shape[0] + row[some]) * values.shape[1] + col[some]
-            some = some[np.unique(key, return_index=True)[1]]
+            key = (idx * values.shape[0] + row) * values.shape[1] + col
+            some = np.unique(key, return_index=True)[1]
             mixed.append((idx[some], row[some] + offset[0], col[some] + offset[1]))
 
     # Chunks of geometries in north-south order: each chunk's cells stay few and its windows compact.
