@@ -95,15 +95,26 @@ def _in_order(client, tasks) -> Iterator:
 
 
 def exposure_rows(
-    client, source: BuildingSource, hazard, *, crs, units=None, rows: int = CHUNK_BUILDINGS, plan: list | None = None
+    client,
+    source: BuildingSource,
+    hazard,
+    *,
+    crs,
+    units=None,
+    rows: int = CHUNK_BUILDINGS,
+    plan: list | None = None,
+    footprints: bool = True,
 ):
-    """A ``rows_of`` for :func:`layers.hazard.chunked.exposure_chunked` that runs the batches on the cluster."""
+    """A ``rows_of`` for :func:`layers.hazard.chunked.exposure_chunked` that runs the batches on the cluster;
+    without ``footprints`` (nothing to write) the workers send back only the per-building answers."""
     import dask
 
-    from layers.hazard.chunked import building_rows
+    from layers.hazard.chunked import building_rows, light_rows
 
     parts = partitions(source, rows, plan).to_delayed()
     tasks = [dask.delayed(building_rows)(p, hazard, crs=crs, units=units) for p in parts]
+    if not footprints:
+        tasks = [dask.delayed(light_rows)(t) for t in tasks]
 
     def rows_of(_batches) -> Iterator[gpd.GeoDataFrame]:
         yield from _in_order(client, tasks)

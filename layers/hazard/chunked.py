@@ -91,7 +91,7 @@ def exposure_chunked(
         if out is not None and len(rows):
             _append(rows.drop(columns=[UNIT, FID], errors="ignore"), out, first=first)
             first = False
-        kept.append(_light(rows))
+        kept.append(light_rows(rows))
     light = pd.concat(kept, ignore_index=True) if kept else None
     if light is not None and FID in light:
         provisional = light["building_id"].to_numpy()
@@ -117,8 +117,11 @@ def exposure_chunked(
     return _finish(hazard, result, light, facilities, units, crs, displacement, needs)
 
 
-def _light(rows: gpd.GeoDataFrame) -> pd.DataFrame:
-    """The per-building answers without footprints (text columns as categories: a few bytes a building)."""
+def light_rows(rows: gpd.GeoDataFrame | pd.DataFrame) -> pd.DataFrame:
+    """The per-building answers without footprints (text columns as categories: a few bytes a building).
+    Dask workers send these back when no file is written, not the footprints."""
+    if not isinstance(rows, gpd.GeoDataFrame):
+        return rows  # light already
     frame = pd.DataFrame(rows.drop(columns=rows.geometry.name))
     for col in ("hazard_class", "building_type", "damage_class"):
         if col in frame:
@@ -287,7 +290,9 @@ def exposure_chunked_from_files(
         from layers.distributed import connect, exposure_rows
 
         with connect(scheduler) as client:
-            rows_of = exposure_rows(client, src, haz, crs=crs, units=_units(units, crs), rows=chunk_rows, plan=plan)
+            rows_of = exposure_rows(
+                client, src, haz, crs=crs, units=_units(units, crs), rows=chunk_rows, plan=plan, footprints=bool(out)
+            )
             return exposure_chunked(haz, batches, rows_of=rows_of, **kw)
     return exposure_chunked(haz, batches, **kw)
 

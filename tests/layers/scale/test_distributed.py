@@ -54,3 +54,26 @@ def test_precarity_on_two_workers_equals_single_process(cluster, city):
     assert on_cluster.summary() == single.summary()
     a, b = single.cells, on_cluster.cells
     assert a.drop(columns="geometry").equals(b.drop(columns="geometry"))
+
+
+def test_exposure_on_the_cluster_writes_the_buildings_layer(cluster, city, tmp_path):
+    """With --out the workers send footprints back and the layer holds every building, as in one process."""
+    import pyogrio
+    import shapely
+
+    from layers.hazard.chunked import exposure_chunked_from_files
+
+    kw = {"hazard": str(SAMPLE_AREA / "flood_current.tif"), "classes": CLASSES, "buildings": str(city)}
+    single = exposure_chunked_from_files(chunk_rows=4_000, out=tmp_path / "one.gpkg", **kw)
+    on_cluster = exposure_chunked_from_files(
+        chunk_rows=4_000, scheduler=cluster.scheduler_address, out=tmp_path / "cluster.gpkg", **kw
+    )
+    assert on_cluster.summary() == single.summary()
+    a, b = (
+        pyogrio.read_dataframe(tmp_path / f, layer="exposure_buildings").sort_values("building_id")
+        for f in ("one.gpkg", "cluster.gpkg")
+    )
+    assert len(a) == len(b) == 2 * 7_689
+    assert a["building_id"].tolist() == b["building_id"].tolist()
+    assert a["hazard_class"].fillna("").tolist() == b["hazard_class"].fillna("").tolist()
+    assert shapely.equals(a.geometry.to_numpy(), b.geometry.to_numpy()).all()
