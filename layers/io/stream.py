@@ -223,14 +223,17 @@ def _first_fid(src: BuildingSource) -> int:
 
 
 def _normalise_kept(src: BuildingSource, raw: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, np.ndarray]:
-    """The building schema of ``raw`` (its id column is ``src.id_column``) and the rows of ``raw`` it kept."""
-    from layers.io.usable import fitting_features, usable_features
-    from layers.io.vectors import _polygons
+    """The building schema of ``raw`` (its id column, unique, is ``src.id_column``) and the rows of ``raw`` it
+    kept, found by their ids."""
+    from layers.io.vectors import column
 
     raw = raw.reset_index(drop=True)
-    if len(raw):
-        raw = _polygons(fitting_features(usable_features(raw, "buildings", src.path), "buildings", src.path), src.path)
-    return _normalise(src, raw, 0), raw.index.to_numpy()
+    out = _normalise(src, raw, 0)
+    ids = pd.to_numeric(column(raw, str(src.id_column)), errors="coerce").to_numpy()
+    kept = pd.Index(ids).get_indexer(out["building_id"].to_numpy())
+    if (kept < 0).any():  # the normaliser numbered a building itself: its id column was not taken
+        raise RuntimeError(f"{src.path}: building ids do not come from its id column {src.id_column}")
+    return out, kept
 
 
 def _normalise(src: BuildingSource, raw: gpd.GeoDataFrame, offset: int) -> gpd.GeoDataFrame:
