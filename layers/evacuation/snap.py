@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 SNAP_PIECE_M = 40.0  # edges are cut into pieces this long for nearest-edge search
 SNAP_K = 8  # candidate pieces measured exactly per point
 SNAP_CHUNK = 65_536  # points measured at a time
-PIECE_CHUNK = 262_144  # edge segments cut into pieces at a time
+PIECE_CHUNK = 262_144  # edges cut into pieces at a time
 
 
 class Snap(NamedTuple):
@@ -63,10 +63,10 @@ def snap_to_edges(network: Network, geoms, *, max_distance_m: float, usable: np.
         return Snap(edge, frac, dist)
     if usable is None:
         if "tree" not in pieces:
-            pieces["tree"] = cKDTree((a + b) / 2.0, balanced_tree=False, compact_nodes=False)
+            pieces["tree"] = cKDTree(_midpoints(a, b), balanced_tree=False, compact_nodes=False)
         tree = pieces["tree"]
     else:
-        tree = cKDTree((a + b) / 2.0, balanced_tree=False, compact_nodes=False)
+        tree = cKDTree(_midpoints(a, b), balanced_tree=False, compact_nodes=False)
     pxy = _representative_xy(geoms)
     piece, dist_best, t, proven, low = _nearest_pieces(tree, a, b, pxy, min(SNAP_K, len(a)))
     proven |= low > max_distance_m  # surely off the network: no need to know its nearest edge
@@ -96,6 +96,12 @@ def snap_to_edges(network: Network, geoms, *, max_distance_m: float, usable: np.
     return Snap(edge, frac, dist)
 
 
+def _midpoints(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``(a + b) / 2`` in one array (no temporary the size of every piece)."""
+    mid = np.add(a, b)
+    return np.divide(mid, 2.0, out=mid)
+
+
 def _representative_points(geoms: np.ndarray) -> np.ndarray:
     """Points as they are, other geometries by ``shapely.point_on_surface``."""
     is_point = shapely.get_type_id(geoms) == 0
@@ -117,40 +123,55 @@ def _representative_xy(geoms: np.ndarray) -> np.ndarray:
 
 def edge_pieces(geoms: np.ndarray) -> dict[str, np.ndarray]:
     """Straight pieces of every edge line (at most SNAP_PIECE_M long): ends ``a``, ``b``, ``owner`` edge and
-    metres ``before`` the piece along its edge."""
-    xy, owner = shapely.get_coordinates(geoms, return_index=True)
-    same = owner[1:] == owner[:-1]
-    x, y = xy[:, 0], xy[:, 1]
-    ax, ay, bx, by, own = x[:-1][same], y[:-1][same], x[1:][same], y[1:][same], owner[:-1][same]
-    del xy, owner, x, y, same
-    # Long segments are split into equal sub-pieces (numpy, no GEOS), x and y apart and a chunk of segments
-    # at a time: the temporaries stay a chunk's size, not a country's.
-    dx, dy = bx - ax, by - ay
-    cut = np.maximum(np.ceil(np.hypot(dx, dy) / SNAP_PIECE_M), 1).astype(np.int64)
-    ends = np.cumsum(cut)
-    total = int(ends[-1]) if len(ends) else 0
+    metres ``before`` the piece along its edge.
+
+    Long segments are split into equal sub-pieces (numpy, no GEOS), x and y apart and ``PIECE_CHUNK`` edges
+    at a time (the pieces counted first, then made): the temporaries stay a chunk's size, not a country's.
+    """
+    chunks = [(e0, geoms[e0 : e0 + PIECE_CHUNK]) for e0 in range(0, len(geoms), PIECE_CHUNK)]
+    counts = [_segments(part, e0)[5] for e0, part in chunks]
+    cut = np.concatenate(counts) if counts else np.zeros(0, dtype=np.int64)
+    total = int(cut.sum())
     a, b = np.empty((total, 2)), np.empty((total, 2))
-    pown, seg_len = np.empty(total, dtype=own.dtype), np.empty(total)
-    for s0 in range(0, len(cut), PIECE_CHUNK):
-        s1 = min(s0 + PIECE_CHUNK, len(cut))
-        p0, p1 = int(ends[s0] - cut[s0]), int(ends[s1 - 1])
-        ch = cut[s0:s1]
-        rep = np.repeat(np.arange(s0, s1), ch)
+    own, seg_len = np.empty(total, dtype=np.int64), np.empty(total)
+    p0 = 0
+    for e0, part in chunks:
+        ax, ay, dx, dy, sown, ch = _segments(part, e0)
+        rep = np.repeat(np.arange(len(ch)), ch)
         k = np.arange(len(rep)) - np.repeat(np.cumsum(ch) - ch, ch)
-        c = cut[rep]
+        c = ch[rep]
         f0, f1 = k / c, (k + 1) / c
         cax, cay, cdx, cdy = ax[rep], ay[rep], dx[rep], dy[rep]
+        p1 = p0 + len(rep)
         ca, cb = a[p0:p1], b[p0:p1]
         ca[:, 0], ca[:, 1] = cax + f0 * cdx, cay + f0 * cdy
         cb[:, 0], cb[:, 1] = cax + f1 * cdx, cay + f1 * cdy
-        pown[p0:p1] = own[rep]
+        own[p0:p1] = sown[rep]
         seg_len[p0:p1] = np.hypot(cb[:, 0] - ca[:, 0], cb[:, 1] - ca[:, 1])
-    own = pown
-    csum = np.cumsum(seg_len)
+        p0 = p1
+    # before = csum - seg_len - (csum[base] - seg_len[base]), in place (the same operations, fewer arrays).
     start = np.r_[True, own[1:] != own[:-1]]
-    base = np.maximum.accumulate(np.where(start, np.arange(len(own)), 0))
-    before = csum - seg_len - (csum[base] - seg_len[base])
+    base = np.where(start, np.arange(len(own)), 0)
+    del start
+    np.maximum.accumulate(base, out=base)
+    before = np.cumsum(seg_len)
+    first = before[base]
+    first -= seg_len[base]
+    del base
+    before -= seg_len
+    before -= first
     return {"a": a, "b": b, "owner": own, "before": before}
+
+
+def _segments(geoms: np.ndarray, first: int) -> tuple[np.ndarray, ...]:
+    """Segments of ``geoms`` (edges ``first``, ``first + 1``...): start x, y, dx, dy, edge, pieces to cut it into."""
+    xy, owner = shapely.get_coordinates(geoms, return_index=True)
+    same = owner[1:] == owner[:-1]
+    x, y = xy[:, 0], xy[:, 1]
+    ax, ay, bx, by = x[:-1][same], y[:-1][same], x[1:][same], y[1:][same]
+    dx, dy = bx - ax, by - ay
+    cut = np.maximum(np.ceil(np.hypot(dx, dy) / SNAP_PIECE_M), 1).astype(np.int64)
+    return ax, ay, dx, dy, owner[:-1][same] + first, cut
 
 
 def _nearest_pieces(
@@ -169,8 +190,9 @@ def _nearest_pieces(
     # tree nodes and candidate pieces (2-3x faster than in input order), and the (chunk, k, 2) arrays stay small.
     cell = np.floor(pxy / (8 * SNAP_PIECE_M)).astype(np.int64)
     order = np.lexsort((cell[:, 0], cell[:, 1]))
-    for s in range(0, n, SNAP_CHUNK):
-        sel = order[s : s + SNAP_CHUNK]
+    chunk = max(1, SNAP_CHUNK * SNAP_K // k)  # points per chunk: the (chunk, k, 2) arrays keep one size whatever k
+    for s in range(0, n, chunk):
+        sel = order[s : s + chunk]
         q = pxy[sel]
         m = len(sel)
         dk, ik = tree.query(q, k=k, workers=-1)  # both cores when free

@@ -232,3 +232,14 @@ def test_dropping_the_snap_index_after_snapping_changes_no_answer(net):
     assert kept.routes.drop(columns="geometry").equals(dropped.routes.drop(columns="geometry"))
     assert kept.buildings["reachable"].all()
     assert net.pieces()["a"].shape[1] == 2  # rebuilt when needed again
+
+
+def test_edge_pieces_by_chunks_of_edges_equal_one_pass(net, monkeypatch):
+    geoms = net.edges.geometry.to_numpy()
+    whole = snap.edge_pieces(geoms)
+    monkeypatch.setattr(snap, "PIECE_CHUNK", 7)
+    chunked = snap.edge_pieces(geoms)
+    for key in ("a", "b", "owner", "before"):
+        assert np.array_equal(whole[key], chunked[key])
+    assert len(whole["owner"]) > net.n_edges  # edges of ~50 m: some are cut in two
+    assert whole["before"].max() > 0
