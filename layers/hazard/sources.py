@@ -126,7 +126,7 @@ class RasterWindows:
     first, as :meth:`HazardRaster.read` gives them: converting only those cells is what makes this cheaper.
     """
 
-    KEEP = 3  # bands kept for the next windows
+    KEEP = 2  # bands kept: a window starts in the band after the last one, and may reach into the next
 
     def __init__(self, src, band: int):
         self.src, self.band = src, band
