@@ -55,6 +55,23 @@ def figures_markdown(results: Path = RESULTS) -> str:
             f"{ratio:.2f}× its speed by wall time, {cpu_ratio:.2f}× by CPU time | ≥ 1.5× "
             f"| {e['load_after'].split('/')[0]} |"
         )
+        if "io_floor" in e:  # benchmarks/evacuation_io_floor.py: what input and output alone take
+            f = e["io_floor"]
+            lines.append(
+                f"| its input and output alone (`evacuation_io_floor.py`) | same files and layers | import "
+                f"{f['import_s']:.2f} s, read {f['read_s']:.2f} s, write {f['write_s']:.2f} s: {f['total_s']:.2f} s "
+                f"| the 1.5× budget is {e['networkx']['wall_s'] / 1.5:.2f} s | – | – |"
+            )
+        for other in e.get("other_sides", {}).values():  # bench_evacuation.py --whole --side N --no-peer
+            t = other.get("target", {})
+            aimed = t and other["buildings"] >= 0.99 * t["buildings"]  # the target is for its own size only
+            goal = f"< {t['wall_s'] / 60:.0f} min, < {t['peak_mb'] / 1024:.0f} GB" if aimed else "–"
+            done = "" if other.get("finished", True) else ", stopped"
+            lines.append(
+                f"| `geoapp evacuate` whole job, ours alone | {other['buildings']:,} buildings, "
+                f"{other['side']:,}² street nodes | {_run(other['ours'])}{done} | – | {goal} "
+                f"| {other['load_after'].split('/')[0]} |"
+            )
     scale = results / "scale.json"
     if scale.exists():
         for _, r in sorted(json.loads(scale.read_text(encoding="utf-8")).items(), key=lambda kv: int(kv[0])):
