@@ -7,6 +7,7 @@ import json
 import click
 
 from layers.evacuation.files import evacuation_from_files
+from layers.evacuation.memory import release_memory
 from layers.publish.export import write_geopackage
 from layers.settings import WALK_SPEED_M_S
 
@@ -96,6 +97,7 @@ def evacuate(
         progress=not as_json,
     )
     if out:
+        release_memory()  # what routing freed, before the writer's buffers
         write_geopackage(layers, out)
     summary = result.summary()
     if as_json:

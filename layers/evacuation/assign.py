@@ -24,6 +24,7 @@ import pandas as pd
 
 from layers.errors import EmptyLayerError, InvalidInputError
 from layers.evacuation.graph import Reach, WalkGraph, snap_buildings, snap_shelters, walk_costs
+from layers.evacuation.memory import release_memory
 from layers.evacuation.network import Network
 from layers.evacuation.routes import add_flow, building_route_lines, edge_routes, route_edges
 from layers.evacuation.snap import Snap
@@ -154,6 +155,7 @@ def evacuate(
     s_snap = snap_shelters(network, shelters.geometry.to_numpy(), passable, max_snap_m=max_snap_m)
     if not keep_snap_index:
         network.drop_pieces()
+        release_memory()  # the pieces and their KD-tree: one-off runs are the big ones
     clock["snapped"] = time.process_time()
     plan = _plan(network, buildings, shelters, people, passable, flooded, b_snap, s_snap, walk_speed_m_s)
     clock["built"] = time.process_time()

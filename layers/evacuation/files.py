@@ -17,6 +17,7 @@ import shapely
 
 from layers.errors import EmptyLayerError, InvalidInputError
 from layers.evacuation.assign import EvacuationResult
+from layers.evacuation.memory import release_memory
 from layers.evacuation.network import network_from_roads, require_edges
 from layers.evacuation.step import evacuation_layers
 from layers.settings import check_walk_speed
@@ -61,9 +62,12 @@ def evacuation_from_files(
     opened = open_hazard(hazard, classes=scheme, field=hazard_field)
     with tqdm(total=4, desc="evacuate", unit="step", disable=not progress) as bar:  # closed on error too
         b, r, f, categories = _read_inputs(osm, roads, buildings, shelters, shelter_tags, capacity_field)
+        release_memory()  # the raw frames read
         bar.update()
         source = roads or osm or "roads"
         net = require_edges(network_from_roads(r, mode="walk", source=source), source)
+        del r  # the network holds the edges; the road lines are not needed while routing
+        release_memory()
         bar.update()
         layers, res = evacuation_layers(
             net,
