@@ -2,7 +2,8 @@
 
 Geometries are brought into the hazard's CRS (never the raster into theirs), so
 cells are never resampled. Rasters are read by windows of a band of rows
-(:class:`~layers.hazard.sources.RasterWindows`); the cells each geometry touches come from :mod:`layers.hazard.touched`.
+(:class:`~layers.hazard.sources.RasterWindows`); the cells each geometry touches come from
+:mod:`layers.hazard.touched`, and what they hold is summed up by :mod:`layers.hazard.cell_stats`.
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ def geometry_hazard(geoms, hazard: Hazard, *, share: bool = False, progress: str
     fraction = np.zeros(n)
     mixed: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
 
-    from layers.hazard.cell_stats import cell_stats
+    from layers.hazard.cell_stats import cell_stats  # numba: loaded only when a raster is sampled
 
     edges, right_closed = hazard.classes.edges, hazard.classes.right_closed
 

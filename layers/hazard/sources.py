@@ -120,7 +120,7 @@ class RasterWindows:
     (float32 for float32 and small integers), nodata and masked cells as NaN.
 
     Windows are assembled from whole bands of :attr:`band_rows` rows (a whole number of the file's
-    blocks), the last few kept: a block is decoded once even when consecutive windows share it (GDAL's
+    blocks), the last two kept: a block is decoded once even when consecutive windows share it (GDAL's
     multi-threaded reads skip its block cache, so an unaligned window would decode its edge blocks
     again). Callers that compare values with class bounds convert the cells they keep to float64
     first, as :meth:`HazardRaster.read` gives them: converting only those cells is what makes this cheaper.
