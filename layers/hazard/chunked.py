@@ -196,6 +196,16 @@ def _renumber(out: str | Path, provisional: np.ndarray) -> None:
     os.replace(tmp, out)
 
 
+def batches_on(src, hazard: Hazard | None, rows: int) -> tuple[list[np.ndarray], Iterator[gpd.GeoDataFrame]]:
+    """The buildings of ``src`` in batches of ``rows``: spatial batches following ``hazard``'s bands when it is
+    a raster and the file can be read by feature id (each band is then decoded once in all), else in file
+    order. Returns ``(plan, batches)``; ``plan`` (feature ids per batch) is empty for file order."""
+    key = band_key(hazard, src.file_crs) if hazard is not None else None
+    plan = src.spatial_plan(rows, key) if key is not None else []
+    batches = (src.read_fids(fids) for fids in plan) if plan else (b for _, b in src.batches(rows))
+    return plan, batches
+
+
 def band_key(hazard: Hazard, file_crs) -> Callable[[np.ndarray, np.ndarray], np.ndarray] | None:
     """For :meth:`~layers.io.stream.BuildingSource.spatial_plan`: the raster band of rows (as
     :mod:`layers.hazard.sampling` reads them) holding each point of the file's CRS. None for zones."""
@@ -280,10 +290,7 @@ def exposure_chunked_from_files(
     for name, layer in (("roads", r), ("facilities", f)):
         if layer is not None and len(layer):
             check_overlap(haz, layer, what=name)
-    # Spatial batches where the file allows: each band of the raster is then decoded once in all.
-    key = band_key(haz, src.file_crs)
-    plan = src.spatial_plan(chunk_rows, key) if key is not None else []
-    batches = (src.read_fids(fids) for fids in plan) if plan else (b for _, b in src.batches(chunk_rows))
+    plan, batches = batches_on(src, haz, chunk_rows)
     kw: dict[str, Any] = {"crs": crs, "roads": r, "facilities": f, "population": pop, "boundaries": units}
     kw |= {"displacement": rates, "needs": needs, "out": out, "renumber": bool(plan) and src.id_column is None}
     if scheduler:

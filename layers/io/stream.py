@@ -60,6 +60,7 @@ class BuildingSource:
     dataset: str | None  # "google", "microsoft", "overture" or None (any GDAL layer)
     file_crs: str | None = None  # the layer's own CRS (feature bounds are in it)
     random_read: bool = False  # GDAL reads features by id quickly: spatial batches are possible
+    first_fid: int = 0  # the first feature's id (1 in a GeoPackage, 0 in a shapefile): places from feature ids
 
     def batches(self, batch_rows: int = CHUNK_BUILDINGS) -> Iterator[tuple[int, gpd.GeoDataFrame]]:
         """``(first row, buildings)`` per batch: the building schema in :attr:`crs`."""
@@ -112,7 +113,7 @@ class BuildingSource:
         raw = raw.reset_index(drop=True)
         if self.id_column is None:
             raw = raw.drop(columns=[c for c in raw.columns if str(c).lower() in _id_names()])
-            raw.insert(0, "building_id", np.asarray(fids, dtype=np.int64) - _first_fid(self) + 1)
+            raw.insert(0, "building_id", np.asarray(fids, dtype=np.int64) - self.first_fid + 1)
             src = replace(self, id_column="building_id")
         else:
             src = self
@@ -191,9 +192,12 @@ def building_source(path: str | Path, *, crs=None, layer=None) -> BuildingSource
         bounds = info.get("total_bounds")
         extent = gpd.GeoSeries([shapely.box(*bounds)], crs=info["crs"]) if bounds is not None else None
         target = working_crs(extent) if extent is not None else CRS.from_user_input(info["crs"])
-    file_crs = info["crs"]
-    n = int(info["features"])
-    return BuildingSource(str(p), layer, n, CRS.from_user_input(target), id_column, None, file_crs, random_read)
+    n, first = int(info["features"]), 0
+    if random_read and id_column is None:  # provisional ids are places in the file (read_fids)
+        head = pyogrio.read_dataframe(p, layer=layer, max_features=1, read_geometry=False, fid_as_index=True)
+        first = int(head.index[0]) if len(head) else 0
+    target = CRS.from_user_input(target)
+    return BuildingSource(str(p), layer, n, target, id_column, None, info["crs"], random_read, first)
 
 
 def _batches(src: BuildingSource, batch_rows: int) -> Iterator[tuple[int, gpd.GeoDataFrame]]:
@@ -214,12 +218,6 @@ def _batches(src: BuildingSource, batch_rows: int) -> Iterator[tuple[int, gpd.Ge
             out = _normalise(src, raw, kept)
             yield kept, out
             kept += len(out)
-
-
-def _first_fid(src: BuildingSource) -> int:
-    """The feature id of the file's first feature (1 in a GeoPackage, 0 in a shapefile)."""
-    first = pyogrio.read_dataframe(src.path, layer=src.layer, max_features=1, read_geometry=False, fid_as_index=True)
-    return int(first.index[0]) if len(first) else 0
 
 
 def _normalise_kept(src: BuildingSource, raw: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, np.ndarray]:

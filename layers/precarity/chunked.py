@@ -22,7 +22,7 @@ import pandas as pd
 import shapely
 
 from layers.errors import InvalidInputError
-from layers.hazard.chunked import band_key
+from layers.hazard.chunked import batches_on
 from layers.io.stream import FID, file_order
 from layers.precarity import indicators as ind
 from layers.precarity.composite import INDICATORS, check_weights
@@ -329,10 +329,7 @@ def precarity_chunked_from_files(
         "road_distance_m": road_distance_m,
         "hazard": hz,
     }
-    # Classing buildings on a hazard raster: spatial batches, so the raster is decoded once in all.
-    key = band_key(hz, src.file_crs) if hz is not None else None
-    plan = src.spatial_plan(chunk_rows, key) if key is not None else []
-    batches = (src.read_fids(fids) for fids in plan) if plan else (b for _, b in src.batches(chunk_rows))
+    plan, batches = batches_on(src, hz, chunk_rows)  # spatial when buildings are classed on a raster
     if scheduler:
         from layers.distributed import connect, precarity_rows
 
