@@ -6,7 +6,7 @@ workers loses no queued job); the state is the database row, as in-process.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 
 from flask import Flask
@@ -39,7 +39,11 @@ class RQ:
             "description": f"geoapp job {job_id}",
         }
         if delay_s > 0:  # the worker's scheduler moves it to the queue when due
-            q.enqueue_in(timedelta(seconds=delay_s), perform, job_id, **options)
+            due = datetime.now(UTC) + timedelta(seconds=delay_s)
+            # RQ scores scheduled jobs in whole seconds, truncated: round up, or the job may run up to 1 s early.
+            if due.microsecond:
+                due = due.replace(microsecond=0) + timedelta(seconds=1)
+            q.enqueue_at(due, perform, job_id, **options)
         else:
             q.enqueue(perform, job_id, **options)
 
