@@ -43,8 +43,13 @@ def catchments_and_unreachable(
     shelter = b["shelter_id"].to_numpy(dtype=object)
     reason = b["reason"].astype("string").fillna("no_route").to_numpy(dtype=object)
     # One label per building: its shelter, or (unreachable) its reason.
-    keys = np.where(reach, pd.Series(shelter).astype("string").to_numpy(dtype=object), "~" + reason)
-    codes, names = pd.factorize(pd.Series(keys, dtype=object), sort=False)
+    # Factorized apart and named once per distinct value: a string per building cost 0.1 s at 360k.
+    s_codes, s_uniques = pd.factorize(pd.Series(shelter[reach]), sort=False)
+    r_codes, r_uniques = pd.factorize(pd.Series(reason[~reach], dtype=object), sort=False)
+    codes = np.empty(len(b), dtype=np.int64)
+    codes[reach] = s_codes
+    codes[~reach] = r_codes + len(s_uniques)
+    names = list(pd.Series(s_uniques, dtype=object).astype("string")) + ["~" + r for r in r_uniques]
     xy = shapely.get_coordinates(shapely.centroid(b.geometry.to_numpy()))
     shapes = _partition(xy, codes, len(names), margin_m=margin_m, cell_m=cell_m)
     label_shape = dict(zip(names, shapes, strict=True))
@@ -92,7 +97,13 @@ def _partition(xy: np.ndarray, codes: np.ndarray, n_labels: int, *, margin_m: fl
         pieces, piece_label = _split_mixed(xy, codes, flat, mixed_cells, width, transform)
         for label in np.unique(piece_label):
             parts[label].extend(pieces[piece_label == label])
-    return [shapely.intersection(shapely.union_all(p), hull) if p else shapely.Polygon() for p in parts]
+    shapely.prepare(hull)
+    return [_clip(shapely.union_all(p), hull) if p else shapely.Polygon() for p in parts]
+
+
+def _clip(shape, hull):
+    """``shape`` cut to ``hull``; the overlay is skipped for the (inner) labels already inside it."""
+    return shape if shapely.contains(hull, shape) else shapely.intersection(shape, hull)
 
 
 def _hull_candidates(xy: np.ndarray) -> np.ndarray:
@@ -126,7 +137,28 @@ def _split_mixed(xy, codes, flat, mixed_cells, width, transform) -> tuple[np.nda
     pieces, owner = shapely.get_parts(diagrams, return_index=True)
     if len(pieces) != len(frame):  # GEOS gave no cell per point (should not happen): keep each cell whole
         return boxes, frame.groupby(group)["label"].first().to_numpy()
-    return shapely.intersection(pieces, boxes[owner]), frame["label"].to_numpy()
+    return _merge_per_cell(shapely.intersection(pieces, boxes[owner]), group, frame["label"].to_numpy())
+
+
+def _merge_per_cell(pieces: np.ndarray, cell: np.ndarray, label: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The pieces of one label in one cell merged by a coverage union (they come from one Voronoi diagram, so
+    their shared edges match exactly): fewer, larger pieces make the union per label about twice as fast."""
+    key = cell * (int(label.max()) + 1) + label
+    keys, start, count = np.unique(key, return_index=True, return_counts=True)
+    if len(keys) == len(key):
+        return pieces, label
+    order = np.argsort(key, kind="stable")
+    group = np.repeat(np.arange(len(keys)), count)
+    slot = np.arange(len(key)) - np.repeat(np.cumsum(count) - count, count)
+    table = np.full((len(keys), int(count.max())), None, dtype=object)
+    table[group, slot] = pieces[order]
+    try:
+        merged = shapely.coverage_union_all(table, axis=1)
+    except shapely.errors.GEOSException:  # edges not matched after all: the union per label copes
+        return pieces, label
+    if not shapely.is_valid(merged).all():
+        return pieces, label
+    return merged, label[start]
 
 
 def _empty_catchments(crs) -> gpd.GeoDataFrame:

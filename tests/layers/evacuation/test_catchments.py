@@ -111,3 +111,61 @@ def test_catchments_of_a_real_assignment(shared_data):
     catch, lost = catchments_and_unreachable(res.buildings)
     assert set(catch["shelter_id"]) == set(res.buildings.loc[res.buildings["reachable"], "shelter_id"])
     _check_partition(res.buildings, catch, lost)
+
+
+def test_labels_of_shelters_and_of_several_reasons():
+    """Shelters and two unreachable reasons, scattered among each other: each label (named per distinct
+    shelter or reason) gets its own polygon, the inner ones untouched by the hull and the outer ones cut
+    to it, and together they tile the hull."""
+    rng = np.random.default_rng(11)
+    xy = rng.uniform(0, 2_000, size=(4_000, 2))
+    shelter = 1 + (xy[:, 0] // 500).astype(np.int64) + 4 * (xy[:, 1] // 500).astype(np.int64)  # 16 blocks
+    scattered = rng.random(len(xy)) < 0.03
+    shelter[scattered] = -1
+    b = _buildings(xy, shelter)
+    b.loc[scattered & (xy[:, 0] < 1_000), "reason"] = "flooded"
+    catch, lost = catchments_and_unreachable(b)
+    assert catch["shelter_id"].tolist() == list(range(1, 17))
+    zones = lost[lost["kind"] == "zone"]
+    assert zones["reason"].tolist() == ["flooded", "no_route"]
+    assert zones["buildings"].tolist() == [
+        int((scattered & (xy[:, 0] < 1_000)).sum()),
+        int((scattered & (xy[:, 0] >= 1_000)).sum()),
+    ]
+    _check_partition(b, catch, lost)
+    hull = shapely.buffer(shapely.convex_hull(shapely.multipoints(xy)), 100)
+    shapes = list(catch.geometry) + list(zones.geometry)
+    assert all(shapely.covers(hull.buffer(1e-6), s) for s in shapes)
+    assert sum(shapely.area(s) for s in shapes) == pytest.approx(shapely.area(hull), rel=1e-6)
+
+
+@pytest.mark.parametrize("n", [1, 2, 5])
+def test_one_shelter_or_a_few_buildings_on_a_line(n):
+    """A single label is the hull itself; a handful of collinear buildings still split the hull."""
+    xy = np.column_stack([np.arange(n) * 10.0, np.arange(n) * 10.0])
+    for shelter in (np.ones(n, np.int64), 1 + np.arange(n) % 2):
+        b = _buildings(xy, shelter)
+        catch, lost = catchments_and_unreachable(b)
+        assert catch["shelter_id"].tolist() == sorted(set(shelter.tolist()))
+        _check_partition(b, catch, lost)
+        hull = shapely.buffer(shapely.convex_hull(shapely.multipoints(xy)), 100)
+        assert catch.area.sum() == pytest.approx(shapely.area(hull), rel=1e-6)
+
+
+def test_pieces_merged_per_cell_or_left_apart_give_the_same_catchments(monkeypatch):
+    """The coverage union of a cell's pieces per label is only a shortcut: when GEOS refuses it (edges not
+    matched) the pieces go to the union per label unmerged, and the catchments are the same."""
+    rng = np.random.default_rng(7)
+    xy = rng.uniform(0, 800, size=(1_500, 2))
+    b = _buildings(xy, rng.integers(1, 4, size=len(xy)))
+    merged, _ = catchments_and_unreachable(b)
+
+    def refuse(*args, **kwargs):
+        raise shapely.errors.GEOSException("CoverageUnion cannot process incorrectly noded inputs")
+
+    monkeypatch.setattr(shapely, "coverage_union_all", refuse)
+    apart, lost = catchments_and_unreachable(b)
+    _check_partition(b, apart, lost)
+    assert apart.drop(columns="geometry").equals(merged.drop(columns="geometry"))
+    diff = shapely.area(shapely.symmetric_difference(apart.geometry.to_numpy(), merged.geometry.to_numpy()))
+    assert (diff <= 1e-6 * apart.area.to_numpy()).all()
