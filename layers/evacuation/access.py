@@ -55,8 +55,8 @@ def drive_times_from(
     if len(on) == 0:
         return np.full(n, np.inf), np.full(n, -1)
     e = s_edge[on]
-    u = network.edges["u"].to_numpy(np.int64)[e]
-    v = network.edges["v"].to_numpy(np.int64)[e]
+    u = network.table["u"].to_numpy(np.int64)[e]
+    v = network.table["v"].to_numpy(np.int64)[e]
     # A station reaches the end of its edge ahead of it, and the one behind it unless the street is one-way.
     vt = np.concatenate([n + on, n + on])
     vh = np.concatenate([u, v])
@@ -76,8 +76,8 @@ def _arrival(
     """Time to reach a point ``frac`` along ``edge`` (from its u end; from v only on two-way edges)."""
     ok = edge >= 0
     e = np.where(ok, edge, 0)
-    u = network.edges["u"].to_numpy(np.int64)[e]
-    v = network.edges["v"].to_numpy(np.int64)[e]
+    u = network.table["u"].to_numpy(np.int64)[e]
+    v = network.table["v"].to_numpy(np.int64)[e]
     c = cost[e]
     with np.errstate(invalid="ignore"):
         tu = node_time[u] + frac * c
@@ -172,8 +172,8 @@ def isochrones(
     minutes = sorted(float(m) for m in minutes)
     if not minutes or minutes[0] <= 0:
         raise InvalidInputError(f"isochrone minutes {minutes} must be positive numbers")
-    u = network.edges["u"].to_numpy(np.int64)
-    v = network.edges["v"].to_numpy(np.int64)
+    u = network.table["u"].to_numpy(np.int64)
+    v = network.table["v"].to_numpy(np.int64)
     t = np.maximum(node_time_s[u], node_time_s[v]) / 60.0
     band = np.searchsorted(np.asarray(minutes), t, side="left")  # first band with t <= its upper limit
     within = band < len(minutes)
@@ -185,7 +185,7 @@ def isochrones(
     }
     if not within.any():
         return gpd.GeoDataFrame(cols, geometry=gpd.GeoSeries([], crs=network.crs), crs=network.crs)
-    geoms = network.edges.geometry.to_numpy()[within]
+    geoms = network.edge_lines(np.flatnonzero(within))
     xmin, ymin, xmax, ymax = shapely.total_bounds(geoms)
     pad = buffer_m + 2 * cell_m
     width = int(np.ceil((xmax - xmin + 2 * pad) / cell_m))

@@ -29,6 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
+import geopandas as gpd
 import numpy as np
 import shapely
 from scipy import sparse
@@ -60,7 +61,7 @@ def walk_costs(
         raise InvalidInputError(f"walk speed {walk_speed_m_s} m/s must be positive")
     if not max_walk_depth_m > 0:
         raise InvalidInputError(f"max walk depth {max_walk_depth_m} m must be positive")
-    length = network.edges["length_m"].to_numpy(np.float64)
+    length = network.table["length_m"].to_numpy(np.float64)
     d = np.zeros(len(length)) if depth_m is None else np.nan_to_num(np.asarray(depth_m, np.float64), nan=0.0)
     dry_time = length / walk_speed_m_s
     deep = d > max_walk_depth_m
@@ -82,15 +83,18 @@ def edge_depth_m(network: Network, hazard, *, classes=None) -> np.ndarray:
     from layers.hazard.sources import HazardRaster, HazardZones, open_hazard
 
     h = hazard if isinstance(hazard, (HazardRaster, HazardZones)) else open_hazard(hazard, classes=classes)
-    lines = network.edges.geometry
-    if not isinstance(h, HazardRaster) or len(lines) == 0:
-        return np.nan_to_num(max_depth_along_lines(lines, h), nan=0.0, posinf=np.inf)
-    if lines.crs is not None and not lines.crs.equals(h.crs):
-        lines = lines.to_crs(h.crs)  # once, for the check and the sampling
-    near = near_wet_cells(shapely.bounds(lines.to_numpy()), h)
-    depth = np.zeros(len(lines))
+    if not isinstance(h, HazardRaster) or network.n_edges == 0:
+        return np.nan_to_num(max_depth_along_lines(network.edges.geometry, h), nan=0.0, posinf=np.inf)
+    if network.crs is not None and not network.crs.equals(h.crs):
+        lines = network.edges.geometry.to_crs(h.crs)  # once, for the check and the sampling
+        near = near_wet_cells(shapely.bounds(lines.to_numpy()), h)
+    else:  # the edges' boxes from their coordinates; lines made only for the edges near water
+        lines = None
+        near = near_wet_cells(network.lines.bounds(), h)
+    depth = np.zeros(network.n_edges)
     if near.any():
-        depth[near] = np.nan_to_num(max_depth_along_lines(lines[near], h), nan=0.0, posinf=np.inf)
+        wet = lines[near] if lines is not None else gpd.GeoSeries(network.edge_lines(np.flatnonzero(near)), crs=h.crs)
+        depth[near] = np.nan_to_num(max_depth_along_lines(wet, h), nan=0.0, posinf=np.inf)
     return depth
 
 
@@ -210,7 +214,7 @@ class WalkGraph:
     def build(cls, network: Network, passable: Arr, flooded: Arr, shelters: Snap, walk_speed_m_s: float) -> WalkGraph:
         n = network.n_nodes
         size = 2 * n + len(shelters.edge)
-        length = network.edges["length_m"].to_numpy(np.float64)
+        length = network.table["length_m"].to_numpy(np.float64)
         t1, h1, w1, e1 = network.arcs(passable, reverse=True)
         t2, h2, w2, e2 = network.arcs(flooded, reverse=True)
         t2, h2 = t2 + n, h2 + n
@@ -220,8 +224,8 @@ class WalkGraph:
         # Shelter j (node 2n+j) reaches both ends of its edge on the dry layer.
         on = np.flatnonzero(shelters.edge >= 0)
         e = shelters.edge[on]
-        u_all = network.edges["u"].to_numpy(np.int64)
-        v_all = network.edges["v"].to_numpy(np.int64)
+        u_all = network.table["u"].to_numpy(np.int64)
+        v_all = network.table["v"].to_numpy(np.int64)
         t4 = np.concatenate([2 * n + on, 2 * n + on])
         h4 = np.concatenate([u_all[e], v_all[e]])
         part = np.concatenate([shelters.frac[on], 1 - shelters.frac[on]])

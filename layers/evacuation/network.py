@@ -15,7 +15,6 @@ costs into a sparse matrix with :meth:`Network.matrix`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
@@ -28,6 +27,7 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
 from layers.errors import EmptyLayerError, InvalidInputError
+from layers.evacuation.edge_lines import EdgeLines
 from layers.evacuation.snap import Snap, edge_pieces, snap_to_edges
 from layers.io.crs import working_crs
 
@@ -79,15 +79,68 @@ DEFAULT_DRIVE_KPH = 15.0
 MODES = ("walk", "drive")
 
 
-@dataclass
 class Network:
-    """A routable network: edges between integer nodes ``0..n_nodes-1``, in a metric CRS."""
+    """A routable network: edges between integer nodes ``0..n_nodes-1``, in a metric CRS.
 
-    edges: gpd.GeoDataFrame
-    nodes_xy: np.ndarray
-    mode: str
-    crs: CRS | None = None
-    _piece_cache: dict | None = field(default=None, repr=False)
+    Edges are kept as a table of attributes (:attr:`table`) and their lines as coordinates
+    (:attr:`lines`, :class:`~layers.evacuation.edge_lines.EdgeLines`); :attr:`edges`, the GeoDataFrame
+    of both, is made on first use. Routing a country touches only the table and the coordinates.
+    Give either ``edges`` (a GeoDataFrame) or ``table`` and ``lines``.
+    """
+
+    def __init__(
+        self,
+        edges: gpd.GeoDataFrame | None = None,
+        nodes_xy: np.ndarray | None = None,
+        mode: str = "walk",
+        crs: CRS | None = None,
+        *,
+        table: pd.DataFrame | None = None,
+        lines: EdgeLines | None = None,
+    ) -> None:
+        if (edges is None) == (table is None or lines is None):
+            raise TypeError("Network takes edges, or table and lines")
+        self._edges = edges
+        self._table = table
+        self._lines = lines
+        self.nodes_xy = np.zeros((0, 2)) if nodes_xy is None else nodes_xy
+        self.mode = mode
+        self.crs = crs
+        self._piece_cache: dict | None = None
+
+    def __repr__(self) -> str:
+        return f"Network(mode={self.mode!r}, nodes={self.n_nodes}, edges={self.n_edges}, crs={self.crs!r})"
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """Edge attributes (``edge_id, u, v, length_m, road_class, oneway, road_id, name``), no geometry."""
+        if self._table is None:
+            assert self._edges is not None
+            self._table = pd.DataFrame(self._edges.drop(columns=self._edges.geometry.name))
+        return self._table
+
+    @property
+    def lines(self) -> EdgeLines:
+        """Every edge's vertices, from ``u`` to ``v``."""
+        if self._lines is None:
+            assert self._edges is not None
+            self._lines = EdgeLines.from_geoms(self._edges.geometry.to_numpy())
+        return self._lines
+
+    @property
+    def edges(self) -> gpd.GeoDataFrame:
+        """The edges as a GeoDataFrame (table and lines; made once, on first use)."""
+        if self._edges is None:
+            self._edges = gpd.GeoDataFrame(self.table, geometry=self.lines.geoms(), crs=self.crs)
+        return self._edges
+
+    def edge_lines(self, ids: np.ndarray | None = None) -> np.ndarray:
+        """Shapely lines of the edges ``ids`` (default all): made from the coordinates unless :attr:`edges`
+        already holds them."""
+        if self._edges is not None:
+            geoms = self._edges.geometry.to_numpy()
+            return geoms if ids is None else geoms[np.asarray(ids, dtype=np.int64)]
+        return self.lines.geoms(ids)
 
     @property
     def n_nodes(self) -> int:
@@ -95,7 +148,7 @@ class Network:
 
     @property
     def n_edges(self) -> int:
-        return len(self.edges)
+        return len(self._table) if self._table is not None else len(self.edges)
 
     def nodes(self) -> gpd.GeoDataFrame:
         """Nodes as points (``node_id``) in the network CRS."""
@@ -107,7 +160,7 @@ class Network:
         """Whether each edge may be travelled against its geometry (always, when walking)."""
         if self.mode == "walk":
             return np.ones(self.n_edges, dtype=bool)
-        return ~self.edges["oneway"].to_numpy(dtype=bool)
+        return ~self.table["oneway"].to_numpy(dtype=bool)
 
     def arcs(self, cost: np.ndarray, *, reverse: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Directed arcs ``(tail, head, cost, edge index)`` of the usable edges (finite ``cost``).
@@ -117,8 +170,8 @@ class Network:
         cost = np.asarray(cost, dtype=np.float64)
         if cost.shape != (self.n_edges,):
             raise InvalidInputError(f"edge cost has {cost.shape} values, the network has {self.n_edges} edges")
-        u = self.edges["u"].to_numpy(np.int64)
-        v = self.edges["v"].to_numpy(np.int64)
+        u = self.table["u"].to_numpy(np.int64)
+        v = self.table["v"].to_numpy(np.int64)
         back = self.two_way()
         ids = np.arange(self.n_edges)
         tail = np.concatenate([u, v[back]])
@@ -136,7 +189,7 @@ class Network:
 
     def components(self) -> np.ndarray:
         """Weakly connected component label of every node."""
-        m = self.matrix(self.edges["length_m"].to_numpy())
+        m = self.matrix(self.table["length_m"].to_numpy())
         return connected_components(m, directed=True, connection="weak")[1]
 
     def snap(self, geoms, *, max_distance_m: float, usable: np.ndarray | None = None) -> Snap:
@@ -147,7 +200,7 @@ class Network:
     def pieces(self) -> dict[str, np.ndarray]:
         """Pieces of every edge for nearest-edge search, built once (:func:`~layers.evacuation.snap.edge_pieces`)."""
         if self._piece_cache is None:
-            self._piece_cache = edge_pieces(self.edges.geometry.to_numpy())
+            self._piece_cache = edge_pieces(self.lines)
         return self._piece_cache
 
     def drop_pieces(self) -> None:
@@ -219,7 +272,7 @@ def network_from_roads(
         "edge_id": np.arange(n_pieces, dtype=np.int64),
         "u": cut.u,
         "v": cut.v,
-        "length_m": shapely.length(cut.geoms),
+        "length_m": cut.lines.lengths(),
         "road_class": src["road_class"].astype("string").str.lower().astype("str").array,
         "oneway": (
             src["oneway"].fillna(False).astype(bool).to_numpy() if "oneway" in src else np.zeros(n_pieces, bool)
@@ -227,8 +280,8 @@ def network_from_roads(
         "road_id": src["road_id"].to_numpy() if "road_id" in src else np.arange(n_pieces) + 1,
         "name": src["name"].to_numpy() if "name" in src else np.full(n_pieces, None, dtype=object),
     }
-    edges = gpd.GeoDataFrame(cols, geometry=cut.geoms, crs=roads.crs)
-    return Network(edges=edges, nodes_xy=cut.nodes_xy, mode=mode, crs=roads.crs)
+    # Lines stay coordinates (Network.lines) until something asks for shapely lines.
+    return Network(table=pd.DataFrame(cols), lines=cut.lines, nodes_xy=cut.nodes_xy, mode=mode, crs=roads.crs)
 
 
 def require_edges(network: Network, source: str = "roads") -> Network:
@@ -282,7 +335,7 @@ def _vertices(geoms: np.ndarray, precision_m: float) -> tuple[np.ndarray, np.nda
 class _Cut(NamedTuple):
     """Lines cut at their nodes: one row per edge."""
 
-    geoms: np.ndarray
+    lines: EdgeLines
     line: np.ndarray  # index of the line each edge comes from
     u: np.ndarray
     v: np.ndarray
@@ -315,7 +368,7 @@ def _cut_at_nodes(coords: np.ndarray, line_of: np.ndarray, vid: np.ndarray) -> _
     owner[pos_seg] = piece
     pts[pos_end] = coords[seg[piece_last_seg] + 1]
     owner[pos_end] = np.arange(n_pieces)
-    geoms = shapely.linestrings(pts, indices=owner) if n_pieces else np.array([], dtype=object)
+    lines = EdgeLines.from_sorted(pts, owner, n_pieces)
 
     node_vids = np.flatnonzero(is_node)
     node_index = np.full(len(is_node), -1, dtype=np.int64)
@@ -324,7 +377,7 @@ def _cut_at_nodes(coords: np.ndarray, line_of: np.ndarray, vid: np.ndarray) -> _
     vid_xy[vid] = coords
     u = node_index[vid[seg[piece_first_seg]]]
     v = node_index[vid[seg[piece_last_seg] + 1]]
-    return _Cut(geoms, line_of[seg[piece_first_seg]], u, v, vid_xy[node_vids])
+    return _Cut(lines, line_of[seg[piece_first_seg]], u, v, vid_xy[node_vids])
 
 
 def walk_network_from_osm(path: str | Path, *, crs=None) -> Network:
@@ -353,5 +406,5 @@ def drive_time_s(network: Network, *, speed_kph: float | None = None) -> np.ndar
             raise InvalidInputError(f"drive speed {speed_kph} km/h must be positive")
         kph = np.full(network.n_edges, float(speed_kph))
     else:
-        kph = network.edges["road_class"].map(DRIVE_SPEED_KPH).fillna(DEFAULT_DRIVE_KPH).to_numpy(np.float64)
-    return network.edges["length_m"].to_numpy(np.float64) / (kph / 3.6)
+        kph = network.table["road_class"].map(DRIVE_SPEED_KPH).fillna(DEFAULT_DRIVE_KPH).to_numpy(np.float64)
+    return network.table["length_m"].to_numpy(np.float64) / (kph / 3.6)

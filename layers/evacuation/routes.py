@@ -67,7 +67,7 @@ def building_route_lines(network: Network, parts: list[pd.DataFrame], buildings:
     rows = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({"b": [], "step": [], "edge": []})
     rows = rows.drop_duplicates(["b", "edge"]).sort_values(["b", "step"])
     b = rows["b"].to_numpy(np.int64)
-    geoms = network.edges.geometry.to_numpy()[rows["edge"].to_numpy(np.int64)]
+    geoms = network.edge_lines(rows["edge"].to_numpy(np.int64))
     uniq, inv = np.unique(b, return_inverse=True)
     lines = shapely.line_merge(shapely.multilinestrings(geoms, indices=inv)) if len(b) else np.array([], object)
     src = buildings.iloc[uniq]
@@ -86,8 +86,9 @@ def building_route_lines(network: Network, parts: list[pd.DataFrame], buildings:
 def edge_routes(network: Network, edge_people: Arr, depth_m: Arr | None) -> gpd.GeoDataFrame:
     """The edges people use, with how many (``people``) and the hazard depth along them."""
     used = edge_people > 0
-    routes = network.edges.loc[used, ["edge_id", "road_class", "length_m", "geometry"]].copy()
-    routes["people"] = edge_people[used]
+    ids = np.flatnonzero(used)
+    routes = network.table[["edge_id", "road_class", "length_m"]].iloc[ids].reset_index(drop=True)
+    routes["people"] = edge_people[ids]
     if depth_m is not None:
-        routes["depth_max_m"] = np.asarray(depth_m, np.float64)[used]
-    return routes.reset_index(drop=True)
+        routes["depth_max_m"] = np.asarray(depth_m, np.float64)[ids]
+    return gpd.GeoDataFrame(routes, geometry=network.edge_lines(ids), crs=network.crs)

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 import shapely
 
+from layers.evacuation.edge_lines import EdgeLines
+
 if TYPE_CHECKING:
     from layers.evacuation.network import Network
 
@@ -76,20 +78,20 @@ def snap_to_edges(network: Network, geoms, *, max_distance_m: float, usable: np.
         piece[retry], dist_best[retry], t[retry], proven[retry] = p2, d2, t2, ok2
     e = owner[piece]
     along = before[piece] + t * np.hypot(*(b[piece] - a[piece]).T)
-    length = network.edges["length_m"].to_numpy(np.float64)[e]
+    length = network.table["length_m"].to_numpy(np.float64)[e]
     edge[:], dist[:] = e, dist_best
     frac[:] = np.clip(np.divide(along, length, out=np.zeros(n), where=length > 0), 0.0, 1.0)
     todo = np.flatnonzero(~proven)
     if len(todo):
         ids = np.arange(network.n_edges) if usable is None else np.flatnonzero(usable)
-        lines = network.edges.geometry.to_numpy()[ids]
+        lines = network.edge_lines(ids)
         pts = _representative_points(geoms[todo])
         (src, tgt), dd = shapely.STRtree(lines).query_nearest(pts, return_distance=True, all_matches=False)
         first = np.unique(src, return_index=True)[1]
         local, tgt, dd = src[first], ids[tgt[first]], dd[first]
         src = todo[local]
         edge[src], dist[src] = tgt, dd
-        lines_hit = network.edges.geometry.to_numpy()[tgt]
+        lines_hit = network.edge_lines(tgt)
         frac[src] = np.nan_to_num(shapely.line_locate_point(lines_hit, pts[local], normalized=True))
     far = dist > max_distance_m
     edge[far], frac[far], dist[far] = -1, 0.0, np.inf
@@ -121,22 +123,24 @@ def _representative_xy(geoms: np.ndarray) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros((0, 2))
 
 
-def edge_pieces(geoms: np.ndarray) -> dict[str, np.ndarray]:
+def edge_pieces(lines: EdgeLines | np.ndarray) -> dict[str, np.ndarray]:
     """Straight pieces of every edge line (at most SNAP_PIECE_M long): ends ``a``, ``b``, ``owner`` edge and
-    metres ``before`` the piece along its edge.
+    metres ``before`` the piece along its edge. ``lines``: the edges' coordinates, or shapely lines.
 
     Long segments are split into equal sub-pieces (numpy, no GEOS), x and y apart and ``PIECE_CHUNK`` edges
     at a time (the pieces counted first, then made): the temporaries stay a chunk's size, not a country's.
     """
-    chunks = [(e0, geoms[e0 : e0 + PIECE_CHUNK]) for e0 in range(0, len(geoms), PIECE_CHUNK)]
-    counts = [_segments(part, e0)[5] for e0, part in chunks]
+    if not isinstance(lines, EdgeLines):
+        lines = EdgeLines.from_geoms(lines)
+    chunks = [(e0, min(e0 + PIECE_CHUNK, len(lines))) for e0 in range(0, len(lines), PIECE_CHUNK)]
+    counts = [_segments(lines, e0, e1)[5] for e0, e1 in chunks]
     cut = np.concatenate(counts) if counts else np.zeros(0, dtype=np.int64)
     total = int(cut.sum())
     a, b = np.empty((total, 2)), np.empty((total, 2))
     own, seg_len = np.empty(total, dtype=np.int64), np.empty(total)
     p0 = 0
-    for e0, part in chunks:
-        ax, ay, dx, dy, sown, ch = _segments(part, e0)
+    for e0, e1 in chunks:
+        ax, ay, dx, dy, sown, ch = _segments(lines, e0, e1)
         rep = np.repeat(np.arange(len(ch)), ch)
         k = np.arange(len(rep)) - np.repeat(np.cumsum(ch) - ch, ch)
         c = ch[rep]
@@ -163,15 +167,16 @@ def edge_pieces(geoms: np.ndarray) -> dict[str, np.ndarray]:
     return {"a": a, "b": b, "owner": own, "before": before}
 
 
-def _segments(geoms: np.ndarray, first: int) -> tuple[np.ndarray, ...]:
-    """Segments of ``geoms`` (edges ``first``, ``first + 1``...): start x, y, dx, dy, edge, pieces to cut it into."""
-    xy, owner = shapely.get_coordinates(geoms, return_index=True)
+def _segments(lines: EdgeLines, e0: int, e1: int) -> tuple[np.ndarray, ...]:
+    """Segments of edges ``e0..e1-1``: start x, y, dx, dy, edge, pieces to cut it into."""
+    xy = lines.xy[lines.start[e0] : lines.start[e1]]
+    owner = np.repeat(np.arange(e0, e1), np.diff(lines.start[e0 : e1 + 1]))
     same = owner[1:] == owner[:-1]
     x, y = xy[:, 0], xy[:, 1]
     ax, ay, bx, by = x[:-1][same], y[:-1][same], x[1:][same], y[1:][same]
     dx, dy = bx - ax, by - ay
     cut = np.maximum(np.ceil(np.hypot(dx, dy) / SNAP_PIECE_M), 1).astype(np.int64)
-    return ax, ay, dx, dy, owner[:-1][same] + first, cut
+    return ax, ay, dx, dy, owner[:-1][same], cut
 
 
 def _nearest_pieces(

@@ -63,8 +63,8 @@ def walk_targets(roads, facilities) -> WalkTargets:
     from layers.evacuation.network import network_from_roads
 
     net = network_from_roads(roads, mode="walk")
-    lengths = net.edges["length_m"].to_numpy(np.float64)
-    u, v = net.edges["u"].to_numpy(np.int64), net.edges["v"].to_numpy(np.int64)
+    lengths = net.table["length_m"].to_numpy(np.float64)
+    u, v = net.table["u"].to_numpy(np.int64), net.table["v"].to_numpy(np.int64)
     base = sparse.hstack([net.matrix(lengths), sparse.csr_matrix((net.n_nodes, 1))])
     dist: dict[str, tuple] = {}
     for name, kinds in FACILITY_KINDS.items():
@@ -93,8 +93,8 @@ def _walks(targets: WalkTargets, centres: np.ndarray) -> dict[str, np.ndarray]:
     net = targets.network
     if net is None or net.n_edges == 0 or len(centres) == 0:  # type: ignore[attr-defined]
         return out
-    lengths = net.edges["length_m"].to_numpy(np.float64)  # type: ignore[attr-defined]
-    u, v = net.edges["u"].to_numpy(np.int64), net.edges["v"].to_numpy(np.int64)  # type: ignore[attr-defined]
+    lengths = net.table["length_m"].to_numpy(np.float64)  # type: ignore[attr-defined]
+    u, v = net.table["u"].to_numpy(np.int64), net.table["v"].to_numpy(np.int64)  # type: ignore[attr-defined]
     b_edge, b_frac, b_gap = net.snap(centres, max_distance_m=500.0)  # type: ignore[attr-defined]
     on = np.flatnonzero(b_edge >= 0)
     e, g = b_edge[on], b_frac[on]

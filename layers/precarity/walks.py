@@ -34,9 +34,9 @@ def walk_distances(
     out = {name: np.full(len(buildings), np.inf) for name in targets}
     if network.n_edges == 0 or len(buildings) == 0:
         return out
-    lengths = network.edges["length_m"].to_numpy(np.float64)
-    u = network.edges["u"].to_numpy(np.int64)
-    v = network.edges["v"].to_numpy(np.int64)
+    lengths = network.table["length_m"].to_numpy(np.float64)
+    u = network.table["u"].to_numpy(np.int64)
+    v = network.table["v"].to_numpy(np.int64)
     b_edge, b_frac, b_gap = network.snap(buildings.geometry.values, max_distance_m=snap_m)
     on = np.flatnonzero(b_edge >= 0)
     e, g = b_edge[on], b_frac[on]
