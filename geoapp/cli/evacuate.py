@@ -98,7 +98,7 @@ def evacuate(
     )
     if out:
         release_memory()  # what routing freed, before the writer's buffers
-        write_geopackage(layers, out)
+        write_geopackage(layers, out, largest_first=True)  # the routes get GDAL's threaded spatial index
     summary = result.summary()
     if as_json:
         click.echo(json.dumps(summary))

@@ -122,6 +122,39 @@ def testnear_wet_cells_uses_coarse_blocks_when_the_raster_is_large(net, patchy_r
     assert np.array_equal(edge_depth_m(net, hazard), _plain_depth(net, hazard))
 
 
+def _wet_by_cells(bounds: np.ndarray, values: np.ndarray, x0: float, y0: float, cell: float) -> np.ndarray:
+    """The oracle: each box grown by one cell, its cells read one by one."""
+    out = np.zeros(len(bounds), dtype=bool)
+    wet = (values != 0) & (values != -9999.0)
+    for k, (minx, miny, maxx, maxy) in enumerate(bounds):
+        if not np.isfinite([minx, miny, maxx, maxy]).all():
+            continue
+        c0, c1 = int(np.floor((minx - x0) / cell)) - 1, int(np.floor((maxx - x0) / cell)) + 1
+        r0, r1 = int(np.floor((y0 - maxy) / cell)) - 1, int(np.floor((y0 - miny) / cell)) + 1
+        if c1 >= 0 and r1 >= 0:
+            out[k] = wet[max(r0, 0) : r1 + 1, max(c0, 0) : c1 + 1].any()
+    return out
+
+
+@pytest.mark.parametrize("density", [0.0, 0.002, 0.05])
+def test_near_wet_cells_equals_reading_each_box(tmp_path, density):
+    """Boxes inside, astride and beside the raster (two corners only: the boxes' extent reaches the raster
+    but none of them does), empty boxes, on dry, sparse and wet rasters: the blocks answer as the cells do."""
+    rng = np.random.default_rng(11)
+    values = np.where(rng.random((60, 80)) < density, 1.0, 0.0)
+    values[rng.random(values.shape) < 0.02] = -9999.0
+    x0, y0, cell = 1000.0, 5000.0, 10.0
+    hazard = open_hazard(_raster(tmp_path / "h.tif", values, x0, y0, cell))
+    x, y = rng.uniform(x0 - 150, x0 + 950, 4000), rng.uniform(y0 - 750, y0 + 150, 4000)
+    boxes = np.column_stack([x, y, x + rng.uniform(0, 40, 4000), y + rng.uniform(0, 40, 4000)])
+    boxes[::97] = np.nan
+    corners = np.array([[x0 - 300, y0 + 10, x0 - 250, y0 + 40], [x0 + 1000, y0 - 900, x0 + 1100, y0 - 800]])
+    for b in (boxes, corners, boxes[:1], boxes[::97]):
+        assert np.array_equal(near_wet_cells(b, hazard), _wet_by_cells(b, values, x0, y0, cell))
+    expected = _wet_by_cells(boxes, values, x0, y0, cell)
+    assert expected.any() == (density > 0)  # not vacuous: wet rasters flag boxes, the dry one none
+
+
 def test_snapping_by_chunks_equals_one_pass(net, monkeypatch):
     rng = np.random.default_rng(7)
     xmin, ymin, xmax, ymax = net.edges.total_bounds
