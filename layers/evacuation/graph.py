@@ -114,8 +114,10 @@ def near_wet_cells(bounds: np.ndarray, raster) -> np.ndarray:
     if not finite.any():
         return near
     t = raster.transform
-    cols = _cells(np.array([np.nanmin(bounds[:, 0]), np.nanmax(bounds[:, 2])]), t.c, t.a, raster.width)
-    rows = _cells(np.array([np.nanmin(bounds[:, 1]), np.nanmax(bounds[:, 3])]), t.f, t.e, raster.height)
+    lo = [np.min(bounds[:, k], where=finite, initial=np.inf) for k in (0, 1)]  # the finite boxes' extent
+    hi = [np.max(bounds[:, k], where=finite, initial=-np.inf) for k in (2, 3)]
+    cols = _cells(np.array([lo[0], hi[0]]), t.c, t.a, raster.width)
+    rows = _cells(np.array([lo[1], hi[1]]), t.f, t.e, raster.height)
     if cols is None or rows is None:
         return near
     (wc0, wc1), (wr0, wr1) = (int(cols[0].min()), int(cols[1].max()) + 1), (int(rows[0].min()), int(rows[1].max()) + 1)
@@ -127,8 +129,8 @@ def near_wet_cells(bounds: np.ndarray, raster) -> np.ndarray:
     sat[1:, 1:] = wet.cumsum(axis=0).cumsum(axis=1)
     i = np.flatnonzero(finite)
     c, r = (
-        _cells(bounds[i][:, [0, 2]].T, t.c, t.a, raster.width),
-        _cells(bounds[i][:, [1, 3]].T, t.f, t.e, raster.height),
+        _cells(np.stack([bounds[i, 0], bounds[i, 2]]), t.c, t.a, raster.width),
+        _cells(np.stack([bounds[i, 1], bounds[i, 3]]), t.f, t.e, raster.height),
     )
     if c is None or r is None:  # the extent reaches the raster, but no box does on this axis
         return near
