@@ -191,6 +191,21 @@ def test_geopackage_values_with_ogrinfo(sample, tmp_path):
     _same_geoms(sample["buildings"].geometry, got, 1e-6)
 
 
+def test_geopackage_largest_first_lists_the_biggest_layer_first_with_the_same_contents(sample, tmp_path):
+    """``largest_first`` (geoapp evacuate: GDAL indexes a new file's first layer in a background thread)
+    changes the order the file lists its layers in, nothing else; without it the given order stays."""
+    layers = {"roads": sample["roads"], "buildings": sample["buildings"]}  # 3 roads, 5 buildings
+    given = write_geopackage(layers, tmp_path / "given.gpkg")
+    big = write_geopackage(layers, tmp_path / "big.gpkg", largest_first=True)
+    assert [n for n, _ in pyogrio.list_layers(given)][:2] == ["roads", "buildings"]
+    assert [n for n, _ in pyogrio.list_layers(big)][:2] == ["buildings", "roads"]
+    for name in layers:
+        a, b = pyogrio.read_dataframe(given, layer=name), pyogrio.read_dataframe(big, layer=name)
+        pd.testing.assert_frame_equal(a.drop(columns="geometry"), b.drop(columns="geometry"), check_like=False)
+        assert a.geometry.geom_equals_exact(b.geometry, 0).all()
+        assert ogrinfo_count(big, name) == len(layers[name])  # Debian's GDAL reads it, spatial index and all
+
+
 # -- Shapefile ----------------------------------------------------------------------------------
 
 
