@@ -24,6 +24,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from layers.evacuation.points import points_xy
+
 MAX_GRID_CELLS = 4_000_000  # the label grid stays a few tens of MB however large the area
 
 
@@ -50,7 +52,7 @@ def catchments_and_unreachable(
     codes[reach] = s_codes
     codes[~reach] = r_codes + len(s_uniques)
     names = [str(s) for s in s_uniques] + ["~" + str(r) for r in r_uniques]
-    xy = _centroids_xy(b.geometry.to_numpy())
+    xy = points_xy(b.geometry.to_numpy(), shapely.centroid, CENTROID_CHUNK)
     shapes = _partition(xy, codes, len(names), margin_m=margin_m, cell_m=cell_m)
     label_shape = dict(zip(names, shapes, strict=True))
     catch = _catchment_table(b, reach, label_shape, crs)
@@ -58,15 +60,6 @@ def catchments_and_unreachable(
 
 
 CENTROID_CHUNK = 500_000  # centroids made and dropped chunk by chunk: 5M points at once are ~1 GB
-
-
-def _centroids_xy(geoms: np.ndarray) -> np.ndarray:
-    """``(n, 2)`` centroid coordinates of ``geoms``, without holding a point object per building."""
-    xy = np.empty((len(geoms), 2))
-    for i in range(0, len(geoms), CENTROID_CHUNK):
-        c = shapely.centroid(geoms[i : i + CENTROID_CHUNK])
-        xy[i : i + len(c), 0], xy[i : i + len(c), 1] = shapely.get_x(c), shapely.get_y(c)
-    return xy
 
 
 def _partition(xy: np.ndarray, codes: np.ndarray, n_labels: int, *, margin_m: float, cell_m: float | None) -> list:

@@ -12,6 +12,7 @@ import numpy as np
 import shapely
 
 from layers.evacuation.edge_lines import EdgeLines
+from layers.evacuation.points import points_xy
 
 if TYPE_CHECKING:
     from layers.evacuation.network import Network
@@ -69,7 +70,7 @@ def snap_to_edges(network: Network, geoms, *, max_distance_m: float, usable: np.
         tree = pieces["tree"]
     else:
         tree = cKDTree(_midpoints(a, b), balanced_tree=False, compact_nodes=False)
-    pxy = _representative_xy(geoms)
+    pxy = points_xy(geoms, _representative_points, SNAP_CHUNK)
     piece, dist_best, t, proven, low = _nearest_pieces(tree, a, b, pxy, min(SNAP_K, len(a)))
     proven |= low > max_distance_m  # surely off the network: no need to know its nearest edge
     retry = np.flatnonzero(~proven)
@@ -111,16 +112,6 @@ def _representative_points(geoms: np.ndarray) -> np.ndarray:
     if not is_point.all():
         pts[~is_point] = shapely.point_on_surface(geoms[~is_point])
     return pts
-
-
-def _representative_xy(geoms: np.ndarray) -> np.ndarray:
-    """Coordinates of :func:`_representative_points`, a chunk at a time: the point objects of a whole
-    city's buildings are never alive at once, only their coordinates."""
-    parts = [
-        shapely.get_coordinates(_representative_points(geoms[s : s + SNAP_CHUNK]))
-        for s in range(0, len(geoms), SNAP_CHUNK)
-    ]
-    return np.concatenate(parts) if parts else np.zeros((0, 2))
 
 
 def edge_pieces(lines: EdgeLines | np.ndarray) -> dict[str, np.ndarray]:
