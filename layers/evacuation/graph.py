@@ -120,8 +120,8 @@ def near_wet_cells(bounds: np.ndarray, raster) -> np.ndarray:
     rows = _cells(np.array([lo[1], hi[1]]), t.f, t.e, raster.height)
     if cols is None or rows is None:
         return near
-    wc0, wc1 = int(cols[0][0]), int(cols[1][0]) + 1  # the window: the extent's first and last cells
-    wr0, wr1 = int(rows[0][0]), int(rows[1][0]) + 1
+    wc0, wc1 = int(cols[0]), int(cols[1]) + 1  # the window: the extent's first and last cells
+    wr0, wr1 = int(rows[0]), int(rows[1]) + 1
     block = max(1, int(np.ceil(np.sqrt((wc1 - wc0) * (wr1 - wr0) / WET_GRID_CELLS))))
     wet = _wet_blocks(raster, wc0, wr0, wc1 - wc0, wr1 - wr0, block)
     if not wet.any():
