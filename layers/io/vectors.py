@@ -172,7 +172,11 @@ def _polygons(gdf: gpd.GeoDataFrame, path: str) -> gpd.GeoDataFrame:
     keep = np.isin(kind, (3, 6))
     if (~keep).any():
         warnings.warn(f"{path}: skipped {(~keep).sum()} non-polygon features", UserWarning, stacklevel=3)
-    gdf = gdf[keep]
+    # An empty footprint places no building (roads and facilities drop theirs too).
+    empty = keep & shapely.is_empty(geom)
+    if empty.any():
+        warnings.warn(f"{path}: skipped {empty.sum()} features with an empty footprint", UserWarning, stacklevel=3)
+    gdf = gdf[keep & ~empty]
     invalid = ~shapely.is_valid(gdf.geometry.values)
     if invalid.any():
         fixed = shapely.make_valid(gdf.geometry.values[invalid])

@@ -224,6 +224,30 @@ def test_empty_roads_layer_is_one_error_line(sample_area_dir, tmp_path):
     assert result.stdout == ""
 
 
+def test_empty_footprints_are_skipped_with_a_warning_not_a_traceback(sample_area_dir, tmp_path):
+    """A buildings file with empty polygons (as some exports write a deleted shape) was a ValueError
+    traceback in snapping; they are left out, as roads and facilities already leave theirs, and said so."""
+    import geopandas as gpd
+    from shapely.geometry import Polygon
+
+    d = sample_area_dir
+    raw = gpd.read_file(d / "buildings.gpkg")
+    raw.loc[[10, 500], "geometry"] = Polygon()
+    path = tmp_path / "with_empty.gpkg"
+    raw.to_file(path)
+    out = tmp_path / "o.gpkg"
+    args = ["evacuate", "--roads", str(d / "roads.gpkg"), "--buildings", str(path), "--out", str(out)]
+    result = CliRunner().invoke(main, [*args, "--hazard", str(d / "flood_current.tif"), "--json"])
+    assert result.exit_code == 0, result.output
+    assert f"warning: {path}: skipped 2 features with an empty footprint" in result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["buildings"]["total"] == 7689 - 2
+    eb = pyogrio.read_dataframe(out, layer="evacuation_buildings")
+    assert len(eb) == 7687
+    assert not eb.geometry.is_empty.any()
+    assert summary["buildings"]["reachable"] + summary["buildings"]["unreachable"] == 7687
+
+
 def test_building_points_are_buildings_with_a_default_footprint(shared_data, tmp_path):
     """Issue 13 #7: InaSAFE's 198 building points of central Jakarta (a structure survey) were refused."""
     import geopandas as gpd
